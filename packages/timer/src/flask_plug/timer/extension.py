@@ -1,0 +1,106 @@
+"""The :class:`Timer` extension."""
+
+from __future__ import annotations
+
+import typing as t
+
+from .middleware import TimingMiddleware
+from .settings import resolve
+from .spans import Span
+
+if t.TYPE_CHECKING:
+    from collections.abc import Iterable
+
+    from flask import Flask
+
+EXTENSION_KEY = "flask-plug-timer"
+
+
+class Timer:
+    """Time every request and report it in the ``Server-Timing`` header.
+
+    Options given here apply to every app this object is registered on; options given to
+    :meth:`init_app` apply to that app only. An option left as ``None`` is read from the
+    ``TIMER_*`` config key of the same name, then falls back to its default.
+
+    :param app: the app to register on now; or call :meth:`init_app` later.
+    :param spans: send named spans, not only the total. Span names describe your code,
+        so the default is on in debug mode only. Config ``TIMER_SPANS``.
+    :param log: log ``GET /path 200 12.345 ms`` at debug level on ``app.logger`` for every
+        request. Default: on in debug mode. Config ``TIMER_LOG``.
+    :param response_time_header: also send ``X-Response-Time: 12.345ms``. Default off.
+        Config ``TIMER_RESPONSE_TIME_HEADER``.
+    :param timing_allow_origin: ``"*"`` or origins allowed to read the timings from
+        cross-origin pages, sent as ``Timing-Allow-Origin``. Default none.
+        Config ``TIMER_TIMING_ALLOW_ORIGIN``.
+    :param metric_name: the name of the total metric, an HTTP token. Default ``"app"``.
+        Config ``TIMER_METRIC_NAME``.
+    """
+
+    def __init__(
+        self,
+        app: Flask | None = None,
+        *,
+        spans: bool | None = None,
+        log: bool | None = None,
+        response_time_header: bool | None = None,
+        timing_allow_origin: str | Iterable[str] | None = None,
+        metric_name: str | None = None,
+    ) -> None:
+        self._options = dict(
+            spans=spans,
+            log=log,
+            response_time_header=response_time_header,
+            timing_allow_origin=timing_allow_origin,
+            metric_name=metric_name,
+        )
+        if app is not None:
+            self.init_app(app)
+
+    def init_app(
+        self,
+        app: Flask,
+        *,
+        spans: bool | None = None,
+        log: bool | None = None,
+        response_time_header: bool | None = None,
+        timing_allow_origin: str | Iterable[str] | None = None,
+        metric_name: str | None = None,
+    ) -> None:
+        """Register the timer on ``app``; the options are those of :class:`Timer`.
+
+        :raises RuntimeError: if a timer is already registered on ``app``.
+        :raises ValueError: if an option or ``TIMER_*`` config value is invalid.
+        """
+        if EXTENSION_KEY in app.extensions:
+            raise RuntimeError(
+                "flask-plug-timer is already registered on this app; call init_app once per app"
+            )
+        given = dict(
+            spans=spans,
+            log=log,
+            response_time_header=response_time_header,
+            timing_allow_origin=timing_allow_origin,
+            metric_name=metric_name,
+        )
+        options = {**self._options, **{k: v for k, v in given.items() if v is not None}}
+        settings = resolve(app, options)
+        app.extensions[EXTENSION_KEY] = settings
+        app.wsgi_app = TimingMiddleware(app.wsgi_app, app, settings)  # type: ignore[method-assign]
+
+    def span(self, name: str, desc: str | None = None) -> Span:
+        """A span timing a block of the current request, as ``with`` or as a decorator.
+
+        ::
+
+            with timer.span("db", desc="load user"):
+                user = db.session.get(User, user_id)
+
+            @timer.span("render")
+            def render_page(): ...
+
+        :param name: the metric name, an HTTP token such as ``db``.
+        :param desc: an optional description; any text without control characters.
+        :raises ValueError: at this call, if ``name`` or ``desc`` cannot be sent.
+        """
+        return Span(name, desc)

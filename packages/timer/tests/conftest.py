@@ -1,0 +1,139 @@
+from __future__ import annotations
+
+import os
+import re
+import threading
+import typing as t
+from pathlib import Path
+
+import pytest
+from flask import Flask
+from werkzeug.serving import make_server
+
+from flask_plug.timer import Timer
+
+CHROMIUM = Path("/usr/bin/chromium")
+
+
+@pytest.fixture
+def timer() -> Timer:
+    return Timer()
+
+
+@pytest.fixture
+def app(timer: Timer) -> Flask:
+    app = Flask(__name__)
+    app.config["TIMER_SPANS"] = True
+    timer.init_app(app)
+
+    @app.get("/")
+    def index() -> dict[str, str]:
+        return {"hello": "world"}
+
+    return app
+
+
+@pytest.fixture
+def client(app: Flask) -> t.Any:
+    return app.test_client()
+
+
+# A strict reader of the W3C Server-Timing grammar (RFC 9110 tokens and quoted-strings),
+# so the tests read headers the way a browser must, not the way the code wrote them.
+_TCHAR = re.escape("!#$%&'*+-.^_`|~") + "0-9A-Za-z"
+_TOKEN = re.compile(f"[{_TCHAR}]+")
+_QUOTED = re.compile(r'"((?:[\t !#-\[\]-~\x80-\xff]|\\[\t -~\x80-\xff])*)"')
+_OWS = re.compile(r"[ \t]*")
+
+
+def parse_server_timing(*fields: str) -> list[dict[str, str]]:
+    """Parse ``Server-Timing`` field values into ``[{"name": ..., param: value}]``.
+
+    Raises ``ValueError`` on anything the grammar does not allow. Quoted values are
+    unescaped; their bytes stand for Latin-1 characters, as browsers read them.
+    """
+    metrics: list[dict[str, str]] = []
+    for field in fields:
+        pos = 0
+
+        def expect(pattern: re.Pattern[str]) -> re.Match[str]:
+            nonlocal pos
+            match = pattern.match(field, pos)
+            if match is None or (pattern is not _OWS and match.end() == pos):
+                raise ValueError(f"bad Server-Timing at {pos}: {field!r}")
+            pos = match.end()
+            return match
+
+        while True:
+            expect(_OWS)
+            metric = {"name": expect(_TOKEN).group()}
+            expect(_OWS)
+            while field.startswith(";", pos):
+                pos += 1
+                expect(_OWS)
+                param = expect(_TOKEN).group().lower()
+                expect(_OWS)
+                if not field.startswith("=", pos):
+                    raise ValueError(f"param {param!r} without a value in {field!r}")
+                pos += 1
+                expect(_OWS)
+                if field.startswith('"', pos):
+                    value = re.sub(r"\\(.)", r"\1", expect(_QUOTED).group(1))
+                else:
+                    value = expect(_TOKEN).group()
+                metric.setdefault(param, value)
+                expect(_OWS)
+            metrics.append(metric)
+            if pos == len(field):
+                break
+            if field[pos] != ",":
+                raise ValueError(f"expected ',' at {pos} in {field!r}")
+            pos += 1
+    return metrics
+
+
+@pytest.fixture
+def live_server() -> t.Iterator[t.Callable[[Flask], str]]:
+    """Serve an app on 127.0.0.1 on a free port; returns its base URL."""
+    servers = []
+
+    def serve(app: Flask) -> str:
+        server = make_server("127.0.0.1", 0, app, threaded=True)
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+        servers.append(server)
+        return f"http://127.0.0.1:{server.server_port}"
+
+    yield serve
+    for server in servers:
+        server.shutdown()
+        server.server_close()
+
+
+@pytest.fixture
+def browser() -> t.Iterator[t.Any]:
+    """Debian's Chromium driven by Playwright; skipped where missing, except in CI."""
+    reason = None
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        reason = "playwright is not installed"
+    if reason is None and not CHROMIUM.exists():
+        reason = f"{CHROMIUM} is missing (apt-get install chromium)"
+    if reason is not None:
+        if os.environ.get("CI"):
+            pytest.fail(f"CI must run the browser tests: {reason}")
+        pytest.skip(reason)
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=str(CHROMIUM),
+            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"],
+        )
+        try:
+            yield browser
+        finally:
+            browser.close()
+
+
+@pytest.fixture(scope="session")
+def parse() -> t.Callable[..., list[dict[str, str]]]:
+    return parse_server_timing
