@@ -35,6 +35,6 @@ def test_accepted_spans_read_back_identically(
     header = app.test_client().get("/").headers["Server-Timing"]
     metrics = parse(header)
     assert [m["name"] for m in metrics] == ["app"] + [name for name, _ in spans]
-    for metric, (_, desc) in zip(metrics[1:], spans):
+    for metric, (_, desc) in zip(metrics[1:], spans, strict=True):
         assert metric.get("desc") == desc
         assert float(metric["dur"]) >= 0

@@ -80,7 +80,10 @@ def test_no_response_time_header_by_default() -> None:
     [
         ("*", "*"),
         ("https://App.Example.com", "https://app.example.com"),
-        (["https://b.example", "http://a.example:8080"], "http://a.example:8080, https://b.example"),
+        (
+            ["https://b.example", "http://a.example:8080"],
+            "http://a.example:8080, https://b.example",
+        ),
     ],
 )
 def test_timing_allow_origin(value: t.Any, header: str) -> None:

@@ -10,14 +10,11 @@ from .signals import request_timed
 from .spans import ENVIRON_KEY, RequestTiming
 
 if t.TYPE_CHECKING:
-    from types import TracebackType
-
+    from _typeshed import OptExcInfo
     from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
     from flask import Flask
 
     from .settings import TimerSettings
-
-    ExcInfo = tuple[type[BaseException], BaseException, TracebackType | None]
 
 
 class TimingMiddleware:
@@ -47,7 +44,7 @@ class TimingMiddleware:
         environ[ENVIRON_KEY] = timing
 
         def timed_start_response(
-            status: str, headers: list[tuple[str, str]], exc_info: ExcInfo | None = None
+            status: str, headers: list[tuple[str, str]], exc_info: OptExcInfo | None = None
         ) -> t.Callable[[bytes], object]:
             self._add_headers(environ, timing, status, headers)
             return start_response(status, headers, exc_info)
@@ -67,7 +64,9 @@ class TimingMiddleware:
         total = format_duration(duration_ns)
         # A new header field, so Server-Timing set by the view or an upstream layer is kept.
         if self._spans:
-            headers.append(("Server-Timing", ", ".join([self._total_prefix + total, *timing.metrics()])))
+            headers.append(
+                ("Server-Timing", ", ".join([self._total_prefix + total, *timing.metrics()]))
+            )
         else:
             headers.append(("Server-Timing", self._total_prefix + total))
         if self._response_time:

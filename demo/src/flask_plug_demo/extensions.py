@@ -1,0 +1,7 @@
+"""The extension objects, created once and registered by :func:`create_app`."""
+
+from __future__ import annotations
+
+from flask_plug.timer import Timer
+
+timer = Timer()
