@@ -7,7 +7,7 @@ from time import perf_counter_ns
 
 from .headers import format_duration
 from .signals import request_timed
-from .spans import ENVIRON_KEY, RequestTiming
+from .spans import RequestTiming, current_timing
 
 if t.TYPE_CHECKING:
     from _typeshed import OptExcInfo
@@ -41,7 +41,7 @@ class TimingMiddleware:
         self, environ: WSGIEnvironment, start_response: StartResponse
     ) -> t.Iterable[bytes]:
         timing = RequestTiming(perf_counter_ns())
-        environ[ENVIRON_KEY] = timing
+        token = current_timing.set(timing)
 
         def timed_start_response(
             status: str, headers: list[tuple[str, str]], exc_info: OptExcInfo | None = None
@@ -49,7 +49,11 @@ class TimingMiddleware:
             self._add_headers(environ, timing, status, headers)
             return start_response(status, headers, exc_info)
 
-        return self.wsgi_app(environ, timed_start_response)
+        try:
+            return self.wsgi_app(environ, timed_start_response)
+        finally:
+            # The body may still stream after this, but its headers have been sent.
+            current_timing.reset(token)
 
     def _add_headers(
         self,

@@ -5,17 +5,13 @@ from __future__ import annotations
 import functools
 import inspect
 import typing as t
+from contextvars import ContextVar
 from dataclasses import dataclass
 from time import perf_counter_ns
-
-from flask import has_request_context, request
 
 from .headers import check_token, format_duration, quote
 
 F = t.TypeVar("F", bound=t.Callable[..., t.Any])
-
-ENVIRON_KEY = "flask_plug.timer"
-"""Where the middleware keeps the current request's :class:`RequestTiming` in the WSGI environ."""
 
 
 @dataclass(frozen=True)
@@ -112,11 +108,21 @@ class RequestTiming:
         )
 
 
-def current_timing() -> RequestTiming | None:
-    """The timing record of the current request, or ``None`` outside a timed request."""
-    if not has_request_context():
-        return None
-    return request.environ.get(ENVIRON_KEY)
+current_timing: ContextVar[RequestTiming | None] = ContextVar(
+    "flask_plug.timer.current_timing", default=None
+)
+"""The timing record of the request being handled; the middleware sets it around each call.
+
+A context variable, not the request context, so a span costs no proxy lookups and works
+in threads and coroutines that copy the context (``asyncio``, ``copy_context().run``).
+"""
+
+
+@functools.lru_cache(maxsize=512)
+def _checked_desc_param(name: str, desc: str | None) -> str:
+    """Validate a span's name and description once; views reuse the same few pairs."""
+    check_token(name, "span name")
+    return "" if desc is None else ";desc=" + quote(desc, "span desc")
 
 
 class Span:
@@ -134,9 +140,9 @@ class Span:
     __slots__ = ("name", "desc", "_desc_param", "_timing", "_start_ns")
 
     def __init__(self, name: str, desc: str | None = None) -> None:
-        self.name = check_token(name, "span name")
+        self.name = name
         self.desc = desc
-        self._desc_param = "" if desc is None else ";desc=" + quote(desc, "span desc")
+        self._desc_param = _checked_desc_param(name, desc)
         self._timing: RequestTiming | None = None
         self._start_ns = 0
 
@@ -151,7 +157,7 @@ class Span:
         return span
 
     def __enter__(self) -> Span:
-        timing = current_timing()
+        timing = current_timing.get()
         if timing is not None:
             self._timing = timing
             self._start_ns = perf_counter_ns()
