@@ -14,10 +14,11 @@ import shutil
 import subprocess
 import sys
 import tempfile
-import tomllib
 import venv
 import zipfile
 from pathlib import Path
+
+import tomllib
 
 ROOT = Path(__file__).resolve().parent.parent
 PYTEST_INI = """\
@@ -60,15 +61,26 @@ def check(package: Path, work: Path) -> None:
     env = work / "venv"
     venv.create(env, with_pip=True)
     python = env / "bin" / "python"
-    run(python, "-m", "pip", "install", "--quiet", "--disable-pip-version-check",
-        wheel, *test_requires)
+    run(
+        python,
+        "-m",
+        "pip",
+        "install",
+        "--quiet",
+        "--disable-pip-version-check",
+        wheel,
+        *test_requires,
+    )
 
     tests = work / "tests"
     shutil.copytree(package / "tests", tests)
     (work / "pytest.ini").write_text(PYTEST_INI)
     located = subprocess.run(
         [str(python), "-c", f"import flask_plug.{name} as m; print(m.__file__)"],
-        cwd=work, check=True, capture_output=True, text=True,
+        cwd=work,
+        check=True,
+        capture_output=True,
+        text=True,
     ).stdout.strip()
     if not Path(located).is_relative_to(env):
         raise SystemExit(f"flask_plug.{name} was imported from {located}, not the wheel")
