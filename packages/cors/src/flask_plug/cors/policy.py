@@ -1,0 +1,156 @@
+"""CORS options, validated once and compiled into a :class:`CorsPolicy` with ready header values."""
+
+from __future__ import annotations
+
+import re
+import typing as t
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from datetime import timedelta
+
+from .origins import OriginMatcher
+
+_TOKEN = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
+
+DEFAULTS: dict[str, t.Any] = {
+    "origins": (),
+    "methods": None,
+    "allow_headers": "*",
+    "expose_headers": (),
+    "allow_credentials": False,
+    "max_age": None,
+    "allow_private_network": False,
+}
+"""Every option and its default; a scope that does not set an option inherits it."""
+
+Namer = Callable[[str], str]
+"""Turns an option name into how an error message should name it (``CORS_ORIGINS`` …)."""
+
+
+def check_options(options: Mapping[str, t.Any], name: Namer) -> dict[str, t.Any]:
+    """Validate each given option on its own; return them with ``None`` values dropped.
+
+    :raises ValueError: naming the option (through ``name``) and what it expects.
+    """
+    unknown = set(options) - set(DEFAULTS)
+    if unknown:
+        raise ValueError(
+            f"unknown CORS option {', '.join(sorted(unknown))}; expected one of"
+            f" {', '.join(DEFAULTS)} ({name('origins')} …)"
+        )
+    checked = {k: v for k, v in options.items() if v is not None}
+    for option, value in checked.items():
+        _CHECKS[option](value, name(option))
+    return checked
+
+
+@dataclass(frozen=True, eq=False)
+class CorsPolicy:
+    """The compiled CORS rules of one scope (the app, a path rule, a blueprint or a view)."""
+
+    origins: OriginMatcher
+    methods: frozenset[str] | None
+    """Methods a preflight may ask for; ``None`` means the route's own methods."""
+    allow_headers: frozenset[str] | None
+    """Lower-cased request headers a preflight may ask for; ``None`` means ``*``."""
+    expose_headers: str | None
+    allow_credentials: bool
+    max_age: str | None
+    allow_private_network: bool
+    source: str
+    """Where these rules came from, for log messages."""
+
+    @property
+    def enabled(self) -> bool:
+        return self.origins.allows_some
+
+    @property
+    def varies_by_origin(self) -> bool:
+        """Whether the response headers depend on the ``Origin`` request header."""
+        return self.enabled and not (self.origins.any and not self.allow_credentials)
+
+
+def compile_policy(options: Mapping[str, t.Any], name: Namer, source: str) -> CorsPolicy:
+    """Compile merged ``options`` (every key of :data:`DEFAULTS` present) into a policy.
+
+    :raises ValueError: for combinations the Fetch standard makes useless, such as
+        credentials with any origin.
+    """
+    origins = OriginMatcher(options["origins"], name("origins"))
+    credentials = options["allow_credentials"]
+    if credentials and origins.any:
+        raise ValueError(
+            f"{name('allow_credentials')} with {name('origins')} = '*' ({source}): browsers"
+            " refuse credentials with a wildcard, and reflecting every origin instead would"
+            " let any site act as the user. List the origins that may send credentials."
+        )
+    expose = _tokens(options["expose_headers"], name("expose_headers"))
+    if credentials and "*" in expose:
+        raise ValueError(
+            f"{name('expose_headers')} = '*' with {name('allow_credentials')} ({source}):"
+            " for credentialed requests browsers read '*' as a header named '*'; list the"
+            " headers to expose"
+        )
+    allow_headers = _tokens(options["allow_headers"], name("allow_headers"))
+    methods = options["methods"]
+    max_age = options["max_age"]
+    if isinstance(max_age, timedelta):
+        max_age = max_age.total_seconds()
+    return CorsPolicy(
+        origins=origins,
+        methods=None if methods is None else frozenset(_methods(methods, name("methods"))),
+        allow_headers=None if "*" in allow_headers else frozenset(allow_headers),
+        expose_headers=", ".join(expose) or None,
+        allow_credentials=credentials,
+        max_age=None if max_age is None else str(int(max_age)),
+        allow_private_network=options["allow_private_network"],
+        source=source,
+    )
+
+
+def _tokens(value: t.Any, key: str) -> list[str]:
+    """Header names from a list or a comma-separated string, lower-cased, in order."""
+    items = value.split(",") if isinstance(value, str) else value
+    if not isinstance(items, Iterable) or isinstance(items, (bytes, Mapping)):
+        raise ValueError(f"{key} must be a list of header names, got {value!r}")
+    names: list[str] = []
+    for item in items:
+        item = item.strip() if isinstance(item, str) else item
+        if item == "*":
+            names.append("*")
+        elif not isinstance(item, str) or _TOKEN.fullmatch(item) is None:
+            raise ValueError(f"{key}: {item!r} is not a header name")
+        elif item.lower() not in names:
+            names.append(item.lower())
+    return names
+
+
+def _methods(value: t.Any, key: str) -> list[str]:
+    methods = _tokens(value, key)
+    if "*" in methods:
+        raise ValueError(f"{key}: list the methods; '*' is not supported")
+    return [m.upper() for m in methods]
+
+
+def _check_bool(value: t.Any, key: str) -> None:
+    if not isinstance(value, bool):
+        raise ValueError(f"{key} must be True or False, got {value!r}")
+
+
+def _check_max_age(value: t.Any, key: str) -> None:
+    seconds = value.total_seconds() if isinstance(value, timedelta) else value
+    if isinstance(seconds, bool) or not isinstance(seconds, (int, float)) or seconds < 0:
+        raise ValueError(f"{key} must be a number of seconds >= 0 or a timedelta, got {value!r}")
+    if isinstance(value, float) and not value.is_integer():
+        raise ValueError(f"{key} must be whole seconds, got {value!r}")
+
+
+_CHECKS: dict[str, Callable[[t.Any, str], object]] = {
+    "origins": OriginMatcher,
+    "methods": _methods,
+    "allow_headers": _tokens,
+    "expose_headers": _tokens,
+    "allow_credentials": _check_bool,
+    "max_age": _check_max_age,
+    "allow_private_network": _check_bool,
+}

@@ -1,0 +1,104 @@
+from __future__ import annotations
+
+import os
+import threading
+import typing as t
+from pathlib import Path
+
+import pytest
+from flask import Flask
+from werkzeug.serving import make_server
+
+from flask_plug.cors import CORS
+
+CHROMIUM = Path("/usr/bin/chromium")
+FRONTEND = "https://app.example.com"
+
+
+def make_app(**config: t.Any) -> Flask:
+    app = Flask(__name__)
+    app.config.update(config)
+
+    @app.route("/items", methods=["GET", "PUT"])
+    def items() -> dict[str, list[int]]:
+        return {"items": [1, 2]}
+
+    @app.post("/items/")
+    def create_item() -> tuple[str, int]:
+        return "created", 201
+
+    return app
+
+
+@pytest.fixture
+def app() -> Flask:
+    app = make_app(CORS_ORIGINS=[FRONTEND])
+    CORS(app)
+    return app
+
+
+@pytest.fixture
+def client(app: Flask) -> t.Any:
+    return app.test_client()
+
+
+def preflight(client: t.Any, path: str, method: str = "PUT", **headers: str) -> t.Any:
+    """Send a CORS preflight the way a browser does."""
+    environ = {"HTTP_ORIGIN": headers.pop("origin", FRONTEND)}
+    environ["HTTP_ACCESS_CONTROL_REQUEST_METHOD"] = method
+    for name, value in headers.items():
+        environ["HTTP_" + name.upper()] = value
+    return client.options(path, environ_overrides=environ)
+
+
+@pytest.fixture(scope="session")
+def new_app() -> t.Callable[..., Flask]:
+    """An app with ``/items`` (GET, PUT) and ``/items/`` (POST), configured from kwargs."""
+    return make_app
+
+
+@pytest.fixture(scope="session")
+def send_preflight() -> t.Callable[..., t.Any]:
+    return preflight
+
+
+@pytest.fixture
+def live_server() -> t.Iterator[t.Callable[[Flask], int]]:
+    """Serve an app on 127.0.0.1 on a free port; returns the port."""
+    servers = []
+
+    def serve(app: Flask) -> int:
+        server = make_server("127.0.0.1", 0, app, threaded=True)
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+        servers.append(server)
+        return server.server_port
+
+    yield serve
+    for server in servers:
+        server.shutdown()
+        server.server_close()
+
+
+@pytest.fixture
+def browser() -> t.Iterator[t.Any]:
+    """Debian's Chromium driven by Playwright; skipped where missing, except in CI."""
+    reason = None
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        reason = "playwright is not installed"
+    if reason is None and not CHROMIUM.exists():
+        reason = f"{CHROMIUM} is missing (apt-get install chromium)"
+    if reason is not None:
+        if os.environ.get("CI"):
+            pytest.fail(f"CI must run the browser tests: {reason}")
+        pytest.skip(reason)
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=str(CHROMIUM),
+            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"],
+        )
+        try:
+            yield browser
+        finally:
+            browser.close()
