@@ -5,7 +5,7 @@ from __future__ import annotations
 import typing as t
 
 from flask import Flask
-from harness import Result, Variant, measure, table
+from harness import Result, Variant, measure
 from server_timing import Timing
 
 from flask_plug.timer import Timer
@@ -68,8 +68,3 @@ def run() -> list[tuple[str, list[Result]]]:
         ("timer: trivial JSON route, total only", measure(trivial_route())),
         ("timer: JSON route with one span sent", measure(one_span())),
     ]
-
-
-if __name__ == "__main__":
-    for title, results in run():
-        print(table(title, results, baseline="bare Flask"), end="\n\n")

@@ -28,6 +28,8 @@ class Variant:
     label: str
     app: WSGIApplication
     path: str = "/"
+    method: str = "GET"
+    headers: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -58,7 +60,9 @@ def _run(app: WSGIApplication, environ: dict[str, t.Any], requests: int) -> int:
 def measure(variants: list[Variant], *, requests: int = 2000, rounds: int = 21) -> list[Result]:
     """Median µs/request of each variant over ``rounds`` interleaved rounds."""
     environs = {
-        v.label: EnvironBuilder(path=v.path, base_url="http://127.0.0.1/").get_environ()
+        v.label: EnvironBuilder(
+            path=v.path, method=v.method, headers=list(v.headers), base_url="http://127.0.0.1/"
+        ).get_environ()
         for v in variants
     }
     for v in variants:

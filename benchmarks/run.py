@@ -12,11 +12,12 @@ import sys
 from importlib.metadata import version
 from pathlib import Path
 
+import bench_cors
 import bench_timer
 from harness import table
 
 DOCS_TABLE = Path(__file__).resolve().parent.parent / "docs" / "_generated" / "benchmarks.md"
-SUITES = [bench_timer]
+SUITES = [bench_timer, bench_cors]
 
 
 def main(argv: list[str]) -> int:

@@ -11,16 +11,17 @@ from flask import current_app, request
 from werkzeug.exceptions import HTTPException, MethodNotAllowed
 
 from .decorators import OriginSpec
-from .headers import NORMALISED_METHODS, add_vary, is_token, requested_headers
+from .headers import NORMALISED_METHODS, is_token, merge_headers, requested_headers
 from .paths import PathRule, parse_rules
 from .policy import DEFAULTS, CorsPolicy, Namer, check_options, compile_policy
 
 if t.TYPE_CHECKING:
-    from flask import Blueprint, Flask
+    from _typeshed import OptExcInfo
+    from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
+    from flask import Blueprint, Flask, Request
     from werkzeug.wrappers import Response
 
 EXTENSION_KEY = "flask-plug-cors"
-_PREFLIGHT = "flask_plug.cors.preflight"
 _PREFLIGHT_VARY = "Origin, Access-Control-Request-Method, Access-Control-Request-Headers"
 _PRIVATE_NETWORK_VARY = _PREFLIGHT_VARY + ", Access-Control-Request-Private-Network"
 # What a preflight to a path no route matches may ask for, so the real request gets a
@@ -124,10 +125,7 @@ class CORS:
         state = _CorsState(base, rules)
         state.check(app)
         app.extensions[EXTENSION_KEY] = state
-        # First of all before_request hooks: a preflight is answered before login checks,
-        # rate limits or routing errors can turn it into something a browser rejects.
-        app.before_request_funcs.setdefault(None, []).insert(0, _answer_preflight)
-        app.after_request(_add_cors_headers)
+        app.wsgi_app = CorsMiddleware(app.wsgi_app, app, state)  # type: ignore[method-assign]
 
     def configure_blueprint(
         self,
@@ -189,7 +187,7 @@ class _CorsState:
             for index in range(-1, len(self.rules)):
                 self._build(app, endpoint, index)
 
-    def policy_for(self, app: Flask, endpoint: str | None, path: str) -> CorsPolicy:
+    def policy_for(self, endpoint: str | None, path: str) -> CorsPolicy:
         index = -1
         for i, rule in enumerate(self.rules):
             if rule.matches(path):
@@ -197,7 +195,7 @@ class _CorsState:
                 break
         policy = self._cache.get((endpoint, index))
         if policy is None:
-            policy = self._cache[endpoint, index] = self._build(app, endpoint, index)
+            policy = self._cache[endpoint, index] = self._build(current_app, endpoint, index)
         return policy
 
     def _build(self, app: Flask, endpoint: str | None, index: int) -> CorsPolicy:
@@ -222,6 +220,171 @@ class _CorsState:
             name = lambda option: f"{option!r} (as merged for {source})"  # noqa: E731
         return compile_policy(options, name, source)
 
+    def answer_preflight(self, method: str, origin: str) -> Response | None:
+        """The response to a preflight asking for ``method`` from ``origin``, or ``None``
+        where CORS is off and the app should answer ``OPTIONS`` itself."""
+        req: Request = request._get_current_object()  # type: ignore[attr-defined]
+        environ = req.environ
+        if not is_token(method):
+            return _refuse(req, "malformed Access-Control-Request-Method", origin, None)
+
+        endpoint, route_methods = _route_for(req, method.upper())
+        policy = self.policy_for(endpoint, req.path)
+        if not policy.enabled:
+            return None  # CORS is off here: not ours to answer
+        if not policy.origins.allowed(origin):
+            return _refuse(req, "origin not allowed", origin, policy)
+
+        allowed_methods = policy.methods
+        if allowed_methods is None:
+            allowed_methods = frozenset(route_methods or _UNROUTED_METHODS) - {"OPTIONS"}
+        if method.upper() not in allowed_methods:
+            return _refuse(req, f"method {method} not allowed", origin, policy)
+
+        header_names = requested_headers(environ.get("HTTP_ACCESS_CONTROL_REQUEST_HEADERS", ""))
+        if header_names is None:
+            return _refuse(req, "malformed Access-Control-Request-Headers", origin, policy)
+        for header in header_names:
+            if policy.allow_headers is None:
+                if header == "authorization":
+                    reason = "header authorization must be listed; '*' does not cover it"
+                    return _refuse(req, reason, origin, policy)
+            elif header not in policy.allow_headers:
+                return _refuse(req, f"header {header} not allowed", origin, policy)
+
+        private_network = environ.get("HTTP_ACCESS_CONTROL_REQUEST_PRIVATE_NETWORK") == "true"
+        if private_network and not policy.allow_private_network:
+            return _refuse(req, "private network access not allowed", origin, policy)
+
+        response = current_app.response_class(status=204)
+        headers = response.headers
+        del headers["Content-Type"]
+        headers["Access-Control-Allow-Origin"] = origin if policy.varies_by_origin else "*"
+        if policy.allow_credentials:
+            headers["Access-Control-Allow-Credentials"] = "true"
+        methods_header = sorted(allowed_methods)
+        if method not in allowed_methods and method.upper() not in NORMALISED_METHODS:
+            methods_header.append(method)  # browsers compare e.g. "patch" case-sensitively
+        headers["Access-Control-Allow-Methods"] = ", ".join(methods_header)
+        if header_names:
+            headers["Access-Control-Allow-Headers"] = ", ".join(header_names)
+        if policy.max_age is not None:
+            headers["Access-Control-Max-Age"] = policy.max_age
+        if private_network:
+            headers["Access-Control-Allow-Private-Network"] = "true"
+        headers["Vary"] = (
+            _PRIVATE_NETWORK_VARY if policy.allow_private_network else _PREFLIGHT_VARY
+        )
+        return response
+
+    def response_headers(
+        self, environ: WSGIEnvironment
+    ) -> tuple[list[tuple[str, str]], str | None] | None:
+        """The CORS headers and ``Vary`` names for a response that is not a preflight.
+
+        Called as the response starts, every response: 404s, aborts and 500s included.
+        """
+        try:
+            req: Request = request._get_current_object()  # type: ignore[attr-defined]
+        except RuntimeError:
+            return None  # a response made outside Flask's request handling
+        rule = req.url_rule
+        policy = self.policy_for(
+            None if rule is None else rule.endpoint, req.path if self.rules else ""
+        )
+        if not policy.enabled:
+            return None
+        if not policy.varies_by_origin:
+            return [("Access-Control-Allow-Origin", "*"), *policy.extra_headers], None
+        origin = environ.get("HTTP_ORIGIN")
+        if origin is None:
+            return [], "Origin"
+        if not policy.origins.allowed(origin):
+            logger = current_app.logger
+            if logger.isEnabledFor(logging.DEBUG):
+                logger.debug(
+                    "CORS refused: %s %s from origin %r: origin not allowed (rules from %s)",
+                    req.method,
+                    req.path,
+                    origin,
+                    policy.source,
+                )
+            return [], "Origin"
+        return [("Access-Control-Allow-Origin", origin), *policy.extra_headers], "Origin"
+
+
+class CorsMiddleware:
+    """Answers preflights before the app routes them, and adds the CORS headers to every
+    other response as it starts.
+
+    Preflights never reach ``before_request`` hooks (login checks, rate limits) or the
+    view, so an unknown path or a redirecting route cannot spoil them; the app's
+    ``after_request`` and teardown hooks still run on them. Adding headers to the WSGI
+    header list instead of in an ``after_request`` hook costs a fraction as much.
+    """
+
+    def __init__(self, wsgi_app: WSGIApplication, app: Flask, state: _CorsState) -> None:
+        self.wsgi_app = wsgi_app
+        self._app = app
+        self._state = state
+
+    def __call__(
+        self, environ: WSGIEnvironment, start_response: StartResponse
+    ) -> t.Iterable[bytes]:
+        if environ["REQUEST_METHOD"] == "OPTIONS":
+            method = environ.get("HTTP_ACCESS_CONTROL_REQUEST_METHOD")
+            origin = environ.get("HTTP_ORIGIN")
+            if method is not None and origin is not None:
+                app = self._app
+                with app.request_context(environ):
+                    response = self._state.answer_preflight(method, origin)
+                    if response is not None:
+                        response = app.finalize_request(response)
+                if response is not None:
+                    return response(environ, start_response)
+
+        def cors_start_response(
+            status: str, headers: list[tuple[str, str]], exc_info: OptExcInfo | None = None
+        ) -> t.Callable[[bytes], object]:
+            found = self._state.response_headers(environ)
+            if found is not None:
+                merge_headers(headers, *found)
+            return start_response(status, headers, exc_info)
+
+        return self.wsgi_app(environ, cors_start_response)
+
+
+def _route_for(req: Request, method: str) -> tuple[str | None, Iterable[str]]:
+    """The endpoint that would serve ``method`` at this path, and the path's methods."""
+    adapter = current_app.create_url_adapter(req)
+    if adapter is None:
+        return None, ()
+    try:
+        rule, _ = adapter.match(method=method, return_rule=True)
+    except MethodNotAllowed as e:
+        return None, e.valid_methods or ()
+    except HTTPException:
+        return None, ()  # unknown path or a redirect: only path and app rules apply
+    return rule.endpoint, adapter.allowed_methods()
+
+
+def _refuse(req: Request, reason: str, origin: str, policy: CorsPolicy | None) -> Response:
+    logger = current_app.logger
+    if logger.isEnabledFor(logging.DEBUG):
+        logger.debug(
+            "CORS preflight refused: %s %s from origin %r: %s (rules from %s)",
+            req.environ.get("HTTP_ACCESS_CONTROL_REQUEST_METHOD"),
+            req.path,
+            origin,
+            reason,
+            "none" if policy is None else policy.source,
+        )
+    response = current_app.response_class(
+        f"CORS preflight refused: {reason}\n", status=403, mimetype="text/plain"
+    )
+    response.headers["Vary"] = _PREFLIGHT_VARY
+    return response
+
 
 def _blueprint_names(endpoint: str) -> list[str]:
     """``"a.b.view"`` -> ``["a.b", "a"]``, innermost first, as Flask names nested blueprints."""
@@ -231,143 +394,3 @@ def _blueprint_names(endpoint: str) -> list[str]:
         names.append(blueprint)
         blueprint = blueprint.rpartition(".")[0]
     return names
-
-
-def _refuse(reason: str, origin: str, policy: CorsPolicy | None) -> Response:
-    logger = current_app.logger
-    if logger.isEnabledFor(logging.DEBUG):
-        logger.debug(
-            "CORS preflight refused: %s %s from origin %r: %s (rules from %s)",
-            request.headers.get("Access-Control-Request-Method"),
-            request.path,
-            origin,
-            reason,
-            "none" if policy is None else policy.source,
-        )
-    request.environ[_PREFLIGHT] = True
-    response = current_app.response_class(
-        f"CORS preflight refused: {reason}\n", status=403, mimetype="text/plain"
-    )
-    add_vary(response.headers, _PREFLIGHT_VARY)
-    return response
-
-
-def _answer_preflight() -> Response | None:
-    """``before_request``: answer ``OPTIONS`` preflights before routing has its say."""
-    environ = request.environ
-    if environ["REQUEST_METHOD"] != "OPTIONS":
-        return None
-    method = environ.get("HTTP_ACCESS_CONTROL_REQUEST_METHOD")
-    origin = environ.get("HTTP_ORIGIN")
-    if method is None or origin is None:
-        return None  # a plain OPTIONS request: Flask answers it
-    app = current_app
-    state: _CorsState = app.extensions[EXTENSION_KEY]
-
-    if not is_token(method):
-        return _refuse("malformed Access-Control-Request-Method", origin, None)
-    adapter = app.create_url_adapter(request)
-    endpoint: str | None = None
-    route_methods: Iterable[str] = ()
-    if adapter is not None:
-        try:
-            rule, _ = adapter.match(method=method.upper(), return_rule=True)
-            endpoint = rule.endpoint
-            route_methods = adapter.allowed_methods()
-        except MethodNotAllowed as e:
-            route_methods = e.valid_methods or ()
-        except HTTPException:
-            pass  # unknown path or a redirect: only path and app rules apply
-    policy = state.policy_for(app, endpoint, request.path)
-    if not policy.enabled:
-        return None  # CORS is off here: not ours to answer
-    if not policy.origins.allowed(origin):
-        return _refuse("origin not allowed", origin, policy)
-
-    allowed_methods = policy.methods
-    if allowed_methods is None:
-        allowed_methods = frozenset(route_methods or _UNROUTED_METHODS) - {"OPTIONS"}
-    if method.upper() not in allowed_methods:
-        return _refuse(f"method {method} not allowed", origin, policy)
-
-    asked = environ.get("HTTP_ACCESS_CONTROL_REQUEST_HEADERS", "")
-    header_names = requested_headers(asked)
-    if header_names is None:
-        return _refuse("malformed Access-Control-Request-Headers", origin, policy)
-    for header in header_names:
-        if policy.allow_headers is None:
-            if header == "authorization":
-                return _refuse(
-                    "header authorization must be listed in allow_headers; '*' does not"
-                    " cover it",
-                    origin,
-                    policy,
-                )
-        elif header not in policy.allow_headers:
-            return _refuse(f"header {header} not allowed", origin, policy)
-
-    private_network = environ.get("HTTP_ACCESS_CONTROL_REQUEST_PRIVATE_NETWORK") == "true"
-    if private_network and not policy.allow_private_network:
-        return _refuse("private network access not allowed", origin, policy)
-
-    environ[_PREFLIGHT] = True
-    response = app.response_class(status=204)
-    headers = response.headers
-    del headers["Content-Type"]
-    if policy.origins.any and not policy.allow_credentials:
-        headers["Access-Control-Allow-Origin"] = "*"
-    else:
-        headers["Access-Control-Allow-Origin"] = origin
-    if policy.allow_credentials:
-        headers["Access-Control-Allow-Credentials"] = "true"
-    methods_header = sorted(allowed_methods)
-    if method not in allowed_methods and method.upper() not in NORMALISED_METHODS:
-        methods_header.append(method)  # browsers compare e.g. "patch" case-sensitively
-    headers["Access-Control-Allow-Methods"] = ", ".join(methods_header)
-    if header_names:
-        headers["Access-Control-Allow-Headers"] = ", ".join(header_names)
-    if policy.max_age is not None:
-        headers["Access-Control-Max-Age"] = policy.max_age
-    if private_network:
-        headers["Access-Control-Allow-Private-Network"] = "true"
-    add_vary(headers, _PRIVATE_NETWORK_VARY if policy.allow_private_network else _PREFLIGHT_VARY)
-    return response
-
-
-def _add_cors_headers(response: Response) -> Response:
-    """``after_request``: CORS headers on every response in a CORS scope, errors included."""
-    environ = request.environ
-    if environ.get(_PREFLIGHT):
-        return response
-    app = current_app
-    state: _CorsState = app.extensions[EXTENSION_KEY]
-    policy = state.policy_for(app, request.endpoint, request.path)
-    if not policy.enabled:
-        return response
-    headers = response.headers
-    if not policy.varies_by_origin:
-        headers["Access-Control-Allow-Origin"] = "*"
-        if policy.expose_headers is not None:
-            headers["Access-Control-Expose-Headers"] = policy.expose_headers
-        return response
-    add_vary(headers, "Origin")
-    origin = environ.get("HTTP_ORIGIN")
-    if origin is None:
-        return response
-    if not policy.origins.allowed(origin):
-        logger = app.logger
-        if logger.isEnabledFor(logging.DEBUG):
-            logger.debug(
-                "CORS refused: %s %s from origin %r: origin not allowed (rules from %s)",
-                request.method,
-                request.path,
-                origin,
-                policy.source,
-            )
-        return response
-    headers["Access-Control-Allow-Origin"] = origin
-    if policy.allow_credentials:
-        headers["Access-Control-Allow-Credentials"] = "true"
-    if policy.expose_headers is not None:
-        headers["Access-Control-Expose-Headers"] = policy.expose_headers
-    return response

@@ -30,16 +30,34 @@ def requested_headers(value: str) -> list[str] | None:
     return names
 
 
-def add_vary(headers: Headers, names: str) -> None:
-    """Add the comma-separated ``names`` to ``Vary``, keeping what is there, once each."""
-    existing = headers.getlist("Vary")
-    if not existing:
-        headers["Vary"] = names
+def merge_headers(
+    headers: list[tuple[str, str]], cors: list[tuple[str, str]], vary: str | None
+) -> None:
+    """Put the ``cors`` headers into a WSGI header list, replacing any of the same names,
+    and add ``vary`` (comma-separated names) to ``Vary`` once each, in one ``Vary`` field.
+    """
+    for name, _ in headers:
+        lowered = name.lower()
+        if lowered == "vary" or lowered.startswith("access-control-"):
+            break
+    else:  # the usual case: nothing to merge with
+        headers.extend(cors)
+        if vary is not None:
+            headers.append(("Vary", vary))
         return
-    present = [v.strip() for field in existing for v in field.split(",") if v.strip()]
-    lowered = {v.lower() for v in present}
-    if "*" in lowered:
-        return  # already varies on everything
-    missing = [n for n in names.split(", ") if n.lower() not in lowered]
-    if missing or len(existing) > 1:
-        headers["Vary"] = ", ".join(present + missing)
+    owned = {name.lower() for name, _ in cors}
+    varies: list[str] = []
+    kept = []
+    for name, value in headers:
+        lowered = name.lower()
+        if lowered == "vary":
+            varies.extend(v.strip() for v in value.split(",") if v.strip())
+        elif lowered not in owned:
+            kept.append((name, value))
+    if vary is not None:
+        present = {v.lower() for v in varies}
+        if "*" not in present:
+            varies.extend(v for v in vary.split(", ") if v.lower() not in present)
+    if varies:
+        kept.append(("Vary", ", ".join(varies)))
+    headers[:] = kept + cors

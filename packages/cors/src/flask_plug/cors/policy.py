@@ -60,14 +60,12 @@ class CorsPolicy:
     source: str
     """Where these rules came from, for log messages."""
 
-    @property
-    def enabled(self) -> bool:
-        return self.origins.allows_some
-
-    @property
-    def varies_by_origin(self) -> bool:
-        """Whether the response headers depend on the ``Origin`` request header."""
-        return self.enabled and not (self.origins.any and not self.allow_credentials)
+    enabled: bool
+    """Whether any origin is allowed; if not, CORS is off in this scope."""
+    varies_by_origin: bool
+    """Whether the response headers depend on the ``Origin`` request header."""
+    extra_headers: tuple[tuple[str, str], ...]
+    """Sent with ``Access-Control-Allow-Origin`` on actual responses: credentials, exposed."""
 
 
 def compile_policy(options: Mapping[str, t.Any], name: Namer, source: str) -> CorsPolicy:
@@ -92,6 +90,9 @@ def compile_policy(options: Mapping[str, t.Any], name: Namer, source: str) -> Co
             " headers to expose"
         )
     allow_headers = _tokens(options["allow_headers"], name("allow_headers"))
+    extra_headers = [("Access-Control-Expose-Headers", ", ".join(expose))] if expose else []
+    if credentials:
+        extra_headers.insert(0, ("Access-Control-Allow-Credentials", "true"))
     methods = options["methods"]
     max_age = options["max_age"]
     if isinstance(max_age, timedelta):
@@ -105,6 +106,9 @@ def compile_policy(options: Mapping[str, t.Any], name: Namer, source: str) -> Co
         max_age=None if max_age is None else str(int(max_age)),
         allow_private_network=options["allow_private_network"],
         source=source,
+        enabled=origins.allows_some,
+        varies_by_origin=origins.allows_some and not origins.any,
+        extra_headers=tuple(extra_headers),
     )
 
 

@@ -1,0 +1,147 @@
+"""Chromium, calling the app from another origin, sees what CORS promises."""
+
+from __future__ import annotations
+
+import typing as t
+
+import pytest
+from flask import Flask, request
+
+from flask_plug.cors import CORS
+
+pytestmark = pytest.mark.browser
+
+PAGE = "<!doctype html><title>front end</title><p>front end</p>"
+
+
+def front_end() -> Flask:
+    app = Flask("front_end")
+    app.get("/")(lambda: PAGE)
+    return app
+
+
+def api(allowed_origin: str) -> Flask:
+    app = Flask("api")
+    CORS(
+        app,
+        origins=[allowed_origin],
+        allow_credentials=True,
+        allow_headers=["content-type", "x-request-tag"],
+        expose_headers=["X-Total-Count"],
+    )
+
+    @app.get("/notes")
+    def notes() -> tuple[dict[str, t.Any], dict[str, str]]:
+        return {"notes": ["a", "b"]}, {"X-Total-Count": "2", "X-Internal": "hidden"}
+
+    @app.put("/notes/1")
+    def update() -> dict[str, t.Any]:
+        return {"saved": request.get_json(), "tag": request.headers.get("X-Request-Tag")}
+
+    @app.post("/login")
+    def login() -> t.Any:
+        response = app.response_class("ok")
+        response.set_cookie("sid", "s3cret", httponly=True, samesite="Lax")
+        return response
+
+    @app.get("/whoami")
+    def whoami() -> dict[str, str | None]:
+        return {"sid": request.cookies.get("sid")}
+
+    return app
+
+
+@pytest.fixture
+def origins(live_server: t.Callable[[Flask], int]) -> dict[str, str]:
+    page_port = live_server(front_end())
+    other_port = live_server(front_end())
+    api_port = live_server(api(f"http://127.0.0.1:{page_port}"))
+    return {
+        "page": f"http://127.0.0.1:{page_port}",
+        "other": f"http://127.0.0.1:{other_port}",
+        "api": f"http://127.0.0.1:{api_port}",
+    }
+
+
+def run_in_page(browser: t.Any, page_origin: str, script: str, api: str) -> t.Any:
+    page = browser.new_page()
+    page.goto(page_origin + "/")
+    return page.evaluate(script, api)
+
+
+def test_simple_get_with_exposed_header(browser: t.Any, origins: dict[str, str]) -> None:
+    seen = run_in_page(
+        browser,
+        origins["page"],
+        """async (api) => {
+            const r = await fetch(api + "/notes");
+            return {status: r.status, body: await r.json(),
+                    total: r.headers.get("X-Total-Count"),
+                    internal: r.headers.get("X-Internal")};
+        }""",
+        origins["api"],
+    )
+    assert seen == {"status": 200, "body": {"notes": ["a", "b"]}, "total": "2", "internal": None}
+
+
+def test_preflighted_json_put_with_custom_header(browser: t.Any, origins: dict[str, str]) -> None:
+    seen = run_in_page(
+        browser,
+        origins["page"],
+        """async (api) => {
+            const r = await fetch(api + "/notes/1", {
+                method: "PUT",
+                headers: {"Content-Type": "application/json", "X-Request-Tag": "t1"},
+                body: JSON.stringify({title: "edited"}),
+            });
+            return {status: r.status, body: await r.json()};
+        }""",
+        origins["api"],
+    )
+    assert seen == {"status": 200, "body": {"saved": {"title": "edited"}, "tag": "t1"}}
+
+
+def test_credentialed_requests_carry_the_cookie(browser: t.Any, origins: dict[str, str]) -> None:
+    seen = run_in_page(
+        browser,
+        origins["page"],
+        """async (api) => {
+            await fetch(api + "/login", {method: "POST", credentials: "include"});
+            const r = await fetch(api + "/whoami", {credentials: "include"});
+            return await r.json();
+        }""",
+        origins["api"],
+    )
+    assert seen == {"sid": "s3cret"}
+
+
+def test_disallowed_origin_is_blocked_by_the_browser(
+    browser: t.Any, origins: dict[str, str]
+) -> None:
+    seen = run_in_page(
+        browser,
+        origins["other"],
+        """async (api) => {
+            try { await fetch(api + "/notes"); return "readable"; }
+            catch (e) { return e.name; }
+        }""",
+        origins["api"],
+    )
+    assert seen == "TypeError"
+
+
+def test_disallowed_custom_header_fails_the_preflight(
+    browser: t.Any, origins: dict[str, str]
+) -> None:
+    seen = run_in_page(
+        browser,
+        origins["page"],
+        """async (api) => {
+            try {
+                await fetch(api + "/notes/1", {method: "PUT", headers: {"X-Not-Allowed": "1"}});
+                return "sent";
+            } catch (e) { return e.name; }
+        }""",
+        origins["api"],
+    )
+    assert seen == "TypeError"
