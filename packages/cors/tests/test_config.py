@@ -14,10 +14,16 @@ FRONTEND = "https://app.example.com"
 @pytest.mark.parametrize(
     ("config", "message"),
     [
-        ({"CORS_ORIGINS": "https://*.example"}, "CORS_ORIGINS: 'https://*.example' is not an origin"),
+        (
+            {"CORS_ORIGINS": "https://*.example"},
+            "CORS_ORIGINS: 'https://*.example' is not an origin",
+        ),
         ({"CORS_ORIGINS": "example.com"}, "CORS_ORIGINS: 'example.com' is not an origin"),
         ({"CORS_ORIGINS": 5}, "CORS_ORIGINS must be '*', an origin, a re.Pattern"),
-        ({"CORS_METHODS": ["GET", "BAD METHOD"]}, "CORS_METHODS: 'BAD METHOD' is not a header name"),
+        (
+            {"CORS_METHODS": ["GET", "BAD METHOD"]},
+            "CORS_METHODS: 'BAD METHOD' is not a header name",
+        ),
         ({"CORS_ALLOW_HEADERS": ["x-ok", "x bad"]}, "CORS_ALLOW_HEADERS: 'x bad'"),
         ({"CORS_ALLOW_CREDENTIALS": "yes"}, "CORS_ALLOW_CREDENTIALS must be True or False"),
         ({"CORS_MAX_AGE": -1}, "CORS_MAX_AGE must be a number of seconds >= 0"),
@@ -96,9 +102,9 @@ def test_one_extension_serves_several_apps() -> None:
     cors.init_app(first, origins=["https://first.example"])
     cors.init_app(second, origins=["https://second.example"])
     assert (
-        first.test_client().get("/", headers={"Origin": "https://first.example"}).headers[
-            "Access-Control-Allow-Origin"
-        ]
+        first.test_client()
+        .get("/", headers={"Origin": "https://first.example"})
+        .headers["Access-Control-Allow-Origin"]
         == "https://first.example"
     )
     response = second.test_client().get("/", headers={"Origin": "https://first.example"})

@@ -13,10 +13,14 @@ from flask_plug.cors import CORS
 LISTED = {"https://app.example.com", "https://b.example.com:8443", "null"}
 # Header values as WSGI delivers them: any Latin-1 text, controls included.
 header_values = st.text(alphabet=st.characters(max_codepoint=0xFF), max_size=60)
-origins = header_values | st.sampled_from(sorted(LISTED)) | st.builds(
-    lambda sub, tail: f"https://{sub}.example.com{tail}",
-    st.from_regex(r"[a-z0-9\-.]{0,12}", fullmatch=True),
-    st.sampled_from(["", ".evil.net", ":443", ":8443", "/", "\x00", "%00"]),
+origins = (
+    header_values
+    | st.sampled_from(sorted(LISTED))
+    | st.builds(
+        lambda sub, tail: f"https://{sub}.example.com{tail}",
+        st.from_regex(r"[a-z0-9\-.]{0,12}", fullmatch=True),
+        st.sampled_from(["", ".evil.net", ":443", ":8443", "/", "\x00", "%00"]),
+    )
 )
 methods = header_values | st.sampled_from(["GET", "PUT", "DELETE", "patch", "PATCH", "OPTIONS"])
 
@@ -41,8 +45,11 @@ def allowed(origin: str) -> bool:
         origin.startswith(prefix)
         and bool(labels)
         and all(
-            part and part.strip("-") == part and all(c.isalnum() or c == "-" for c in part)
-            and part.isascii() and part.lower() == part
+            part
+            and part.strip("-") == part
+            and all(c.isalnum() or c == "-" for c in part)
+            and part.isascii()
+            and part.lower() == part
             for part in labels.split(".")
         )
     )

@@ -67,9 +67,7 @@ def test_method_not_allowed_is_refused(client: t.Any, send_preflight: t.Any) -> 
     assert_refused(send_preflight(client, "/items", "DELETE"), "method DELETE not allowed")
 
 
-def test_methods_are_compared_whole_not_as_substrings(
-    client: t.Any, send_preflight: t.Any
-) -> None:
+def test_methods_are_compared_whole_not_as_substrings(client: t.Any, send_preflight: t.Any) -> None:
     for method in ("GE", "UT", "GETX", "PUT,DELETE"):
         response = send_preflight(client, "/items", method)
         assert response.status_code == 403, method
@@ -175,17 +173,13 @@ def test_star_preflight_answers_star(new_app: t.Any, send_preflight: t.Any) -> N
 def test_private_network_only_when_enabled_and_asked(
     new_app: t.Any, client: t.Any, send_preflight: t.Any
 ) -> None:
-    refused = send_preflight(
-        client, "/items", "PUT", access_control_request_private_network="true"
-    )
+    refused = send_preflight(client, "/items", "PUT", access_control_request_private_network="true")
     assert_refused(refused, "private network access not allowed")
 
     app = new_app(CORS_ORIGINS=[FRONTEND], CORS_ALLOW_PRIVATE_NETWORK=True)
     CORS(app)
     enabled = app.test_client()
-    asked = send_preflight(
-        enabled, "/items", "PUT", access_control_request_private_network="true"
-    )
+    asked = send_preflight(enabled, "/items", "PUT", access_control_request_private_network="true")
     assert asked.headers["Access-Control-Allow-Private-Network"] == "true"
     assert asked.headers["Vary"].endswith("Access-Control-Request-Private-Network")
     not_asked = send_preflight(enabled, "/items", "PUT")

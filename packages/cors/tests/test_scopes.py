@@ -79,9 +79,7 @@ def test_blueprint_beats_path_rule(scoped: Flask) -> None:
     assert acao(client, "/api/plain", PATH_ORIGIN) is None
 
 
-def test_view_beats_blueprint_and_inherits_the_rest(
-    scoped: Flask, send_preflight: t.Any
-) -> None:
+def test_view_beats_blueprint_and_inherits_the_rest(scoped: Flask, send_preflight: t.Any) -> None:
     client = scoped.test_client()
     assert acao(client, "/api/special", VIEW_ORIGIN) == VIEW_ORIGIN
     assert acao(client, "/api/special", API_ORIGIN) is None
@@ -156,7 +154,9 @@ def test_method_view() -> None:
         def get(self) -> str:
             return "ok"
 
-    app.add_url_rule("/items", view_func=cross_origin(origins=[VIEW_ORIGIN])(Items.as_view("items")))
+    app.add_url_rule(
+        "/items", view_func=cross_origin(origins=[VIEW_ORIGIN])(Items.as_view("items"))
+    )
     assert acao(app.test_client(), "/items", VIEW_ORIGIN) == VIEW_ORIGIN
 
 

@@ -272,9 +272,7 @@ class _CorsState:
             headers["Access-Control-Max-Age"] = policy.max_age
         if private_network:
             headers["Access-Control-Allow-Private-Network"] = "true"
-        headers["Vary"] = (
-            _PRIVATE_NETWORK_VARY if policy.allow_private_network else _PREFLIGHT_VARY
-        )
+        headers["Vary"] = _PRIVATE_NETWORK_VARY if policy.allow_private_network else _PREFLIGHT_VARY
         return response
 
     def response_headers(

@@ -6,7 +6,7 @@ import re
 import typing as t
 
 if t.TYPE_CHECKING:
-    from werkzeug.datastructures import Headers
+    pass
 
 _TOKEN = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
 NORMALISED_METHODS = frozenset({"DELETE", "GET", "HEAD", "OPTIONS", "POST", "PUT"})

@@ -35,7 +35,8 @@ def normalise(origin: str) -> str | None:
 
 @dataclass(frozen=True)
 class _Wildcard:
-    """``https://*.example.com``: one or more labels, then ``.example.com``, same scheme and port."""
+    """``https://*.example.com``: one or more labels before ``.example.com``, same scheme
+    and port."""
 
     prefix: str  # "https://"
     suffix: str  # ".example.com" or ".example.com:8443"

@@ -112,25 +112,25 @@ def compile_policy(options: Mapping[str, t.Any], name: Namer, source: str) -> Co
     )
 
 
-def _tokens(value: t.Any, key: str) -> list[str]:
-    """Header names from a list or a comma-separated string, lower-cased, in order."""
+def _tokens(value: t.Any, key: str, what: str = "header name") -> list[str]:
+    """Tokens from a list or a comma-separated string, lower-cased, in order."""
     items = value.split(",") if isinstance(value, str) else value
     if not isinstance(items, Iterable) or isinstance(items, (bytes, Mapping)):
-        raise ValueError(f"{key} must be a list of header names, got {value!r}")
+        raise ValueError(f"{key} must be a list of {what}s, got {value!r}")
     names: list[str] = []
     for item in items:
         item = item.strip() if isinstance(item, str) else item
         if item == "*":
             names.append("*")
         elif not isinstance(item, str) or _TOKEN.fullmatch(item) is None:
-            raise ValueError(f"{key}: {item!r} is not a header name")
+            raise ValueError(f"{key}: {item!r} is not a {what}")
         elif item.lower() not in names:
             names.append(item.lower())
     return names
 
 
 def _methods(value: t.Any, key: str) -> list[str]:
-    methods = _tokens(value, key)
+    methods = _tokens(value, key, "method")
     if "*" in methods:
         raise ValueError(f"{key}: list the methods; '*' is not supported")
     return [m.upper() for m in methods]
