@@ -79,7 +79,7 @@ def live_server() -> t.Iterator[t.Callable[[Flask], int]]:
         server.server_close()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> t.Iterator[t.Any]:
     """Debian's Chromium driven by Playwright; skipped where missing, except in CI."""
     reason = None

@@ -22,7 +22,7 @@ FRONTEND = "https://app.example.com"
         ({"CORS_ORIGINS": 5}, "CORS_ORIGINS must be '*', an origin, a re.Pattern"),
         (
             {"CORS_METHODS": ["GET", "BAD METHOD"]},
-            "CORS_METHODS: 'BAD METHOD' is not a header name",
+            "CORS_METHODS: 'BAD METHOD' is not a method",
         ),
         ({"CORS_ALLOW_HEADERS": ["x-ok", "x bad"]}, "CORS_ALLOW_HEADERS: 'x bad'"),
         ({"CORS_ALLOW_CREDENTIALS": "yes"}, "CORS_ALLOW_CREDENTIALS must be True or False"),
