@@ -16,3 +16,25 @@ def test_api_is_timed_with_spans(client: t.Any) -> None:
     assert server_timing.startswith("app;dur=")
     assert "notes.load;dur=" in server_timing
     assert response.headers["X-Response-Time"].endswith("ms")
+
+
+def test_api_allows_the_front_end_origin_only(client: t.Any) -> None:
+    allowed = client.get("/api/notes", headers={"Origin": "http://localhost:5000"})
+    assert allowed.headers["Access-Control-Allow-Origin"] == "http://localhost:5000"
+    assert allowed.headers["Access-Control-Expose-Headers"] == "x-response-time"
+    other = client.get("/api/notes", headers={"Origin": "https://evil.example"})
+    assert "Access-Control-Allow-Origin" not in other.headers
+    assert other.headers["Vary"] == "Origin"
+
+
+def test_api_preflight_from_the_front_end(client: t.Any) -> None:
+    response = client.options(
+        "/api/notes",
+        headers={
+            "Origin": "http://localhost:5000",
+            "Access-Control-Request-Method": "POST",
+            "Access-Control-Request-Headers": "content-type",
+        },
+    )
+    assert response.status_code == 204
+    assert response.headers["Access-Control-Max-Age"] == "600"

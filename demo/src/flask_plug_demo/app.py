@@ -6,8 +6,11 @@ import typing as t
 
 from flask import Flask
 
-from .extensions import timer
+from .extensions import cors, timer
 from .views import bp
+
+FRONTEND_ORIGIN = "http://localhost:5000"
+"""The demo's front-end origin: open the demo at this address to make cross-origin calls."""
 
 
 def create_app(config: t.Mapping[str, t.Any] | None = None) -> Flask:
@@ -21,11 +24,20 @@ def create_app(config: t.Mapping[str, t.Any] | None = None) -> Flask:
         # The demo shows its spans; a production app leaves TIMER_SPANS to debug mode.
         TIMER_SPANS=True,
         TIMER_RESPONSE_TIME_HEADER=True,
+        # The "front end": the same server under another name is another origin.
+        CORS_RESOURCES={
+            "/api/*": {
+                "origins": [FRONTEND_ORIGIN],
+                "expose_headers": ["X-Response-Time"],
+                "max_age": 600,
+            }
+        },
     )
     app.config.from_prefixed_env()
     if config is not None:
         app.config.update(config)
 
-    timer.init_app(app)
     app.register_blueprint(bp)
+    cors.init_app(app)
+    timer.init_app(app)  # last, so its total covers the other extensions too
     return app

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from flask_plug.cors import CORS
 from flask_plug.timer import Timer
 
+cors = CORS()
 timer = Timer()

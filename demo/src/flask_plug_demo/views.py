@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, render_template
+import typing as t
+
+from flask import Blueprint, abort, render_template, request
 
 from .extensions import timer
 
 bp = Blueprint("demo", __name__)
 
-NOTES = [
+NOTES: list[dict[str, t.Any]] = [
     {"id": 1, "title": "Try the timer", "body": "Open the network panel and look at Timing."},
     {"id": 2, "title": "Read the docs", "body": "Every package has a page on the docs site."},
 ]
@@ -26,7 +28,26 @@ def home() -> str:
         return render_template("home.html", notes=load_notes())
 
 
+@bp.get("/cors")
+def cors_demo() -> str:
+    """A page that calls the API from another origin."""
+    return render_template("cors.html")
+
+
 @bp.get("/api/notes")
 def list_notes() -> dict[str, object]:
     """The notes as JSON."""
     return {"notes": load_notes()}
+
+
+@bp.post("/api/notes")
+def add_note() -> tuple[dict[str, object], int]:
+    """Add a note (kept in memory, the 50 newest)."""
+    data = request.get_json(silent=True)
+    if not isinstance(data, dict) or not isinstance(data.get("title"), str):
+        abort(400, description='send JSON like {"title": "...", "body": "..."}')
+    note = {"id": max(n["id"] for n in NOTES) + 1, "title": data["title"][:200]}
+    note["body"] = str(data.get("body", ""))[:2000]
+    NOTES.append(note)
+    del NOTES[:-50]
+    return note, 201
