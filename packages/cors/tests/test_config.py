@@ -123,3 +123,23 @@ def test_bad_blueprint_options_raise_naming_the_call() -> None:
 
     with pytest.raises(ValueError, match=re.escape("configure_blueprint(max_age=...)")):
         CORS().configure_blueprint(Blueprint("bp", __name__), max_age="soon")
+
+
+def test_view_added_later_with_bad_rules_fails_closed_and_logs(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    app = Flask(__name__)
+    CORS(app, origins="*")
+
+    @app.get("/late")
+    @cross_origin(allow_credentials=True)
+    def late() -> str:
+        return "ok"
+
+    client = app.test_client()
+    for _ in range(2):
+        response = client.get("/late", headers={"Origin": FRONTEND})
+        assert response.status_code == 200
+        assert "Access-Control-Allow-Origin" not in response.headers
+    [record] = [r for r in caplog.records if "CORS is off for 'late'" in r.getMessage()]
+    assert "allow_credentials" in record.getMessage()

@@ -6,7 +6,7 @@ from datetime import timedelta
 import pytest
 from flask import Flask
 
-from flask_plug.cors import CORS
+from flask_plug.cors import CORS, cross_origin
 
 FRONTEND = "https://app.example.com"
 CORS_HEADERS = (
@@ -73,20 +73,32 @@ def test_methods_are_compared_whole_not_as_substrings(client: t.Any, send_prefli
         assert response.status_code == 403, method
 
 
-def test_configured_methods(new_app: t.Any, send_preflight: t.Any) -> None:
+def test_configured_methods_narrow_the_route_methods(new_app: t.Any, send_preflight: t.Any) -> None:
     app = new_app(CORS_ORIGINS=[FRONTEND], CORS_METHODS=["get", "patch"])
     CORS(app)
-    response = send_preflight(app.test_client(), "/items", "PATCH")
+    client = app.test_client()
+    response = send_preflight(client, "/items", "GET", access_control_request_headers="x-a")
     assert response.status_code == 204
-    assert response.headers["Access-Control-Allow-Methods"] == "GET, PATCH"
+    assert response.headers["Access-Control-Allow-Methods"] == "GET"
+    assert_refused(send_preflight(client, "/items", "PUT"), "method PUT not allowed")
+
+
+def test_only_methods_of_the_same_view_are_listed(app: Flask, send_preflight: t.Any) -> None:
+    @app.delete("/items")
+    @cross_origin(origins=[])
+    def delete_items() -> str:
+        return "deleted"
+
+    # Browsers cache a preflight per listed method: DELETE must not ride along with PUT.
+    response = send_preflight(app.test_client(), "/items", "PUT")
+    assert response.headers["Access-Control-Allow-Methods"] == "GET, HEAD, PUT"
 
 
 def test_lower_case_custom_method_is_echoed_for_the_browsers_exact_comparison(
-    new_app: t.Any, send_preflight: t.Any
+    app: Flask, send_preflight: t.Any
 ) -> None:
-    app = new_app(CORS_ORIGINS=[FRONTEND], CORS_METHODS=["PATCH"])
-    CORS(app)
-    response = send_preflight(app.test_client(), "/items", "patch")
+    app.route("/patchable", methods=["PATCH"])(lambda: "ok")
+    response = send_preflight(app.test_client(), "/patchable", "patch")
     assert response.headers["Access-Control-Allow-Methods"] == "PATCH, patch"
 
 
@@ -213,3 +225,53 @@ def test_preflight_to_a_slash_redirect_is_answered_not_redirected(
     response = send_preflight(client, "/folder", "PUT")
     assert response.status_code == 204
     assert response.headers["Access-Control-Allow-Origin"] == FRONTEND
+
+
+def test_star_with_authorization_listed_allows_it(new_app: t.Any, send_preflight: t.Any) -> None:
+    app = new_app(CORS_ORIGINS=[FRONTEND], CORS_ALLOW_HEADERS=["*", "Authorization"])
+    CORS(app)
+    response = send_preflight(
+        app.test_client(), "/items", "PUT", access_control_request_headers="authorization, x-a"
+    )
+    assert response.headers["Access-Control-Allow-Headers"] == "authorization, x-a"
+
+
+@pytest.mark.parametrize("method", ["", "P UT"])
+def test_malformed_method_where_cors_is_off_is_left_to_the_app(
+    send_preflight: t.Any, method: str
+) -> None:
+    app = Flask(__name__)
+    CORS(app, resources={"/api/*": {"origins": [FRONTEND]}})
+    app.get("/z")(lambda: "ok")
+    response = send_preflight(app.test_client(), "/z", method)
+    assert response.status_code == 200
+    assert "Access-Control-Allow-Origin" not in response.headers
+
+
+def test_preflight_skips_the_apps_request_hooks_and_errors_reach_its_handlers(
+    app: Flask, send_preflight: t.Any
+) -> None:
+    from flask import g
+
+    @app.before_request
+    def load_user() -> None:
+        g.user = "someone"
+
+    @app.after_request
+    def use_user(response: t.Any) -> t.Any:
+        response.headers["X-User"] = g.user  # would fail if it ran without load_user
+        return response
+
+    response = send_preflight(app.test_client(), "/items", "PUT")
+    assert response.status_code == 204
+    assert "X-User" not in response.headers
+
+
+def test_refusals_vary_on_private_network_when_enabled(
+    new_app: t.Any, send_preflight: t.Any
+) -> None:
+    app = new_app(CORS_ORIGINS=[FRONTEND], CORS_ALLOW_PRIVATE_NETWORK=True)
+    CORS(app)
+    response = send_preflight(app.test_client(), "/items", "DELETE")
+    assert response.status_code == 403
+    assert response.headers["Vary"].endswith("Access-Control-Request-Private-Network")

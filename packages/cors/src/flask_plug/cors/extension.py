@@ -19,6 +19,7 @@ if t.TYPE_CHECKING:
     from _typeshed import OptExcInfo
     from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
     from flask import Blueprint, Flask, Request
+    from werkzeug.routing import Rule
     from werkzeug.wrappers import Response
 
 EXTENSION_KEY = "flask-plug-cors"
@@ -26,7 +27,7 @@ _PREFLIGHT_VARY = "Origin, Access-Control-Request-Method, Access-Control-Request
 _PRIVATE_NETWORK_VARY = _PREFLIGHT_VARY + ", Access-Control-Request-Private-Network"
 # What a preflight to a path no route matches may ask for, so the real request gets a
 # readable 404 instead of failing as a CORS error.
-_UNROUTED_METHODS = ("DELETE", "GET", "HEAD", "PATCH", "POST", "PUT")
+_UNROUTED_METHODS = frozenset({"DELETE", "GET", "HEAD", "PATCH", "POST", "PUT"})
 
 
 def _config_key(option: str) -> str:
@@ -180,7 +181,11 @@ class _CorsState:
         self._cache: dict[tuple[str | None, int], CorsPolicy] = {}
 
     def check(self, app: Flask) -> None:
-        """Compile every scope known now, so bad combinations fail at ``init_app``."""
+        """Compile every scope known now, so bad combinations fail at ``init_app``.
+
+        Views registered later are compiled on their first request; if their rules do
+        not work together, CORS is off for them and the reason is logged as an error.
+        """
         for index in range(-1, len(self.rules)):
             self._build(app, None, index)
         for endpoint in app.view_functions:
@@ -195,7 +200,14 @@ class _CorsState:
                 break
         policy = self._cache.get((endpoint, index))
         if policy is None:
-            policy = self._cache[endpoint, index] = self._build(current_app, endpoint, index)
+            try:
+                policy = self._build(current_app, endpoint, index)
+            except ValueError as e:
+                # A view registered after init_app with rules that cannot work together:
+                # fail closed, once, loudly.
+                current_app.logger.error("CORS is off for %r: %s", endpoint, e)
+                policy = compile_policy(DEFAULTS, _config_key, "invalid rules")
+            self._cache[endpoint, index] = policy
         return policy
 
     def _build(self, app: Flask, endpoint: str | None, index: int) -> CorsPolicy:
@@ -225,19 +237,28 @@ class _CorsState:
         where CORS is off and the app should answer ``OPTIONS`` itself."""
         req: Request = request._get_current_object()  # type: ignore[attr-defined]
         environ = req.environ
-        if not is_token(method):
-            return _refuse(req, "malformed Access-Control-Request-Method", origin, None)
-
-        endpoint, route_methods = _route_for(req, method.upper())
-        policy = self.policy_for(endpoint, req.path)
+        rule, path_routed = _rule_for(req, method.upper())
+        policy = self.policy_for(None if rule is None else rule.endpoint, req.path)
         if not policy.enabled:
             return None  # CORS is off here: not ours to answer
+        if not is_token(method):
+            return _refuse(req, "malformed Access-Control-Request-Method", origin, policy)
         if not policy.origins.allowed(origin):
             return _refuse(req, "origin not allowed", origin, policy)
 
-        allowed_methods = policy.methods
-        if allowed_methods is None:
-            allowed_methods = frozenset(route_methods or _UNROUTED_METHODS) - {"OPTIONS"}
+        # Browsers cache a preflight per method, so list only methods this same view
+        # serves: another view at this path may have other rules.
+        allowed_methods: frozenset[str]
+        if rule is not None:
+            route_methods = frozenset(rule.methods or ())
+            allowed_methods = route_methods & (policy.methods or route_methods)
+        elif path_routed:
+            allowed_methods = frozenset()  # the path's routes do not serve this method
+        else:
+            # Unknown path or a redirect: allow the method so the real request gets a
+            # readable 404 or redirect rather than a CORS error.
+            allowed_methods = (policy.methods or _UNROUTED_METHODS) & {method.upper()}
+        allowed_methods -= {"OPTIONS"}
         if method.upper() not in allowed_methods:
             return _refuse(req, f"method {method} not allowed", origin, policy)
 
@@ -245,12 +266,12 @@ class _CorsState:
         if header_names is None:
             return _refuse(req, "malformed Access-Control-Request-Headers", origin, policy)
         for header in header_names:
-            if policy.allow_headers is None:
-                if header == "authorization":
+            if not policy.allows_header(header):
+                if header == "authorization" and policy.allow_any_header:
                     reason = "header authorization must be listed; '*' does not cover it"
-                    return _refuse(req, reason, origin, policy)
-            elif header not in policy.allow_headers:
-                return _refuse(req, f"header {header} not allowed", origin, policy)
+                else:
+                    reason = f"header {header} not allowed"
+                return _refuse(req, reason, origin, policy)
 
         private_network = environ.get("HTTP_ACCESS_CONTROL_REQUEST_PRIVATE_NETWORK") == "true"
         if private_network and not policy.allow_private_network:
@@ -315,10 +336,11 @@ class CorsMiddleware:
     """Answers preflights before the app routes them, and adds the CORS headers to every
     other response as it starts.
 
-    Preflights never reach ``before_request`` hooks (login checks, rate limits) or the
-    view, so an unknown path or a redirecting route cannot spoil them; the app's
-    ``after_request`` and teardown hooks still run on them. Adding headers to the WSGI
-    header list instead of in an ``after_request`` hook costs a fraction as much.
+    Preflights are answered inside a request context but reach no ``before_request`` or
+    ``after_request`` hook (login checks, rate limits, hooks that expect each other) and
+    no view, so an unknown path or a redirecting route cannot spoil them; teardown
+    hooks run as usual. Adding headers to the WSGI header list instead of in an
+    ``after_request`` hook costs a fraction as much.
     """
 
     def __init__(self, wsgi_app: WSGIApplication, app: Flask, state: _CorsState) -> None:
@@ -335,9 +357,10 @@ class CorsMiddleware:
             if method is not None and origin is not None:
                 app = self._app
                 with app.request_context(environ):
-                    response = self._state.answer_preflight(method, origin)
-                    if response is not None:
-                        response = app.finalize_request(response)
+                    try:
+                        response = self._state.answer_preflight(method, origin)
+                    except Exception as e:
+                        response = app.handle_exception(e)
                 if response is not None:
                     return response(environ, start_response)
 
@@ -352,21 +375,28 @@ class CorsMiddleware:
         return self.wsgi_app(environ, cors_start_response)
 
 
-def _route_for(req: Request, method: str) -> tuple[str | None, Iterable[str]]:
-    """The endpoint that would serve ``method`` at this path, and the path's methods."""
+def _rule_for(req: Request, method: str) -> tuple[Rule | None, bool]:
+    """The URL rule that would serve ``method`` at this path, if any, and whether other
+    rules serve the path with other methods."""
     adapter = current_app.create_url_adapter(req)
     if adapter is None:
-        return None, ()
+        return None, False
     try:
         rule, _ = adapter.match(method=method, return_rule=True)
-    except MethodNotAllowed as e:
-        return None, e.valid_methods or ()
+    except MethodNotAllowed:
+        return None, True
     except HTTPException:
-        return None, ()  # unknown path or a redirect: only path and app rules apply
-    return rule.endpoint, adapter.allowed_methods()
+        return None, False  # an unknown path or a redirect
+    return rule, True
 
 
-def _refuse(req: Request, reason: str, origin: str, policy: CorsPolicy | None) -> Response:
+def _preflight_vary(policy: CorsPolicy) -> str:
+    if policy.allow_private_network:
+        return _PRIVATE_NETWORK_VARY
+    return _PREFLIGHT_VARY
+
+
+def _refuse(req: Request, reason: str, origin: str, policy: CorsPolicy) -> Response:
     logger = current_app.logger
     if logger.isEnabledFor(logging.DEBUG):
         logger.debug(
@@ -375,12 +405,12 @@ def _refuse(req: Request, reason: str, origin: str, policy: CorsPolicy | None) -
             req.path,
             origin,
             reason,
-            "none" if policy is None else policy.source,
+            policy.source,
         )
     response = current_app.response_class(
         f"CORS preflight refused: {reason}\n", status=403, mimetype="text/plain"
     )
-    response.headers["Vary"] = _PREFLIGHT_VARY
+    response.headers["Vary"] = _preflight_vary(policy)
     return response
 
 

@@ -51,8 +51,10 @@ class CorsPolicy:
     origins: OriginMatcher
     methods: frozenset[str] | None
     """Methods a preflight may ask for; ``None`` means the route's own methods."""
-    allow_headers: frozenset[str] | None
-    """Lower-cased request headers a preflight may ask for; ``None`` means ``*``."""
+    allow_headers: frozenset[str]
+    """Lower-cased request headers a preflight may ask for, ``*`` aside."""
+    allow_any_header: bool
+    """``*`` was given: any header may be asked for, but ``Authorization`` if not listed."""
     expose_headers: str | None
     allow_credentials: bool
     max_age: str | None
@@ -62,6 +64,14 @@ class CorsPolicy:
 
     enabled: bool
     """Whether any origin is allowed; if not, CORS is off in this scope."""
+
+    def allows_header(self, name: str) -> bool:
+        """Whether a preflight may ask for the lower-cased request header ``name``."""
+        if name in self.allow_headers:
+            return True
+        # As in the Fetch standard, "*" never stands for Authorization.
+        return self.allow_any_header and name != "authorization"
+
     varies_by_origin: bool
     """Whether the response headers depend on the ``Origin`` request header."""
     extra_headers: tuple[tuple[str, str], ...]
@@ -100,7 +110,8 @@ def compile_policy(options: Mapping[str, t.Any], name: Namer, source: str) -> Co
     return CorsPolicy(
         origins=origins,
         methods=None if methods is None else frozenset(_methods(methods, name("methods"))),
-        allow_headers=None if "*" in allow_headers else frozenset(allow_headers),
+        allow_headers=frozenset(allow_headers) - {"*"},
+        allow_any_header="*" in allow_headers,
         expose_headers=", ".join(expose) or None,
         allow_credentials=credentials,
         max_age=None if max_age is None else str(int(max_age)),
