@@ -1,0 +1,25 @@
+"""Rate limits for Flask: exact, atomic, GCRA or windows, in memory or Redis, standard headers."""
+
+from __future__ import annotations
+
+from .errors import RateLimitExceeded, RateLimitStorageUnavailable
+from .extension import LimitSpec, RateLimiter
+from .keys import header_key, remote_addr, user_or_remote_addr
+from .limits import Limit, parse_limits
+from .settings import LimiterOptions, LimiterSettings
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "Limit",
+    "LimitSpec",
+    "LimiterOptions",
+    "LimiterSettings",
+    "RateLimitExceeded",
+    "RateLimitStorageUnavailable",
+    "RateLimiter",
+    "header_key",
+    "parse_limits",
+    "remote_addr",
+    "user_or_remote_addr",
+]

@@ -1,0 +1,47 @@
+"""``flask ratelimit show`` and ``flask ratelimit reset``."""
+
+from __future__ import annotations
+
+import click
+from flask import current_app
+from flask.cli import AppGroup
+
+from .storage import MemoryStorage, StorageError
+
+ratelimit_cli = AppGroup("ratelimit", help="Inspect and reset rate limits.")
+
+
+@ratelimit_cli.command("show")
+def show() -> None:
+    """List every route with the limits that apply to it."""
+    from .extension import EXTENSION_KEY
+
+    state = current_app.extensions[EXTENSION_KEY]
+    rules = sorted(current_app.url_map.iter_rules(), key=lambda rule: (rule.rule, rule.endpoint))
+    for rule in rules:
+        for method in sorted((rule.methods or set()) - {"HEAD"}):
+            applied = state.limits_for(current_app, rule.endpoint, method)
+            shown = "; ".join(f"{a.limit.text} [{a.name.rpartition('/')[0]}]" for a in applied)
+            click.echo(f"{method:7} {rule.rule:40} {shown or '-'}")
+    click.echo(f"storage: {state.settings.storage_uri} ({state.settings.strategy})")
+
+
+@ratelimit_cli.command("reset")
+@click.argument("key", required=False)
+def reset(key: str | None) -> None:
+    """Forget the counts of KEY (a client, as the key function names it), or of everyone."""
+    from .extension import EXTENSION_KEY, _key_part
+
+    state = current_app.extensions[EXTENSION_KEY]
+    if isinstance(state.storage, MemoryStorage):
+        raise click.ClickException(
+            "memory storage lives inside each server process; restart the server to reset it"
+        )
+    prefix = state.settings.key_prefix + ":"
+    if key is not None:
+        prefix += "{" + _key_part(key) + "}:"
+    try:
+        count = state.storage.reset(prefix)
+    except StorageError as e:
+        raise click.ClickException(f"cannot reach the storage: {e}") from e
+    click.echo(f"removed {count} counters" + ("" if key is None else f" for {key}"))

@@ -1,0 +1,428 @@
+"""The :class:`RateLimiter` extension: where limits apply, the request hook, the headers."""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+import typing as t
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, replace
+
+from flask import current_app, request
+
+from .errors import RateLimitExceeded, RateLimitStorageUnavailable
+from .headers import ratelimit_headers, retry_after
+from .limits import Limit, parse_limits
+from .settings import LimiterOptions, LimiterSettings, resolve
+from .storage import Check, Storage, StorageError, open_storage
+
+if t.TYPE_CHECKING:
+    from _typeshed import OptExcInfo
+    from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
+    from flask import Flask, Request
+    from typing_extensions import Unpack
+
+    from .algorithms import Usage
+
+EXTENSION_KEY = "flask-plug-ratelimit"
+_APPLIED = "flask_plug.ratelimit.applied"
+_UNMATCHED = "<unmatched>"
+T = t.TypeVar("T")
+
+
+@dataclass(frozen=True)
+class LimitSpec:
+    """Limits attached to a view or blueprint by :meth:`RateLimiter.limit` or
+    :meth:`RateLimiter.shared_limit`."""
+
+    limits: tuple[Limit, ...]
+    scope: str | None
+    """The shared scope's name; ``None`` counts each route on its own."""
+    methods: frozenset[str] | None
+    key_func: Callable[[], str] | None
+    cost: int | Callable[[], int]
+    exempt_when: Callable[[], bool] | None
+    on_storage_error: str | None
+
+
+class RateLimiter:
+    """Rate limits for a Flask app: per route, blueprint or app, in memory or in Redis.
+
+    Options given here apply to every app this object is registered on; options given to
+    :meth:`init_app` apply to that app only; an option not given is read from the
+    ``RATELIMIT_*`` config key of the same name, then falls back to its default.
+
+    :param app: the app to register on now; or call :meth:`init_app` later.
+    :param default: limits for every route that has none of its own, such as
+        ``"200/minute; 5000/day"``. Default: none.
+    :param storage_uri: ``"memory://"`` (the default; one process only) or a
+        ``redis://``, ``rediss://`` or ``unix://`` URL shared by every worker and host.
+    :param strategy: ``"gcra"`` (the default: a token bucket allowing bursts),
+        ``"fixed-window"`` or ``"sliding-window"``.
+    :param key_func: who a limit counts: a function returning a string. Default:
+        :func:`~flask_plug.ratelimit.remote_addr`.
+    :param on_storage_error: ``"allow"`` (the default) lets requests through while the
+        storage fails; ``"deny"`` answers them 503.
+    :param storage_timeout_ms: how long to wait for Redis. Default 100.
+    :param headers: send ``RateLimit-Policy`` and ``RateLimit``. Default ``True``.
+    :param legacy_headers: also send ``X-RateLimit-Limit/Remaining/Reset``. Default ``False``.
+    :param exempt_methods: methods never limited. Default ``["OPTIONS"]`` (CORS preflights).
+    :param key_prefix: prefix of every storage key. Default ``"flask-plug-ratelimit"``.
+    :param enabled: ``False`` turns every limit off (for tests). Default ``True``.
+    :param memory_max_keys: bound on counters kept by the memory storage. Default 100 000.
+    """
+
+    def __init__(self, app: Flask | None = None, **options: Unpack[LimiterOptions]) -> None:
+        self._options = dict(options)
+        if app is not None:
+            self.init_app(app)
+
+    def init_app(self, app: Flask, **options: Unpack[LimiterOptions]) -> None:
+        """Register the limiter on ``app``; the options are those of :class:`RateLimiter`.
+
+        :raises RuntimeError: if a limiter is already registered on ``app``.
+        :raises ValueError: naming the config key, for any bad value.
+        """
+        if EXTENSION_KEY in app.extensions:
+            raise RuntimeError(
+                "flask-plug-ratelimit is already registered on this app;"
+                " call init_app once per app"
+            )
+        settings = resolve(app, {**self._options, **options})
+        storage = open_storage(
+            settings.storage_uri,
+            settings.strategy,
+            timeout=settings.storage_timeout_ms / 1000,
+            max_keys=settings.memory_max_keys,
+        )
+        state = _LimiterState(settings, storage)
+        app.extensions[EXTENSION_KEY] = state
+        from .cli import ratelimit_cli
+
+        app.cli.add_command(ratelimit_cli)
+        if not settings.enabled:
+            return
+        app.before_request(state.check_request)
+        app.wsgi_app = _HeadersMiddleware(app.wsgi_app, settings)  # type: ignore[method-assign]
+        workers = _worker_processes()
+        if settings.storage_uri == "memory://" and workers > 1:
+            app.logger.warning(
+                "flask-plug-ratelimit: memory storage keeps separate counts in each of the"
+                " %d worker processes, so clients get up to %d times every limit. Set"
+                " RATELIMIT_STORAGE_URI to a Redis URL to share them.",
+                workers,
+                workers,
+            )
+
+    def limit(
+        self,
+        limits: str,
+        *,
+        key_func: Callable[[], str] | None = None,
+        methods: Iterable[str] | None = None,
+        cost: int | Callable[[], int] = 1,
+        exempt_when: Callable[[], bool] | None = None,
+        on_storage_error: str | None = None,
+    ) -> Callable[[T], T]:
+        """Limit a view, or every view of a blueprint, counting each route on its own.
+
+        ::
+
+            @app.post("/login")
+            @limiter.limit("5/minute; 50/day", on_storage_error="deny")
+            def login(): ...
+
+            limiter.limit("100/minute")(api_blueprint)
+
+        A view's own limits replace its blueprint's, which replace the app default.
+        Decorators stack: each adds limits.
+
+        :param limits: one or more limits separated by ``;``.
+        :param key_func: who these limits count; default: the app's ``key_func``.
+        :param methods: only these methods are limited, each counted on its own.
+        :param cost: how much a request uses (an int, or a function returning one).
+        :param exempt_when: a function; when it returns true the request is not counted.
+        :param on_storage_error: ``"allow"`` or ``"deny"`` for these limits; when any
+            limit of a request says ``"deny"``, the request is denied.
+        :raises ValueError: at decoration, quoting a malformed limit or option.
+        """
+        return self._decorator(
+            limits, None, key_func, methods, cost, exempt_when, on_storage_error
+        )
+
+    def shared_limit(
+        self,
+        limits: str,
+        scope: str,
+        *,
+        key_func: Callable[[], str] | None = None,
+        methods: Iterable[str] | None = None,
+        cost: int | Callable[[], int] = 1,
+        exempt_when: Callable[[], bool] | None = None,
+        on_storage_error: str | None = None,
+    ) -> Callable[[T], T]:
+        """Like :meth:`limit`, but every view decorated with the same ``scope`` shares
+        one count: ``@limiter.shared_limit("1000/hour", scope="search")``."""
+        if not isinstance(scope, str) or not scope:
+            raise ValueError(f"shared_limit scope must be a non-empty string, got {scope!r}")
+        return self._decorator(
+            limits, scope, key_func, methods, cost, exempt_when, on_storage_error
+        )
+
+    def exempt(self, target: T) -> T:
+        """Exempt a view, or every view of a blueprint, from all limits and the default."""
+        metadata = _metadata(target)
+        metadata["exempt"] = True
+        _set_metadata(target, metadata)
+        return target
+
+    def _decorator(
+        self,
+        limits: str,
+        scope: str | None,
+        key_func: Callable[[], str] | None,
+        methods: Iterable[str] | None,
+        cost: int | Callable[[], int],
+        exempt_when: Callable[[], bool] | None,
+        on_storage_error: str | None,
+    ) -> Callable[[T], T]:
+        where = f"limit({limits!r})" if scope is None else f"shared_limit({limits!r})"
+        parsed = parse_limits(limits, where)
+        if isinstance(methods, str):
+            raise ValueError(f"{where}: methods must be a list, like ['POST']")
+        if not (callable(cost) or (isinstance(cost, int) and cost >= 0)):
+            raise ValueError(f"{where}: cost must be an int >= 0 or a function, got {cost!r}")
+        if on_storage_error not in (None, "allow", "deny"):
+            raise ValueError(f"{where}: on_storage_error must be 'allow' or 'deny'")
+        spec = LimitSpec(
+            limits=parsed,
+            scope=scope,
+            methods=None if methods is None else frozenset(m.upper() for m in methods),
+            key_func=key_func,
+            cost=cost,
+            exempt_when=exempt_when,
+            on_storage_error=on_storage_error,
+        )
+
+        def decorator(target: T) -> T:
+            metadata = _metadata(target)
+            metadata["specs"] = [*metadata.get("specs", ()), spec]
+            metadata["limits"] = [*metadata.get("limits", ()), *(lim.text for lim in parsed)]
+            _set_metadata(target, metadata)
+            return target
+
+        return decorator
+
+
+def _metadata(target: object) -> dict[str, t.Any]:
+    return dict(getattr(target, "__flask_plug__", {}).get("ratelimit", {}))
+
+
+def _set_metadata(target: object, ratelimit: dict[str, t.Any]) -> None:
+    # A fresh dict: functools.wraps shares the wrapped view's __flask_plug__ otherwise.
+    metadata = dict(getattr(target, "__flask_plug__", {}))
+    metadata["ratelimit"] = ratelimit
+    target.__flask_plug__ = metadata  # type: ignore[attr-defined]
+
+
+@dataclass(frozen=True)
+class _Applied:
+    """One limit applied to one request: its policy name, limit and storage scope."""
+
+    spec: LimitSpec | None
+    scope: str
+    name: str
+    limit: Limit
+
+
+class _LimiterState:
+    """Per-app settings, storage and the limits of each (endpoint, method), cached."""
+
+    def __init__(self, settings: LimiterSettings, storage: Storage) -> None:
+        self.settings = settings
+        self.storage = storage
+        self._cache: dict[tuple[str | None, str], tuple[_Applied, ...]] = {}
+        self._failing_since = 0.0
+        self._last_report = 0.0
+        self._unreported = 0
+
+    def limits_for(self, app: Flask, endpoint: str | None, method: str) -> tuple[_Applied, ...]:
+        """The limits that apply to ``method`` requests routed to ``endpoint``."""
+        cache_key = (endpoint, method)
+        applied = self._cache.get(cache_key)
+        if applied is None:
+            applied = self._cache[cache_key] = self._resolve(app, endpoint, method)
+        return applied
+
+    def _resolve(self, app: Flask, endpoint: str | None, method: str) -> tuple[_Applied, ...]:
+        if method in self.settings.exempt_methods:
+            return ()
+        targets: list[object] = []
+        if endpoint is not None:
+            targets.append(app.view_functions.get(endpoint))
+            targets += [app.blueprints.get(name) for name in _blueprint_names(endpoint)]
+        specs: list[LimitSpec] = []
+        for target in targets:  # the view, then its blueprints, innermost first
+            metadata = _metadata(target)
+            if metadata.get("exempt"):
+                return ()
+            if metadata.get("specs"):
+                specs = metadata["specs"]
+                break
+        route = endpoint or _UNMATCHED
+        applied = []
+        for spec in specs:
+            if spec.methods is not None and method not in spec.methods:
+                continue
+            scope = spec.scope or (route if spec.methods is None else f"{route}:{method}")
+            name = spec.scope or route
+            applied += [_Applied(spec, scope, f"{name}/{lim.id}", lim) for lim in spec.limits]
+        if not specs:
+            applied = [
+                _Applied(None, route, f"default/{lim.id}", lim) for lim in self.settings.default
+            ]
+        return tuple(applied)
+
+    def check_request(self) -> None:
+        """``before_request``: check and charge the request's limits, or refuse it."""
+        req: Request = request._get_current_object()  # type: ignore[attr-defined]
+        rule = req.url_rule
+        applied = self.limits_for(
+            current_app, None if rule is None else rule.endpoint, req.method
+        )
+        if not applied:
+            return
+        settings = self.settings
+        checks = []
+        counted = []
+        keys: dict[Callable[[], str], str] = {}
+        costs: dict[LimitSpec | None, int] = {}
+        for item in applied:
+            spec = item.spec
+            if spec is not None and spec.exempt_when is not None and spec.exempt_when():
+                continue
+            key_func = settings.key_func if spec is None or spec.key_func is None else spec.key_func
+            client = keys.get(key_func)
+            if client is None:
+                client = keys[key_func] = _key_part(key_func())
+            cost = costs.get(spec)
+            if cost is None:
+                cost = 1 if spec is None else (spec.cost() if callable(spec.cost) else spec.cost)
+                costs[spec] = cost
+            if cost <= 0:
+                continue
+            storage_key = f"{settings.key_prefix}:{{{client}}}:{item.scope}:{item.limit.id}"
+            checks.append(Check(storage_key, item.limit, cost))
+            counted.append(item)
+        if not checks:
+            return
+        try:
+            usages = self.storage.hit(checks)
+        except StorageError as e:
+            deny = settings.on_storage_error == "deny" or any(
+                item.spec is not None and item.spec.on_storage_error == "deny"
+                for item in counted
+            )
+            self._report_storage_error(e, deny)
+            if deny:
+                raise RateLimitStorageUnavailable() from e
+            return
+        if self._failing_since:
+            current_app.logger.warning("rate limit storage is answering again")
+            self._failing_since = 0.0
+        refused = [i for i, usage in enumerate(usages) if not usage.allowed]
+        if refused:
+            # Nothing was charged: limits that had room still have all of it.
+            usages = [
+                usage if not usage.allowed else replace(usage, remaining=usage.remaining + check.cost)
+                for usage, check in zip(usages, checks, strict=True)
+            ]
+        req.environ[_APPLIED] = (counted, usages)
+        if refused:
+            worst = max(refused, key=lambda i: usages[i].retry_after)
+            raise RateLimitExceeded(counted[worst].limit.text, usages[worst].retry_after)
+
+    def _report_storage_error(self, error: StorageError, deny: bool) -> None:
+        """Log storage failures at most every 10 seconds, counting the ones not logged."""
+        now = time.monotonic()
+        if not self._failing_since:
+            self._failing_since = now
+        if now - self._last_report < 10:
+            self._unreported += 1
+            return
+        current_app.logger.error(
+            "rate limit storage failed, requests are %s until it answers: %s"
+            " (%d more failures since the last report)",
+            "denied" if deny else "allowed",
+            error,
+            self._unreported,
+        )
+        self._last_report = now
+        self._unreported = 0
+
+
+def _key_part(client: str) -> str:
+    # Braces would break the Redis hash tag that keeps one client's keys together.
+    return str(client).replace("{", "%7B").replace("}", "%7D")
+
+
+def _blueprint_names(endpoint: str) -> list[str]:
+    """``"a.b.view"`` -> ``["a.b", "a"]``, innermost first, as Flask names nested blueprints."""
+    blueprint = endpoint.rpartition(".")[0]
+    names = []
+    while blueprint:
+        names.append(blueprint)
+        blueprint = blueprint.rpartition(".")[0]
+    return names
+
+
+class _HeadersMiddleware:
+    """Adds the rate limit headers to the WSGI header list as the response starts: every
+    response to a limited request gets them, whatever produced it."""
+
+    def __init__(self, wsgi_app: WSGIApplication, settings: LimiterSettings) -> None:
+        self.wsgi_app = wsgi_app
+        self._headers = settings.headers
+        self._legacy = settings.legacy_headers
+
+    def __call__(
+        self, environ: WSGIEnvironment, start_response: StartResponse
+    ) -> t.Iterable[bytes]:
+        def limited_start_response(
+            status: str, headers: list[tuple[str, str]], exc_info: OptExcInfo | None = None
+        ) -> t.Callable[[bytes], object]:
+            found: tuple[list[_Applied], list[Usage]] | None = environ.get(_APPLIED)
+            if found is not None:
+                applied, usages = found
+                if self._headers or self._legacy:
+                    named = [(item.name, item.limit) for item in applied]
+                    extra = ratelimit_headers(named, usages, legacy=self._legacy)
+                    headers += extra if self._headers else extra[2:]
+                if status.startswith("429") and not all(u.allowed for u in usages):
+                    headers.append(("Retry-After", retry_after(usages)))
+            return start_response(status, headers, exc_info)
+
+        return self.wsgi_app(environ, limited_start_response)
+
+
+def _worker_processes() -> int:
+    """How many worker processes the server runs, where that can be told; else 1."""
+    uwsgi = sys.modules.get("uwsgi")  # present only inside a uWSGI server
+    if uwsgi is not None:
+        return int(getattr(uwsgi, "numproc", 1))
+    if "gunicorn" not in os.path.basename(sys.argv[0]) and "gunicorn" not in sys.modules:
+        return 1
+    args = sys.argv[1:] + os.environ.get("GUNICORN_CMD_ARGS", "").split()
+    workers = os.environ.get("WEB_CONCURRENCY", "1")
+    for i, arg in enumerate(args):
+        if arg in ("-w", "--workers") and i + 1 < len(args):
+            workers = args[i + 1]
+        elif arg.startswith("--workers="):
+            workers = arg.partition("=")[2]
+        elif arg.startswith("-w") and arg[2:].isdigit():
+            workers = arg[2:]
+    return int(workers) if workers.isdigit() else 1
+
+
+

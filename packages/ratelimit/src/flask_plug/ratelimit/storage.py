@@ -1,0 +1,235 @@
+"""Where counters live: in this process's memory, or in Redis shared by every worker.
+
+Both check and consume all of a request's limits atomically: either every limit has
+room and every one is charged, or nothing changes.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+import typing as t
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from .algorithms import STEPS, Usage
+
+if t.TYPE_CHECKING:
+    from .limits import Limit
+
+
+class StorageError(Exception):
+    """The storage could not be reached or answered wrongly."""
+
+
+@dataclass(frozen=True)
+class Check:
+    """One limit to check and charge for one client."""
+
+    key: str
+    limit: Limit
+    cost: int
+
+
+class Storage(t.Protocol):
+    def hit(self, checks: Sequence[Check]) -> list[Usage]:
+        """Check every limit; charge them all only if all allow the request."""
+
+    def reset(self, prefix: str) -> int:
+        """Forget every counter whose key starts with ``prefix``; return how many."""
+
+
+class MemoryStorage:
+    """Counters in a dict behind one lock: exact across threads, not across processes.
+
+    :param max_keys: a bound on memory. Expired counters are swept every 1024 charges;
+        if live ones still exceed the bound, the oldest are dropped (those clients get a
+        fresh quota early).
+    """
+
+    def __init__(self, algorithm: str, *, max_keys: int = 100_000) -> None:
+        self._step = STEPS[algorithm]
+        self._max_keys = max_keys
+        self._data: dict[str, tuple[float, float]] = {}  # key: (value, expires at)
+        self._lock = threading.Lock()
+        self._charges = 0
+
+    def hit(self, checks: Sequence[Check]) -> list[Usage]:
+        data = self._data
+        with self._lock:
+            now = time.monotonic()
+
+            def read(key: str) -> float:
+                item = data.get(key)
+                return item[0] if item is not None and item[1] > now else 0.0
+
+            usages = []
+            writes = []
+            for check in checks:
+                usage, changes = self._step(check.key, check.limit, check.cost, now, read)
+                usages.append(usage)
+                writes.extend(changes)
+            if all(usage.allowed for usage in usages):
+                for key, value, ttl in writes:
+                    data.pop(key, None)  # re-insert, so dict order is oldest-written first
+                    data[key] = (value, now + ttl)
+                self._charges += 1
+                if self._charges % 1024 == 0 or len(data) > self._max_keys:
+                    self._evict(now)
+            return usages
+
+    def _evict(self, now: float) -> None:
+        data = self._data
+        for key in [key for key, (_, expires) in data.items() if expires <= now]:
+            del data[key]
+        excess = len(data) - self._max_keys
+        if excess > 0:
+            for key in list(data)[:excess]:
+                del data[key]
+
+    def reset(self, prefix: str) -> int:
+        with self._lock:
+            doomed = [key for key in self._data if key.startswith(prefix)]
+            for key in doomed:
+                del self._data[key]
+            return len(doomed)
+
+    def __len__(self) -> int:
+        return len(self._data)
+
+
+# Every limit of a request in one script: one round trip, atomic, on Redis's own clock.
+# The arithmetic mirrors algorithms.py line for line.
+_SCRIPT = """
+local clock = redis.call('TIME')
+local now = tonumber(clock[1]) + tonumber(clock[2]) / 1000000
+local algorithm = ARGV[1]
+local function read(key)
+  local value = redis.call('GET', key)
+  if value then return tonumber(value) end
+  return 0
+end
+local results, writes, all_allowed = {}, {}, true
+for i, key in ipairs(KEYS) do
+  local at = (i - 1) * 4 + 2
+  local amount, period = tonumber(ARGV[at]), tonumber(ARGV[at + 1])
+  local burst, cost = tonumber(ARGV[at + 2]), tonumber(ARGV[at + 3])
+  local allowed, remaining, reset, retry = 0, 0, 0, 0
+  if algorithm == 'gcra' then
+    local interval = period / amount
+    local tat = math.max(read(key), now)
+    local new_tat = tat + interval * cost
+    local allow_at = new_tat - interval * burst
+    if now >= allow_at then
+      allowed, remaining, reset = 1, math.floor((now - allow_at) / interval + 1e-9), new_tat - now
+      writes[#writes + 1] = {key, new_tat, new_tat - now}
+    else
+      remaining = math.max(0, math.floor((now - (tat - interval * burst)) / interval + 1e-9))
+      reset, retry = tat - now, allow_at - now
+    end
+  else
+    local window = math.floor(now / period)
+    local elapsed = now - window * period
+    local current_key = key .. ':' .. window
+    local current = read(current_key)
+    if algorithm == 'fixed-window' then
+      reset = period - elapsed
+      if current + cost <= amount then
+        allowed, remaining = 1, amount - current - cost
+        writes[#writes + 1] = {current_key, current + cost, reset}
+      else
+        remaining, retry = math.max(0, amount - current), reset
+      end
+    else
+      local previous = read(key .. ':' .. (window - 1))
+      local estimate = previous * (period - elapsed) / period + current
+      reset = period - elapsed
+      if current > 0 then reset = reset + period end
+      if estimate + cost <= amount then
+        allowed, remaining = 1, math.floor(amount - estimate - cost + 1e-9)
+        writes[#writes + 1] = {current_key, current + cost, 2 * period - elapsed}
+      else
+        if current + cost > amount or previous <= 0 then
+          retry = period - elapsed
+        else
+          retry = period * (1 - (amount - current - cost) / previous) - elapsed
+        end
+        retry = math.max(retry, 0.001)
+        remaining = math.max(0, math.floor(amount - estimate))
+      end
+    end
+  end
+  if allowed == 0 then all_allowed = false end
+  results[i] = {allowed, remaining, string.format('%.6f', reset), string.format('%.6f', retry)}
+end
+if all_allowed then
+  for _, write in ipairs(writes) do
+    local ttl = math.max(1, math.ceil(write[3] * 1000))
+    redis.call('SET', write[1], string.format('%.6f', write[2]), 'PX', ttl)
+  end
+end
+return results
+"""
+
+
+_PAUSE_AFTER_ERROR = 1.0
+"""Seconds during which requests skip a Redis server that just failed."""
+
+
+class RedisStorage:
+    """Counters in Redis, shared by every worker and host that uses the same server.
+
+    :param url: ``redis://``, ``rediss://`` or ``unix://``.
+    :param timeout: seconds to wait for a connection or an answer.
+    """
+
+    def __init__(self, algorithm: str, url: str, *, timeout: float) -> None:
+        try:
+            import redis
+        except ImportError:
+            raise RuntimeError(
+                "RATELIMIT_STORAGE_URI is a Redis URL but the redis client is not installed;"
+                " pip install 'flask-plug-ratelimit[redis]'"
+            ) from None
+        self._errors: tuple[type[BaseException], ...] = (redis.RedisError, OSError)
+        self._algorithm = algorithm
+        self._client = redis.Redis.from_url(
+            url, socket_timeout=timeout, socket_connect_timeout=timeout
+        )
+        self._script = self._client.register_script(_SCRIPT)
+        self._pause_until = 0.0
+
+    def hit(self, checks: Sequence[Check]) -> list[Usage]:
+        if self._pause_until and time.monotonic() < self._pause_until:
+            # Just failed: answer at once instead of making every request wait for the
+            # timeout; try the server again when the pause is over.
+            raise StorageError("Redis failed less than a second ago")
+        args: list[str | int] = [self._algorithm]
+        for check in checks:
+            limit = check.limit
+            args += [limit.amount, limit.period, limit.burst, check.cost]
+        try:
+            rows = self._script(keys=[check.key for check in checks], args=args)
+        except self._errors as e:
+            self._pause_until = time.monotonic() + _PAUSE_AFTER_ERROR
+            raise StorageError(f"{type(e).__name__}: {e}") from e
+        self._pause_until = 0.0
+        return [
+            Usage(bool(allowed), int(remaining), float(reset), float(retry))
+            for allowed, remaining, reset, retry in rows
+        ]
+
+    def reset(self, prefix: str) -> int:
+        pattern = "".join("\\" + c if c in "*?[]\\" else c for c in prefix) + "*"
+        try:
+            doomed = list(self._client.scan_iter(match=pattern, count=1000))
+            return int(self._client.delete(*doomed)) if doomed else 0
+        except self._errors as e:
+            raise StorageError(f"{type(e).__name__}: {e}") from e
+
+
+def open_storage(uri: str, algorithm: str, *, timeout: float, max_keys: int) -> Storage:
+    """The storage named by ``uri`` (``memory://`` or a Redis URL)."""
+    if uri == "memory://":
+        return MemoryStorage(algorithm, max_keys=max_keys)
+    return RedisStorage(algorithm, uri, timeout=timeout)
