@@ -1,0 +1,65 @@
+from __future__ import annotations
+
+import re
+import typing as t
+
+import pytest
+from flask import Flask
+
+from flask_plug.ratelimit import LimiterSettings, RateLimiter
+
+
+@pytest.mark.parametrize(
+    ("config", "message"),
+    [
+        ({"RATELIMIT_DEFAULT": "10/fortnight"}, "RATELIMIT_DEFAULT: '10/fortnight' is not a limit"),
+        ({"RATELIMIT_STORAGE_URI": "memcached://x"}, "RATELIMIT_STORAGE_URI must be 'memory://'"),
+        ({"RATELIMIT_STRATEGY": "leaky"}, "RATELIMIT_STRATEGY must be one of gcra"),
+        ({"RATELIMIT_KEY_FUNC": "remote_addr"}, "RATELIMIT_KEY_FUNC must be a function"),
+        ({"RATELIMIT_ON_STORAGE_ERROR": "ignore"}, "RATELIMIT_ON_STORAGE_ERROR must be 'allow'"),
+        ({"RATELIMIT_STORAGE_TIMEOUT_MS": 0}, "RATELIMIT_STORAGE_TIMEOUT_MS must be a whole"),
+        ({"RATELIMIT_STORAGE_TIMEOUT_MS": "100"}, "RATELIMIT_STORAGE_TIMEOUT_MS must be a whole"),
+        ({"RATELIMIT_HEADERS": "yes"}, "RATELIMIT_HEADERS must be True or False"),
+        ({"RATELIMIT_EXEMPT_METHODS": "OPTIONS"}, "RATELIMIT_EXEMPT_METHODS must be a list"),
+        ({"RATELIMIT_KEY_PREFIX": ""}, "RATELIMIT_KEY_PREFIX must be a non-empty string"),
+    ],
+)
+def test_bad_config_fails_at_init_app_naming_the_key(
+    config: dict[str, t.Any], message: str
+) -> None:
+    app = Flask(__name__)
+    app.config.update(config)
+    with pytest.raises(ValueError, match=re.escape(message)):
+        RateLimiter(app)
+
+
+def test_unknown_keyword_is_a_type_error() -> None:
+    with pytest.raises(TypeError, match="unknown RateLimiter option"):
+        RateLimiter(Flask(__name__), defaults="1/s")  # type: ignore[call-arg]
+
+
+def test_keyword_beats_config_beats_default() -> None:
+    app = Flask(__name__)
+    app.config.update(RATELIMIT_DEFAULT="5/minute", RATELIMIT_STRATEGY="fixed-window")
+    RateLimiter(strategy="sliding-window").init_app(app, legacy_headers=True)
+    settings = app.extensions["flask-plug-ratelimit"].settings
+    assert isinstance(settings, LimiterSettings)
+    assert settings.strategy == "sliding-window"
+    assert [lim.text for lim in settings.default] == ["5 per 1 minute"]
+    assert settings.legacy_headers and settings.on_storage_error == "allow"
+
+
+def test_init_app_twice_is_an_error() -> None:
+    app = Flask(__name__)
+    limiter = RateLimiter(app)
+    with pytest.raises(RuntimeError, match="already registered on this app"):
+        limiter.init_app(app)
+
+
+def test_one_limiter_serves_several_apps_with_their_own_counts() -> None:
+    limiter = RateLimiter()
+    apps = [Flask("one"), Flask("two")]
+    for app in apps:
+        app.add_url_rule("/", "x", limiter.limit("1/minute")(lambda: "ok"))
+        limiter.init_app(app)
+    assert [app.test_client().get("/").status_code for app in apps] == [200, 200]
