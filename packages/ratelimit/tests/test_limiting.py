@@ -291,3 +291,17 @@ def test_bad_decorator_arguments_raise_at_decoration(
 ) -> None:
     with pytest.raises(ValueError, match=re.escape(message)):
         RateLimiter().limit(**kwargs)
+
+
+def test_per_limit_storage_policy_overrides_the_apps() -> None:
+    app = Flask(__name__)
+    limiter = RateLimiter(
+        app, storage_uri="redis://127.0.0.1:9/0", storage_timeout_ms=50, on_storage_error="deny"
+    )
+    app.add_url_rule(
+        "/open", "open", limiter.limit("1/minute", on_storage_error="allow")(lambda: "ok")
+    )
+    app.add_url_rule("/closed", "closed", limiter.limit("1/minute")(lambda: "ok"))
+    client = app.test_client()
+    assert client.get("/open").status_code == 200
+    assert client.get("/closed").status_code == 503

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import math
 import typing as t
-from dataclasses import dataclass
 
 if t.TYPE_CHECKING:
     from .limits import Limit
@@ -16,8 +15,7 @@ if t.TYPE_CHECKING:
 ALGORITHMS = ("gcra", "fixed-window", "sliding-window")
 
 
-@dataclass(frozen=True)
-class Usage:
+class Usage(t.NamedTuple):
     """Where one limit stands for one client after a request."""
 
     allowed: bool
@@ -31,24 +29,34 @@ class Usage:
 
 Read = t.Callable[[str], float]
 """Reads a stored number (0 if absent)."""
-Write = t.Callable[[str, float, float], None]
-"""Stores ``(key, value, ttl_seconds)``."""
+Step = tuple[Usage, list[tuple[str, float, float]]]
+"""The usage, and the ``(key, value, ttl_seconds)`` to store if the request goes ahead."""
 
 
-def gcra(key: str, limit: Limit, cost: int, now: float, read: Read) -> tuple[Usage, list[tuple[str, float, float]]]:
-    """Generic cell rate algorithm: a token bucket of ``burst`` refilled at ``amount/period``."""
+def gcra_step(limit: Limit, cost: int, now: float, tat: float) -> tuple[Usage, float | None]:
+    """GCRA on one stored value, the theoretical arrival time ``tat`` (0 if none).
+
+    Returns the usage and the new ``tat`` to store, or ``None`` when refused. The new
+    value can be forgotten once the clock passes it.
+    """
     interval = limit.period / limit.amount
-    tat = max(read(key), now)
+    if tat < now:
+        tat = now
     new_tat = tat + interval * cost
     allow_at = new_tat - interval * limit.burst
     if now >= allow_at:
-        remaining = int((now - allow_at) / interval + 1e-9)
-        return Usage(True, remaining, new_tat - now, 0.0), [(key, new_tat, new_tat - now)]
+        return Usage(True, int((now - allow_at) / interval + 1e-9), new_tat - now, 0.0), new_tat
     remaining = max(0, int((now - (tat - interval * limit.burst)) / interval + 1e-9))
-    return Usage(False, remaining, tat - now, allow_at - now), []
+    return Usage(False, remaining, tat - now, allow_at - now), None
 
 
-def fixed_window(key: str, limit: Limit, cost: int, now: float, read: Read) -> tuple[Usage, list[tuple[str, float, float]]]:
+def gcra(key: str, limit: Limit, cost: int, now: float, read: Read) -> Step:
+    """Generic cell rate algorithm: a token bucket of ``burst`` refilled at ``amount/period``."""
+    usage, new_tat = gcra_step(limit, cost, now, read(key))
+    return usage, [] if new_tat is None else [(key, new_tat, new_tat - now)]
+
+
+def fixed_window(key: str, limit: Limit, cost: int, now: float, read: Read) -> Step:
     """Counts per aligned window of ``period`` seconds."""
     window = math.floor(now / limit.period)
     window_key = f"{key}:{window}"
@@ -60,7 +68,7 @@ def fixed_window(key: str, limit: Limit, cost: int, now: float, read: Read) -> t
     return Usage(False, int(max(0, limit.amount - count)), reset, reset), []
 
 
-def sliding_window(key: str, limit: Limit, cost: int, now: float, read: Read) -> tuple[Usage, list[tuple[str, float, float]]]:
+def sliding_window(key: str, limit: Limit, cost: int, now: float, read: Read) -> Step:
     """The current window's count plus the previous one's, weighted by their overlap."""
     period = limit.period
     window = math.floor(now / period)

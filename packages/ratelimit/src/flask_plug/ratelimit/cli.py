@@ -20,9 +20,15 @@ def show() -> None:
     rules = sorted(current_app.url_map.iter_rules(), key=lambda rule: (rule.rule, rule.endpoint))
     for rule in rules:
         for method in sorted((rule.methods or set()) - {"HEAD"}):
-            applied = state.limits_for(current_app, rule.endpoint, method)
-            shown = "; ".join(f"{a.limit.text} [{a.name.rpartition('/')[0]}]" for a in applied)
-            click.echo(f"{method:7} {rule.rule:40} {shown or '-'}")
+            plan = state.plan_for(rule.endpoint, method)
+            shown = "-"
+            if plan is not None:
+                scopes = [name.strip('"').rpartition("/")[0] for name in plan.names]
+                shown = "; ".join(
+                    f"{limit.text} [{scope}]"
+                    for scope, limit in zip(scopes, plan.limits, strict=True)
+                )
+            click.echo(f"{method:7} {rule.rule:40} {shown}")
     click.echo(f"storage: {state.settings.storage_uri} ({state.settings.strategy})")
 
 

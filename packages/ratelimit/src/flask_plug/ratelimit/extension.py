@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
+import math
 import os
 import sys
 import time
 import typing as t
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 from flask import current_app, request
 
 from .errors import RateLimitExceeded, RateLimitStorageUnavailable
-from .headers import ratelimit_headers, retry_after
+from .headers import legacy_headers, policy_header, ratelimit_headers, retry_after, sf_string
+from .keys import remote_addr
 from .limits import Limit, parse_limits
 from .settings import LimiterOptions, LimiterSettings, resolve
 from .storage import Check, Storage, StorageError, open_storage
@@ -86,8 +88,7 @@ class RateLimiter:
         """
         if EXTENSION_KEY in app.extensions:
             raise RuntimeError(
-                "flask-plug-ratelimit is already registered on this app;"
-                " call init_app once per app"
+                "flask-plug-ratelimit is already registered on this app; call init_app once per app"
             )
         settings = resolve(app, {**self._options, **options})
         storage = open_storage(
@@ -143,13 +144,11 @@ class RateLimiter:
         :param methods: only these methods are limited, each counted on its own.
         :param cost: how much a request uses (an int, or a function returning one).
         :param exempt_when: a function; when it returns true the request is not counted.
-        :param on_storage_error: ``"allow"`` or ``"deny"`` for these limits; when any
-            limit of a request says ``"deny"``, the request is denied.
+        :param on_storage_error: ``"allow"`` or ``"deny"`` for these limits, instead of
+            the app's policy; when any limit of a request says ``"deny"``, it is denied.
         :raises ValueError: at decoration, quoting a malformed limit or option.
         """
-        return self._decorator(
-            limits, None, key_func, methods, cost, exempt_when, on_storage_error
-        )
+        return self._decorator(limits, None, key_func, methods, cost, exempt_when, on_storage_error)
 
     def shared_limit(
         self,
@@ -226,38 +225,52 @@ def _set_metadata(target: object, ratelimit: dict[str, t.Any]) -> None:
     target.__flask_plug__ = metadata  # type: ignore[attr-defined]
 
 
-@dataclass(frozen=True)
-class _Applied:
-    """One limit applied to one request: its policy name, limit and storage scope."""
+@dataclass(frozen=True, eq=False)
+class _Group:
+    """Limits attached together, with what their storage keys end with."""
 
     spec: LimitSpec | None
-    scope: str
-    name: str
-    limit: Limit
+    """``None`` for the app default."""
+    limits: tuple[Limit, ...]
+    key_tails: tuple[str, ...]
+
+
+@dataclass(frozen=True, eq=False)
+class Plan:
+    """The limits of one (endpoint, method), worked out once and cached."""
+
+    groups: tuple[_Group, ...]
+    limits: tuple[Limit, ...]
+    names: tuple[str, ...]
+    """Each limit's policy name, as a quoted Structured Field String."""
+    policy_header: str
+    """``RateLimit-Policy`` when every limit is counted, the usual case."""
 
 
 class _LimiterState:
-    """Per-app settings, storage and the limits of each (endpoint, method), cached."""
+    """Per-app settings, storage and the plan of each (endpoint, method), cached."""
 
     def __init__(self, settings: LimiterSettings, storage: Storage) -> None:
         self.settings = settings
         self.storage = storage
-        self._cache: dict[tuple[str | None, str], tuple[_Applied, ...]] = {}
+        self._key_head = settings.key_prefix + ":{"
+        self._plans: dict[tuple[str | None, str], Plan | None] = {}
         self._failing_since = 0.0
-        self._last_report = 0.0
+        self._last_report = -math.inf
         self._unreported = 0
 
-    def limits_for(self, app: Flask, endpoint: str | None, method: str) -> tuple[_Applied, ...]:
-        """The limits that apply to ``method`` requests routed to ``endpoint``."""
+    def plan_for(self, endpoint: str | None, method: str) -> Plan | None:
+        """The limits that apply to ``method`` requests routed to ``endpoint``, if any."""
         cache_key = (endpoint, method)
-        applied = self._cache.get(cache_key)
-        if applied is None:
-            applied = self._cache[cache_key] = self._resolve(app, endpoint, method)
-        return applied
+        try:
+            return self._plans[cache_key]
+        except KeyError:
+            plan = self._plans[cache_key] = self._plan(current_app, endpoint, method)
+            return plan
 
-    def _resolve(self, app: Flask, endpoint: str | None, method: str) -> tuple[_Applied, ...]:
+    def _plan(self, app: Flask, endpoint: str | None, method: str) -> Plan | None:
         if method in self.settings.exempt_methods:
-            return ()
+            return None
         targets: list[object] = []
         if endpoint is not None:
             targets.append(app.view_functions.get(endpoint))
@@ -266,63 +279,75 @@ class _LimiterState:
         for target in targets:  # the view, then its blueprints, innermost first
             metadata = _metadata(target)
             if metadata.get("exempt"):
-                return ()
+                return None
             if metadata.get("specs"):
                 specs = metadata["specs"]
                 break
         route = endpoint or _UNMATCHED
-        applied = []
+        groups: list[tuple[LimitSpec | None, str, str, tuple[Limit, ...]]] = []
         for spec in specs:
-            if spec.methods is not None and method not in spec.methods:
-                continue
-            scope = spec.scope or (route if spec.methods is None else f"{route}:{method}")
-            name = spec.scope or route
-            applied += [_Applied(spec, scope, f"{name}/{lim.id}", lim) for lim in spec.limits]
-        if not specs:
-            applied = [
-                _Applied(None, route, f"default/{lim.id}", lim) for lim in self.settings.default
-            ]
-        return tuple(applied)
+            if spec.methods is None or method in spec.methods:
+                scope = spec.scope or (route if spec.methods is None else f"{route}:{method}")
+                groups.append((spec, scope, spec.scope or route, spec.limits))
+        if not specs and self.settings.default:
+            groups.append((None, route, "default", self.settings.default))
+        if not groups:
+            return None
+        names = [
+            sf_string(f"{name}/{limit.id}") for _, _, name, limits in groups for limit in limits
+        ]
+        limits = tuple(limit for *_, group_limits in groups for limit in group_limits)
+        return Plan(
+            groups=tuple(
+                _Group(spec, group_limits, tuple(f"}}:{scope}:{lim.id}" for lim in group_limits))
+                for spec, scope, _, group_limits in groups
+            ),
+            limits=limits,
+            names=tuple(names),
+            policy_header=policy_header(names, limits),
+        )
 
     def check_request(self) -> None:
         """``before_request``: check and charge the request's limits, or refuse it."""
         req: Request = request._get_current_object()  # type: ignore[attr-defined]
         rule = req.url_rule
-        applied = self.limits_for(
-            current_app, None if rule is None else rule.endpoint, req.method
-        )
-        if not applied:
+        plan = self.plan_for(None if rule is None else rule.endpoint, req.method)
+        if plan is None:
             return
         settings = self.settings
         checks = []
         counted = []
-        keys: dict[Callable[[], str], str] = {}
-        costs: dict[LimitSpec | None, int] = {}
-        for item in applied:
-            spec = item.spec
-            if spec is not None and spec.exempt_when is not None and spec.exempt_when():
-                continue
-            key_func = settings.key_func if spec is None or spec.key_func is None else spec.key_func
-            client = keys.get(key_func)
-            if client is None:
-                client = keys[key_func] = _key_part(key_func())
-            cost = costs.get(spec)
-            if cost is None:
-                cost = 1 if spec is None else (spec.cost() if callable(spec.cost) else spec.cost)
-                costs[spec] = cost
-            if cost <= 0:
-                continue
-            storage_key = f"{settings.key_prefix}:{{{client}}}:{item.scope}:{item.limit.id}"
-            checks.append(Check(storage_key, item.limit, cost))
-            counted.append(item)
+        index = 0
+        for group in plan.groups:
+            spec = group.spec
+            key_func = settings.key_func
+            cost: int = 1
+            if spec is not None:
+                if spec.exempt_when is not None and spec.exempt_when():
+                    index += len(group.limits)
+                    continue
+                if spec.key_func is not None:
+                    key_func = spec.key_func
+                cost = spec.cost() if callable(spec.cost) else spec.cost
+            if key_func is remote_addr:
+                client = req.remote_addr or "unknown"  # the common case, without a proxy lookup
+            else:
+                client = key_func()
+            head = self._key_head + _key_part(client)
+            for limit, tail in zip(group.limits, group.key_tails, strict=True):
+                if cost > 0:
+                    checks.append(Check(head + tail, limit, cost))
+                    counted.append(index)
+                index += 1
         if not checks:
             return
         try:
             usages = self.storage.hit(checks)
         except StorageError as e:
-            deny = settings.on_storage_error == "deny" or any(
-                item.spec is not None and item.spec.on_storage_error == "deny"
-                for item in counted
+            # Each group's own policy, else the app's; one "deny" denies the request.
+            deny = any(
+                (group.spec and group.spec.on_storage_error or settings.on_storage_error) == "deny"
+                for group in plan.groups
             )
             self._report_storage_error(e, deny)
             if deny:
@@ -335,13 +360,13 @@ class _LimiterState:
         if refused:
             # Nothing was charged: limits that had room still have all of it.
             usages = [
-                usage if not usage.allowed else replace(usage, remaining=usage.remaining + check.cost)
+                usage._replace(remaining=usage.remaining + check.cost) if usage.allowed else usage
                 for usage, check in zip(usages, checks, strict=True)
             ]
-        req.environ[_APPLIED] = (counted, usages)
+        req.environ[_APPLIED] = (plan, counted, usages)
         if refused:
             worst = max(refused, key=lambda i: usages[i].retry_after)
-            raise RateLimitExceeded(counted[worst].limit.text, usages[worst].retry_after)
+            raise RateLimitExceeded(checks[worst].limit.text, usages[worst].retry_after)
 
     def _report_storage_error(self, error: StorageError, deny: bool) -> None:
         """Log storage failures at most every 10 seconds, counting the ones not logged."""
@@ -364,7 +389,9 @@ class _LimiterState:
 
 def _key_part(client: str) -> str:
     # Braces would break the Redis hash tag that keeps one client's keys together.
-    return str(client).replace("{", "%7B").replace("}", "%7D")
+    if "{" in client or "}" in client:
+        return client.replace("{", "%7B").replace("}", "%7D")
+    return client
 
 
 def _blueprint_names(endpoint: str) -> list[str]:
@@ -392,13 +419,13 @@ class _HeadersMiddleware:
         def limited_start_response(
             status: str, headers: list[tuple[str, str]], exc_info: OptExcInfo | None = None
         ) -> t.Callable[[bytes], object]:
-            found: tuple[list[_Applied], list[Usage]] | None = environ.get(_APPLIED)
+            found: tuple[Plan, list[int], list[Usage]] | None = environ.get(_APPLIED)
             if found is not None:
-                applied, usages = found
-                if self._headers or self._legacy:
-                    named = [(item.name, item.limit) for item in applied]
-                    extra = ratelimit_headers(named, usages, legacy=self._legacy)
-                    headers += extra if self._headers else extra[2:]
+                plan, counted, usages = found
+                if self._headers:
+                    headers += ratelimit_headers(plan, counted, usages)
+                if self._legacy:
+                    headers += legacy_headers(plan, counted, usages)
                 if status.startswith("429") and not all(u.allowed for u in usages):
                     headers.append(("Retry-After", retry_after(usages)))
             return start_response(status, headers, exc_info)
@@ -423,6 +450,3 @@ def _worker_processes() -> int:
         elif arg.startswith("-w") and arg[2:].isdigit():
             workers = arg[2:]
     return int(workers) if workers.isdigit() else 1
-
-
-

@@ -8,6 +8,7 @@ import typing as t
 
 if t.TYPE_CHECKING:
     from .algorithms import Usage
+    from .extension import Plan
     from .limits import Limit
 
 
@@ -17,32 +18,43 @@ def sf_string(text: str) -> str:
     return '"' + safe.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
-def ratelimit_headers(
-    applied: t.Sequence[tuple[str, Limit]],
-    usages: t.Sequence[Usage],
-    *,
-    legacy: bool,
-) -> list[tuple[str, str]]:
-    """The headers describing every limit applied to a request.
+def policy_header(names: t.Sequence[str], limits: t.Sequence[Limit]) -> str:
+    """``RateLimit-Policy``: each limit's quota ``q`` per window ``w`` seconds."""
+    return ", ".join(
+        f"{name};q={limit.amount};w={limit.period}"
+        for name, limit in zip(names, limits, strict=True)
+    )
 
-    :param applied: ``(policy name, limit)`` for each limit, in order.
-    """
-    policies = []
-    states = []
-    for (name, limit), usage in zip(applied, usages, strict=True):
-        policy = sf_string(name)
-        policies.append(f"{policy};q={limit.amount};w={limit.period}")
-        states.append(f"{policy};r={usage.remaining};t={math.ceil(usage.reset)}")
-    headers = [("RateLimit-Policy", ", ".join(policies)), ("RateLimit", ", ".join(states))]
-    if legacy:
-        # The legacy fields describe one limit: the one closest to refusing.
-        index = min(range(len(usages)), key=lambda i: (usages[i].remaining, -usages[i].reset))
-        headers += [
-            ("X-RateLimit-Limit", str(applied[index][1].amount)),
-            ("X-RateLimit-Remaining", str(usages[index].remaining)),
-            ("X-RateLimit-Reset", str(math.ceil(usages[index].reset))),
+
+def ratelimit_headers(
+    plan: Plan, counted: t.Sequence[int], usages: t.Sequence[Usage]
+) -> list[tuple[str, str]]:
+    """``RateLimit-Policy`` and ``RateLimit`` for the limits counted for a request."""
+    names = plan.names
+    if len(counted) == len(plan.limits):
+        policy = plan.policy_header
+    else:  # some were skipped (exempt_when, cost 0)
+        policy = policy_header([names[i] for i in counted], [plan.limits[i] for i in counted])
+    state = ", ".join(
+        [
+            f"{names[i]};r={usage.remaining};t={math.ceil(usage.reset)}"
+            for i, usage in zip(counted, usages, strict=True)
         ]
-    return headers
+    )
+    return [("RateLimit-Policy", policy), ("RateLimit", state)]
+
+
+def legacy_headers(
+    plan: Plan, counted: t.Sequence[int], usages: t.Sequence[Usage]
+) -> list[tuple[str, str]]:
+    """``X-RateLimit-Limit/Remaining/Reset`` for the limit closest to refusing."""
+    closest = min(range(len(usages)), key=lambda i: (usages[i].remaining, -usages[i].reset))
+    usage = usages[closest]
+    return [
+        ("X-RateLimit-Limit", str(plan.limits[counted[closest]].amount)),
+        ("X-RateLimit-Remaining", str(usage.remaining)),
+        ("X-RateLimit-Reset", str(math.ceil(usage.reset))),
+    ]
 
 
 def retry_after(usages: t.Sequence[Usage]) -> str:

@@ -103,8 +103,11 @@ def resolve(app: Flask, options: dict[str, t.Any]) -> LimiterSettings:
     check("on_storage_error", values["on_storage_error"] in ("allow", "deny"), "'allow' or 'deny'")
     for number in ("storage_timeout_ms", "memory_max_keys"):
         value = values[number]
-        check(number, isinstance(value, int) and not isinstance(value, bool) and value > 0,
-              "a whole number above 0")
+        check(
+            number,
+            isinstance(value, int) and not isinstance(value, bool) and value > 0,
+            "a whole number above 0",
+        )
     methods = values["exempt_methods"]
     check(
         "exempt_methods",

@@ -10,9 +10,8 @@ import threading
 import time
 import typing as t
 from collections.abc import Sequence
-from dataclasses import dataclass
 
-from .algorithms import STEPS, Usage
+from .algorithms import STEPS, Usage, gcra_step
 
 if t.TYPE_CHECKING:
     from .limits import Limit
@@ -22,8 +21,7 @@ class StorageError(Exception):
     """The storage could not be reached or answered wrongly."""
 
 
-@dataclass(frozen=True)
-class Check:
+class Check(t.NamedTuple):
     """One limit to check and charge for one client."""
 
     key: str
@@ -49,12 +47,15 @@ class MemoryStorage:
 
     def __init__(self, algorithm: str, *, max_keys: int = 100_000) -> None:
         self._step = STEPS[algorithm]
+        self._gcra = algorithm == "gcra"
         self._max_keys = max_keys
         self._data: dict[str, tuple[float, float]] = {}  # key: (value, expires at)
         self._lock = threading.Lock()
         self._charges = 0
 
     def hit(self, checks: Sequence[Check]) -> list[Usage]:
+        if self._gcra:
+            return self._hit_gcra(checks)
         data = self._data
         with self._lock:
             now = time.monotonic()
@@ -63,16 +64,42 @@ class MemoryStorage:
                 item = data.get(key)
                 return item[0] if item is not None and item[1] > now else 0.0
 
+            step = self._step
             usages = []
             writes = []
-            for check in checks:
-                usage, changes = self._step(check.key, check.limit, check.cost, now, read)
+            allowed = True
+            for key, limit, cost in checks:
+                usage, changes = step(key, limit, cost, now, read)
                 usages.append(usage)
-                writes.extend(changes)
-            if all(usage.allowed for usage in usages):
+                if usage.allowed:
+                    writes += changes
+                else:
+                    allowed = False
+            if allowed:
                 for key, value, ttl in writes:
                     data.pop(key, None)  # re-insert, so dict order is oldest-written first
                     data[key] = (value, now + ttl)
+                self._charges += 1
+                if self._charges % 1024 == 0 or len(data) > self._max_keys:
+                    self._evict(now)
+            return usages
+
+    def _hit_gcra(self, checks: Sequence[Check]) -> list[Usage]:
+        # The default algorithm, without the generic read/write indirection: one stored
+        # value per limit, which expires exactly when the clock reaches it.
+        data = self._data
+        with self._lock:
+            now = time.monotonic()
+            usages = []
+            new_tats = []
+            for key, limit, cost in checks:
+                item = data.get(key)
+                usage, new_tat = gcra_step(limit, cost, now, 0.0 if item is None else item[0])
+                usages.append(usage)
+                new_tats.append(new_tat)
+            if None not in new_tats:
+                for (key, _, _), new_tat in zip(checks, new_tats, strict=True):
+                    data[key] = (new_tat, new_tat)  # type: ignore[assignment]
                 self._charges += 1
                 if self._charges % 1024 == 0 or len(data) > self._max_keys:
                     self._evict(now)

@@ -1,0 +1,586 @@
+"""The Redis storage against a real server: exact across processes, atomic across limits,
+on Redis's clock, one round trip per request, failing open or closed, same results as
+memory, and the ``flask ratelimit`` commands."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import re
+import shutil
+import socket
+import subprocess
+import sys
+import textwrap
+import time
+import typing as t
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from uuid import uuid4
+
+import pytest
+from flask import Flask, request
+
+from flask_plug.ratelimit import RateLimiter
+from flask_plug.ratelimit.storage import RedisStorage
+
+redis = pytest.importorskip("redis")
+
+if t.TYPE_CHECKING:
+    from werkzeug.test import TestResponse
+
+STRATEGIES = ["gcra", "fixed-window", "sliding-window"]
+
+
+# --- helpers -----------------------------------------------------------------------------
+
+
+def _unavailable(reason: str) -> t.NoReturn:
+    """Redis missing fails the run in CI and skips elsewhere."""
+    if os.environ.get("CI"):
+        pytest.fail(reason)
+    pytest.skip(reason)
+
+
+@pytest.fixture(scope="module")
+def redis_url() -> str:
+    url = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0")
+    client = redis.Redis.from_url(url, socket_timeout=1, socket_connect_timeout=1)
+    try:
+        client.ping()
+    except (redis.RedisError, OSError) as e:
+        _unavailable(f"Redis at {url} is unreachable ({e}); set REDIS_URL")
+    finally:
+        client.close()
+    return url
+
+
+@pytest.fixture
+def prefix(redis_url: str) -> t.Iterator[str]:
+    """A key prefix of this test's own; its keys are deleted afterwards."""
+    prefix = f"test-{uuid4().hex}"
+    yield prefix
+    RedisStorage("gcra", redis_url, timeout=1.0).reset(prefix)
+
+
+def _redis_client(url: str) -> t.Any:
+    return redis.Redis.from_url(url, socket_timeout=2, socket_connect_timeout=2)
+
+
+def _redis_now(url: str) -> float:
+    with _redis_client(url) as client:
+        seconds, micros = client.time()
+    return float(seconds) + micros / 1_000_000
+
+
+def _clear_of_window_edge(url: str, period: int, margin: float) -> None:
+    """Wait for the next window if Redis's clock is within ``margin`` seconds of the end of
+    an aligned ``period`` window, so a short test never straddles two windows."""
+    left = period - _redis_now(url) % period
+    if left < margin:
+        time.sleep(left + 0.05)
+
+
+_STATE = re.compile(r'"(?P<name>[^"]*)";r=(?P<r>\d+);t=(?P<t>\d+)')
+
+
+def _state(response: TestResponse) -> dict[str, tuple[int, int]]:
+    """The ``RateLimit`` header as ``{policy name: (remaining, reset seconds)}``."""
+    header = response.headers.get("RateLimit", "")
+    return {m["name"]: (int(m["r"]), int(m["t"])) for m in _STATE.finditer(header)}
+
+
+def _remaining(response: TestResponse) -> dict[str, int]:
+    return {name: r for name, (r, _) in _state(response).items()}
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+class RedisServer:
+    """A private ``redis-server`` on a fixed port, stopped and restarted at will."""
+
+    def __init__(self, binary: str, port: int, workdir: Path) -> None:
+        self.binary = binary
+        self.port = port
+        self.workdir = workdir
+        self.url = f"redis://127.0.0.1:{port}/0"
+        self._process: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        log = (self.workdir / "redis.log").open("ab")
+        with log:
+            self._process = subprocess.Popen(
+                [
+                    self.binary,
+                    "--port",
+                    str(self.port),
+                    "--bind",
+                    "127.0.0.1",
+                    "--save",
+                    "",
+                    "--appendonly",
+                    "no",
+                    "--daemonize",
+                    "no",
+                    "--dir",
+                    str(self.workdir),
+                ],
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )
+        deadline = time.monotonic() + 10
+        while not self._answers():
+            if self._process.poll() is not None or time.monotonic() > deadline:
+                self.stop()
+                text = (self.workdir / "redis.log").read_text(errors="replace")
+                pytest.fail(f"redis-server on port {self.port} did not start:\n{text}")
+            time.sleep(0.02)
+
+    def _answers(self) -> bool:
+        try:
+            with socket.create_connection(("127.0.0.1", self.port), timeout=0.5) as s:
+                s.sendall(b"PING\r\n")
+                return s.recv(64).startswith(b"+PONG")
+        except OSError:
+            return False
+
+    def stop(self) -> None:
+        process, self._process = self._process, None
+        if process is None:
+            return
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(timeout=10)
+
+
+@pytest.fixture
+def private_redis(tmp_path: Path) -> t.Iterator[RedisServer]:
+    """A redis-server of this test's own, so nothing else touches it."""
+    binary = shutil.which("redis-server")
+    if binary is None:
+        _unavailable("redis-server is not installed")
+    server = RedisServer(binary, _free_port(), tmp_path)
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+# --- exact across processes ----------------------------------------------------------------
+
+_WORKER = textwrap.dedent(
+    """
+    import json, sys, time
+    from pathlib import Path
+    from flask import Flask
+    from flask_plug.ratelimit import RateLimiter
+
+    url, prefix, strategy, requests, barrier, index = sys.argv[1:]
+    app = Flask("worker")
+    limiter = RateLimiter(app, storage_uri=url, key_prefix=prefix, strategy=strategy)
+
+    @app.get("/")
+    @limiter.limit("100/hour")
+    def index_view():
+        return "ok"
+
+    @app.get("/warm")
+    @limiter.limit("1000/hour", key_func=lambda: "warm-up")
+    def warm():
+        return "ok"
+
+    client = app.test_client()
+    assert client.get("/warm").status_code == 200  # connected, script loaded
+    Path(barrier, f"ready-{index}").touch()
+    go = Path(barrier, "go")
+    deadline = time.monotonic() + 30
+    while not go.exists():
+        if time.monotonic() > deadline:
+            sys.exit("no go signal")
+        time.sleep(0.002)
+    codes = [client.get("/").status_code for _ in range(int(requests))]
+    print(json.dumps({"200": codes.count(200), "429": codes.count(429)}))
+    """
+)
+
+
+def _run_workers(
+    url: str, prefix: str, strategy: str, processes: int, requests: int, barrier: Path
+) -> list[dict[str, int]]:
+    """Start ``processes`` interpreters, release them together, return their counts."""
+    barrier.mkdir()
+    procs = [
+        subprocess.Popen(
+            [
+                sys.executable,
+                "-c",
+                _WORKER,
+                url,
+                prefix,
+                strategy,
+                str(requests),
+                str(barrier),
+                str(i),
+            ],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for i in range(processes)
+    ]
+    try:
+        deadline = time.monotonic() + 30
+        while len(list(barrier.glob("ready-*"))) < processes:
+            failed = [p for p in procs if p.poll() is not None]
+            if failed:
+                pytest.fail(f"a worker exited early: {failed[0].communicate()[1]}")
+            if time.monotonic() > deadline:
+                pytest.fail("workers did not get ready within 30 s")
+            time.sleep(0.01)
+        (barrier / "go").touch()
+        results = []
+        for proc in procs:
+            out, err = proc.communicate(timeout=60)
+            assert proc.returncode == 0, err
+            results.append(json.loads(out.strip().splitlines()[-1]))
+        return results
+    finally:
+        for proc in procs:
+            if proc.poll() is None:
+                proc.kill()
+                proc.communicate()
+
+
+@pytest.mark.parametrize("strategy", ["gcra", "fixed-window"])
+def test_four_processes_sharing_redis_allow_exactly_the_limit_in_total(
+    redis_url: str, prefix: str, strategy: str, tmp_path: Path
+) -> None:
+    if strategy == "fixed-window":
+        _clear_of_window_edge(redis_url, 3600, margin=30)
+    results = _run_workers(redis_url, prefix, strategy, 4, 60, tmp_path / "barrier")
+
+    assert sum(r["200"] for r in results) == 100
+    assert sum(r["429"] for r in results) == 4 * 60 - 100
+    assert all(r["200"] + r["429"] == 60 for r in results)
+
+
+# --- atomic across limits ------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("strategy", STRATEGIES)
+def test_a_request_refused_by_one_limit_is_charged_to_none(
+    redis_url: str, prefix: str, strategy: str
+) -> None:
+    if strategy != "gcra":
+        _clear_of_window_edge(redis_url, 3600, margin=10)
+    app = Flask(__name__)
+    limiter = RateLimiter(app, storage_uri=redis_url, key_prefix=prefix, strategy=strategy)
+
+    @app.get("/both")
+    @limiter.shared_limit("10/hour", scope="big")
+    @limiter.limit("4/hour")
+    def both() -> str:
+        return "ok"
+
+    @app.get("/big-only")
+    @limiter.shared_limit("10/hour", scope="big")
+    def big_only() -> str:
+        return "ok"
+
+    def hammer(path: str) -> list[int]:
+        client = app.test_client()
+        return [client.get(path).status_code for _ in range(6)]
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        both_runs = [pool.submit(hammer, "/both") for _ in range(4)]
+        big_runs = [pool.submit(hammer, "/big-only") for _ in range(4)]
+        both_codes = [code for run in both_runs for code in run.result()]
+        big_codes = [code for run in big_runs for code in run.result()]
+
+    assert set(both_codes) | set(big_codes) <= {200, 429}
+    both_ok, big_ok = both_codes.count(200), big_codes.count(200)
+    # The refused /both requests took nothing from "big", the shared limit:
+    assert both_ok + big_ok == 10
+    assert both_ok <= 4
+
+    client = app.test_client()
+    refused = client.get("/both")
+    assert refused.status_code == 429
+    assert _remaining(refused) == {"big/10-3600": 0, "both/4-3600": 4 - both_ok}
+    assert _remaining(client.get("/big-only")) == {"big/10-3600": 0}
+
+    if strategy == "fixed-window":
+        # The stored counters say the same: only allowed requests were counted.
+        with _redis_client(redis_url) as r:
+            big = [r.get(k) for k in r.scan_iter(match=f"{prefix}:*:big:10-3600:*")]
+            small = [r.get(k) for k in r.scan_iter(match=f"{prefix}:*:both:4-3600:*")]
+        assert [float(v) for v in big] == [10]
+        assert [float(v) for v in small] == ([both_ok] if both_ok else [])
+
+
+# --- Redis's clock, not the app's ----------------------------------------------------------
+
+
+@pytest.mark.parametrize("strategy", STRATEGIES)
+def test_limits_follow_the_redis_clock_whatever_the_app_clock_says(
+    redis_url: str, prefix: str, strategy: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    if strategy != "gcra":
+        _clear_of_window_edge(redis_url, 60, margin=3)
+    shift = [0.0]
+    real_time, real_monotonic = time.time, time.monotonic
+
+    def run(key_prefix: str, shifts: list[float]) -> list[tuple[int, dict[str, tuple[int, int]]]]:
+        app = Flask(__name__)
+        limiter = RateLimiter(app, storage_uri=redis_url, key_prefix=key_prefix, strategy=strategy)
+
+        @app.get("/")
+        @limiter.limit("3/minute")
+        def index() -> str:
+            return "ok"
+
+        client = app.test_client()
+        seen = []
+        for offset in shifts:
+            shift[0] = offset
+            response = client.get("/")
+            seen.append((response.status_code, _state(response)))
+        shift[0] = 0.0
+        return seen
+
+    plain = run(f"{prefix}-plain", [0.0] * 6)
+    monkeypatch.setattr(time, "time", lambda: real_time() + shift[0])
+    monkeypatch.setattr(time, "monotonic", lambda: real_monotonic() + shift[0])
+    shifted = run(f"{prefix}-shifted", [0.0, 30.0, -30.0, 30.0, -30.0, 30.0])
+
+    assert [code for code, _ in plain] == [200, 200, 200, 429, 429, 429]
+    assert [code for code, _ in shifted] == [code for code, _ in plain]
+    for (_, expected), (_, got) in zip(plain, shifted, strict=True):
+        assert expected.keys() == got.keys() == {"index/3-60"}
+        (r_expected, t_expected), (r_got, t_got) = expected["index/3-60"], got["index/3-60"]
+        assert r_got == r_expected
+        assert abs(t_got - t_expected) <= 1
+
+
+# --- one round trip ------------------------------------------------------------------------
+
+
+def test_a_request_with_three_limits_makes_one_redis_call(
+    private_redis: RedisServer,
+) -> None:
+    app = Flask(__name__)
+    limiter = RateLimiter(app, storage_uri=private_redis.url)
+
+    @app.get("/")
+    @limiter.limit("10/minute; 100/hour; 1000/day")
+    def index() -> str:
+        return "ok"
+
+    client = app.test_client()
+    assert client.get("/").status_code == 200  # connects and loads the script
+
+    with _redis_client(private_redis.url) as stats_client:  # one connection: one HELLO
+
+        def calls() -> dict[str, int]:
+            stats = stats_client.info("commandstats")
+            return {name: int(stat["calls"]) for name, stat in stats.items()}
+
+        before = calls()
+        codes = [client.get("/").status_code for _ in range(20)]
+        after = calls()
+
+    assert codes == [200] * 9 + [429] * 11
+    changed = {
+        name.removeprefix("cmdstat_"): after[name] - before.get(name, 0)
+        for name in after
+        if after[name] != before.get(name, 0) and name != "cmdstat_info"
+    }
+    # One EVALSHA per request, allowed or refused. Redis also counts the commands the
+    # script runs inside that call (TIME, GET, SET); nothing else reached the server.
+    assert changed["evalsha"] == 20
+    assert set(changed) <= {"evalsha", "time", "get", "set"}, changed
+
+
+# --- outage and recovery -------------------------------------------------------------------
+
+
+def _failures_logged(caplog: pytest.LogCaptureFixture, app: Flask) -> list[str]:
+    return [
+        record.getMessage()
+        for record in caplog.records
+        if record.name == app.logger.name and "rate limit storage failed" in record.getMessage()
+    ]
+
+
+def test_storage_outage_allows_or_denies_by_policy_then_limits_resume(
+    private_redis: RedisServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.WARNING)
+    allow_app = Flask("ratelimit_outage_allow")
+    allow = RateLimiter(allow_app, storage_uri=private_redis.url, storage_timeout_ms=100)
+    deny_app = Flask("ratelimit_outage_deny")
+    deny = RateLimiter(
+        deny_app, storage_uri=private_redis.url, storage_timeout_ms=100, on_storage_error="deny"
+    )
+
+    @allow_app.get("/limited")
+    @allow.limit("3/minute")
+    def limited() -> str:
+        return "ok"
+
+    @allow_app.get("/strict")
+    @allow.limit("3/minute", on_storage_error="deny")
+    def strict() -> str:
+        return "ok"
+
+    @deny_app.get("/limited")
+    @deny.limit("3/minute")
+    def deny_limited() -> str:
+        return "ok"
+
+    allow_client, deny_client = allow_app.test_client(), deny_app.test_client()
+    assert allow_client.get("/limited").status_code == 200
+    assert allow_client.get("/strict").status_code == 200
+    assert deny_client.get("/limited").status_code == 200
+
+    private_redis.stop()
+
+    # Policy "allow": every request passes, past the quota, and one error is logged.
+    started = time.monotonic()
+    assert [allow_client.get("/limited").status_code for _ in range(20)] == [200] * 20
+    assert time.monotonic() - started < 2
+    failures = _failures_logged(caplog, allow_app)
+    assert len(failures) == 1
+    assert "requests are allowed" in failures[0]
+
+    # A limit that says "deny" denies even though the app's policy allows.
+    strict_response = allow_client.get("/strict")
+    assert strict_response.status_code == 503
+    assert allow_client.get("/limited").status_code == 200
+    assert len(_failures_logged(caplog, allow_app)) == 1
+
+    # Policy "deny": 503 with a problem+json body and Retry-After.
+    for _ in range(5):
+        response = deny_client.get("/limited")
+        assert response.status_code == 503
+        assert response.headers["Retry-After"] == "1"
+        assert response.mimetype == "application/problem+json"
+        body = json.loads(response.get_data(as_text=True))
+        assert body["status"] == 503
+        assert body["title"] == "Service Unavailable"
+    assert strict_response.mimetype == "application/problem+json"
+    assert strict_response.headers["Retry-After"] == "1"
+    denied = _failures_logged(caplog, deny_app)
+    assert len(denied) == 1
+    assert "requests are denied" in denied[0]
+
+    # Back up on the same port: once the 1-second pause is over, limits apply again.
+    private_redis.start()
+    time.sleep(1.1)
+    codes = [allow_client.get("/limited").status_code for _ in range(4)]
+    assert codes == [200, 200, 200, 429]
+    assert deny_client.get("/limited").status_code == 200
+    assert any(
+        record.name == allow_app.logger.name
+        and record.getMessage() == "rate limit storage is answering again"
+        for record in caplog.records
+    )
+
+
+# --- memory and Redis agree ----------------------------------------------------------------
+
+
+@pytest.mark.parametrize("strategy", STRATEGIES)
+def test_memory_and_redis_allow_and_count_the_same_burst_alike(
+    redis_url: str, prefix: str, strategy: str
+) -> None:
+    if strategy != "gcra":
+        _clear_of_window_edge(redis_url, 3600, margin=10)
+        if 3600 - time.monotonic() % 3600 < 10:  # the memory storage's windows
+            time.sleep(3600 - time.monotonic() % 3600 + 0.05)
+    costs = [1, 2, 1, 3, 1, 1, 2, 1, 1]
+
+    def burst(storage_uri: str) -> list[tuple[int, dict[str, int]]]:
+        app = Flask(__name__)
+        limiter = RateLimiter(app, storage_uri=storage_uri, key_prefix=prefix, strategy=strategy)
+
+        @app.get("/")
+        @limiter.limit("5/hour; 7/day", cost=lambda: int(request.args["cost"]))
+        def index() -> str:
+            return "ok"
+
+        client = app.test_client()
+        seen = []
+        for cost in costs:
+            response = client.get(f"/?cost={cost}")
+            seen.append((response.status_code, _remaining(response)))
+        return seen
+
+    memory = burst("memory://")
+    in_redis = burst(redis_url)
+
+    assert in_redis == memory
+    codes = [code for code, _ in memory]
+    assert 200 in codes and 429 in codes
+    assert all(set(remaining) == {"index/5-3600", "index/7-86400"} for _, remaining in memory)
+
+
+# --- the CLI -------------------------------------------------------------------------------
+
+
+def test_cli_reset_forgets_one_client_then_everyone_and_show_lists_limits(
+    redis_url: str, prefix: str
+) -> None:
+    app = Flask(__name__)
+    limiter = RateLimiter(app, storage_uri=redis_url, key_prefix=prefix)
+
+    @app.get("/limited")
+    @limiter.limit("2/minute; 20/day")
+    def limited() -> str:
+        return "ok"
+
+    @app.get("/free")
+    def free() -> str:
+        return "ok"
+
+    first = app.test_client()
+    first.environ_base["REMOTE_ADDR"] = "10.0.0.1"
+    second = app.test_client()
+    second.environ_base["REMOTE_ADDR"] = "10.0.0.2"
+    for client in (first, second):
+        assert [client.get("/limited").status_code for _ in range(3)] == [200, 200, 429]
+
+    runner = app.test_cli_runner()
+    result = runner.invoke(args=["ratelimit", "reset", "10.0.0.1"])
+    assert result.exit_code == 0, result.output
+    assert result.output.strip() == "removed 2 counters for 10.0.0.1"
+    with _redis_client(redis_url) as r:
+        assert list(r.scan_iter(match=f"{prefix}:{{10.0.0.1}}:*")) == []
+        assert len(list(r.scan_iter(match=f"{prefix}:{{10.0.0.2}}:*"))) == 2
+    assert first.get("/limited").status_code == 200
+    assert second.get("/limited").status_code == 429
+
+    result = runner.invoke(args=["ratelimit", "reset"])
+    assert result.exit_code == 0, result.output
+    assert result.output.strip() == "removed 4 counters"
+    assert second.get("/limited").status_code == 200
+
+    result = runner.invoke(args=["ratelimit", "show"])
+    assert result.exit_code == 0, result.output
+    lines = result.output.splitlines()
+    assert re.search(
+        r"^GET\s+/limited\s+2 per 1 minute \[limited\]; 20 per 1 day \[limited\]$",
+        result.output,
+        re.MULTILINE,
+    ), result.output
+    assert any(re.fullmatch(r"GET\s+/free\s+-", line) for line in lines), result.output
+    assert lines[-1] == f"storage: {redis_url} (gcra)"
