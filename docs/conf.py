@@ -31,6 +31,7 @@ html_static_path: list[str] = []
 # standard library cannot link anywhere; every other unresolved reference is an error.
 nitpicky = True
 nitpick_ignore_regex = [
-    ("py:class", r"(Flask|Blueprint|Namespace|Iterable|ContextVar|F|timedelta|OriginSpec)"),
+    ("py:class", r"(Flask|Blueprint|Namespace|Iterable|ContextVar|F|T|timedelta|OriginSpec)"),
+    ("py:class", r"(WSGIEnvironment|.*\.T)"),
     ("py:class", r"(t|flask|blinker|werkzeug|collections\.abc|typing|contextvars|re)\..*"),
 ]

@@ -38,3 +38,22 @@ def test_api_preflight_from_the_front_end(client: t.Any) -> None:
     )
     assert response.status_code == 204
     assert response.headers["Access-Control-Max-Age"] == "600"
+
+
+def test_posting_notes_is_rate_limited(client: t.Any) -> None:
+    codes = [client.post("/api/notes", json={"title": f"n{i}"}).status_code for i in range(6)]
+    assert codes == [201] * 5 + [429]
+    refused = client.post("/api/notes", json={"title": "again"})
+    assert refused.content_type == "application/problem+json"
+    assert int(refused.headers["Retry-After"]) >= 1
+    assert refused.headers["Server-Timing"].startswith("app;dur=")
+
+
+def test_preflight_is_not_rate_limited(client: t.Any) -> None:
+    for _ in range(8):
+        response = client.options(
+            "/api/notes",
+            headers={"Origin": "http://localhost:5000", "Access-Control-Request-Method": "POST"},
+        )
+        assert response.status_code == 204
+    assert client.post("/api/notes", json={"title": "still allowed"}).status_code == 201

@@ -6,7 +6,7 @@ import typing as t
 
 from flask import Flask
 
-from .extensions import cors, timer
+from .extensions import cors, limiter, timer
 from .views import bp
 
 FRONTEND_ORIGIN = "http://localhost:5000"
@@ -32,6 +32,8 @@ def create_app(config: t.Mapping[str, t.Any] | None = None) -> Flask:
                 "max_age": 600,
             }
         },
+        # Memory storage for the single dev server; production sets a Redis URL.
+        RATELIMIT_DEFAULT="300/minute",
     )
     app.config.from_prefixed_env()
     if config is not None:
@@ -39,5 +41,6 @@ def create_app(config: t.Mapping[str, t.Any] | None = None) -> Flask:
 
     app.register_blueprint(bp)
     cors.init_app(app)
+    limiter.init_app(app)
     timer.init_app(app)  # last, so its total covers the other extensions too
     return app

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from flask_plug.cors import CORS
+from flask_plug.ratelimit import RateLimiter
 from flask_plug.timer import Timer
 
 cors = CORS()
+limiter = RateLimiter()
 timer = Timer()

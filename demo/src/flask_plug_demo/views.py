@@ -6,7 +6,7 @@ import typing as t
 
 from flask import Blueprint, abort, render_template, request
 
-from .extensions import timer
+from .extensions import limiter, timer
 
 bp = Blueprint("demo", __name__)
 
@@ -41,6 +41,7 @@ def list_notes() -> dict[str, object]:
 
 
 @bp.post("/api/notes")
+@limiter.limit("5/minute")
 def add_note() -> tuple[dict[str, object], int]:
     """Add a note (kept in memory, the 50 newest)."""
     data = request.get_json(silent=True)
