@@ -1,0 +1,25 @@
+"""Users, login, sessions and API tokens for Flask, with every dangerous default closed."""
+
+from __future__ import annotations
+
+from .extension import Auth, current_user
+from .security import csrf_token, safe_next
+from .settings import AuthSettings
+from .signals import logged_in, logged_out, login_failed
+from .store import Store, User, UserExists
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "Auth",
+    "AuthSettings",
+    "Store",
+    "User",
+    "UserExists",
+    "csrf_token",
+    "current_user",
+    "logged_in",
+    "logged_out",
+    "login_failed",
+    "safe_next",
+]

@@ -1,0 +1,98 @@
+"""``flask auth ...``: tables, users and API tokens from the command line."""
+
+from __future__ import annotations
+
+import click
+from flask.cli import AppGroup
+
+from . import passwords
+from .store import Store, UserExists
+
+auth_cli = AppGroup("auth", help="Manage users and API tokens.")
+
+
+def _store() -> Store:
+    from .extension import _state
+
+    return _state().store
+
+
+def _password(prompt: str) -> str:
+    password: str = click.prompt(prompt, hide_input=True, confirmation_prompt=True)
+    problem = passwords.check_password_policy(password)
+    if problem is not None:
+        raise click.ClickException(problem)
+    return password
+
+
+def _user_id(username: str) -> int:
+    found = _store().find_user(username)
+    if found is None:
+        raise click.ClickException(f"no user named {username!r}")
+    return int(found[0].id)
+
+
+@auth_cli.command("init-db")
+def init_db() -> None:
+    """Create the tables (existing ones are left alone)."""
+    _store().create_tables()
+    click.echo(f"tables ready in {_store().engine.url.render_as_string(hide_password=True)}")
+
+
+@auth_cli.command("create-user")
+@click.argument("username")
+@click.option("--role", "roles", multiple=True, help="A role to give; repeat for several.")
+def create_user(username: str, roles: tuple[str, ...]) -> None:
+    """Create USERNAME, asking for the password twice without showing it."""
+    password = _password("Password")
+    try:
+        user = _store().create_user(username, password, roles)
+    except UserExists as e:
+        raise click.ClickException(str(e)) from None
+    shown = ", ".join(sorted(user.roles)) or "no roles"
+    click.echo(f"created {user.username} ({shown})")
+
+
+@auth_cli.command("set-password")
+@click.argument("username")
+def set_password(username: str) -> None:
+    """Set USERNAME's password; their login sessions end."""
+    user_id = _user_id(username)
+    _store().set_password(user_id, _password("New password"))
+    click.echo(f"password of {username} changed; their sessions were ended")
+
+
+@auth_cli.command("list-users")
+def list_users() -> None:
+    """List users and their roles."""
+    for user in _store().list_users():
+        click.echo(f"{user.id:5}  {user.username:30}  {','.join(sorted(user.roles))}")
+
+
+@auth_cli.command("delete-user")
+@click.argument("username")
+@click.confirmation_option(prompt="Delete this user, their sessions and tokens?")
+def delete_user(username: str) -> None:
+    """Delete USERNAME with their sessions and API tokens."""
+    if not _store().delete_user(username):
+        raise click.ClickException(f"no user named {username!r}")
+    click.echo(f"deleted {username}")
+
+
+@auth_cli.command("create-token")
+@click.argument("username")
+@click.option("--name", default="cli", show_default=True, help="What the token is for.")
+def create_token(username: str, name: str) -> None:
+    """Create an API token for USERNAME; it is shown once, here."""
+    token_id, token = _store().create_token(_user_id(username), name)
+    click.echo(f"token {token_id} for {username} (shown once, keep it safe):")
+    click.echo(token)
+
+
+@auth_cli.command("revoke-token")
+@click.argument("token_id", type=int)
+def revoke_token(token_id: int) -> None:
+    """Revoke the API token with id TOKEN_ID."""
+    if not _store().revoke_token(token_id):
+        raise click.ClickException(f"no active token with id {token_id}")
+    click.echo(f"revoked token {token_id}")

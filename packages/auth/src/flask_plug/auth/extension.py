@@ -1,0 +1,374 @@
+"""The :class:`Auth` extension: loading the user, logging in and out, guarding views."""
+
+from __future__ import annotations
+
+import base64
+import functools
+import typing as t
+from datetime import timedelta
+
+from flask import (
+    abort,
+    after_this_request,
+    current_app,
+    g,
+    has_request_context,
+    jsonify,
+    redirect,
+    request,
+    session,
+    url_for,
+)
+from sqlalchemy import create_engine
+from werkzeug.local import LocalProxy
+
+from . import passwords
+from .security import csrf_token
+from .settings import AuthSettings, check_secret_key, resolve
+from .signals import logged_in, logged_out
+from .store import Store, User, utcnow
+
+if t.TYPE_CHECKING:
+    from flask import Flask
+    from sqlalchemy.engine import Engine
+    from werkzeug.wrappers import Response
+
+EXTENSION_KEY = "flask-plug-auth"
+SESSION_KEY = "_auth_sid"
+REMEMBER_COOKIE = "remember_token"
+F = t.TypeVar("F", bound=t.Callable[..., t.Any])
+
+
+def _state() -> _AuthState:
+    return current_app.extensions[EXTENSION_KEY]  # type: ignore[no-any-return]
+
+
+def _current_user() -> User | None:
+    return getattr(g, "user", None) if has_request_context() else None
+
+
+current_user: User | None = LocalProxy(_current_user)  # type: ignore[assignment]
+"""The logged-in :class:`User` of this request; loaded on first use.
+
+A proxy: test it with ``if current_user:`` (or use ``g.user``, which is the user or
+``None``), not with ``is None``.
+"""
+
+
+class Auth:
+    """Users, password login, login sessions and API tokens, with every dangerous
+    default closed.
+
+    Options given here apply to every app this object is registered on; options given to
+    :meth:`init_app` apply to that app; an option not given is read from the ``AUTH_*``
+    config key of the same name, then falls back to its default (see the docs' table).
+
+    :param app: the app to register on now; or call :meth:`init_app` later.
+    :param engine: a SQLAlchemy engine the app already has; else ``AUTH_DATABASE_URI``
+        (default: SQLite in the instance folder) is opened.
+    """
+
+    def __init__(self, app: Flask | None = None, *, engine: Engine | None = None, **options: t.Any) -> None:
+        self._engine = engine
+        self._options = options
+        if app is not None:
+            self.init_app(app)
+
+    def init_app(self, app: Flask, *, engine: Engine | None = None, **options: t.Any) -> None:
+        """Register on ``app``.
+
+        :raises RuntimeError: if ``SECRET_KEY`` is missing, short or a known placeholder,
+            or if auth is already registered on ``app``.
+        :raises ValueError: naming the config key, for any bad value.
+        """
+        if EXTENSION_KEY in app.extensions:
+            raise RuntimeError(
+                "flask-plug-auth is already registered on this app; call init_app once per app"
+            )
+        check_secret_key(app)
+        settings = resolve(app, {**self._options, **options})
+        engine = engine or self._engine or create_engine(settings.database_uri)
+        state = _AuthState(settings, Store(engine))
+        app.extensions[EXTENSION_KEY] = state
+        _warn_about_cookies(app)
+        _make_user_lazy(app)
+
+        from .cli import auth_cli
+        from .views import blueprint
+
+        app.register_blueprint(blueprint, url_prefix=settings.url_prefix)
+        app.cli.add_command(auth_cli)
+        app.jinja_env.globals.setdefault("csrf_token", csrf_token)
+
+    @property
+    def store(self) -> Store:
+        """The current app's user store (tables, users, sessions, tokens)."""
+        return _state().store
+
+    def register_user(self, username: str, password: str, roles: t.Iterable[str] = ()) -> User:
+        """Create a user.
+
+        :raises ValueError: if the name is empty or taken, or the password too short or long.
+        """
+        username = username.strip()
+        if not username or len(username) > 150:
+            raise ValueError("user names have 1 to 150 characters")
+        problem = passwords.check_password_policy(password)
+        if problem is not None:
+            raise ValueError(problem)
+        return _state().store.create_user(username, password, roles)
+
+    def check_credentials(self, username: str, password: str) -> User | None:
+        """The user if the password is theirs, else ``None``; both cases take as long.
+
+        A hash made with older parameters is replaced on success.
+        """
+        return _state().check_credentials(username, password)
+
+    def login_user(self, user: User, *, remember: bool = False) -> None:
+        """Start a login session for ``user`` in this request's session cookie.
+
+        The session is cleared first, so nothing planted in it before login survives
+        (session fixation). ``remember`` also sets a remember-me cookie when
+        ``AUTH_REMEMBER_DAYS`` is above 0.
+        """
+        _login_user(user, remember=remember)
+
+    def logout_user(self) -> None:
+        """End this login session (also for anyone replaying its cookie); clear the session."""
+        _logout_user()
+
+    def logout_everywhere_else(self) -> None:
+        """End every other login session and remember-me token of the current user."""
+        _logout_everywhere_else()
+
+    def change_password(self, user: User, password: str) -> None:
+        """Set a new password and end the user's other sessions; this one stays.
+
+        :raises ValueError: if the password is too short or too long.
+        """
+        problem = passwords.check_password_policy(password)
+        if problem is not None:
+            raise ValueError(problem)
+        keep = session.get(SESSION_KEY) if _current_user() == user else None
+        _state().store.set_password(user.id, password, keep_session=keep)
+
+    def create_token(self, user: User, name: str = "api") -> str:
+        """Create an API token for ``user``; it is returned once and stored only hashed."""
+        return _state().store.create_token(user.id, name)[1]
+
+    def login_required(self, view: F) -> F:
+        """Let only logged-in users (session, remember-me or API token) reach ``view``.
+
+        Browsers are sent to the login page with ``next``; API clients (asking for JSON
+        or sending ``Authorization``) get a 401 JSON answer with ``WWW-Authenticate``.
+        """
+        return self._guard(view, ())
+
+    def roles_required(self, *roles: str) -> t.Callable[[F], F]:
+        """Let only logged-in users with every one of ``roles`` reach the view; others get 403."""
+        if not roles or not all(isinstance(r, str) and r for r in roles):
+            raise ValueError("roles_required needs one or more role names")
+        return lambda view: self._guard(view, roles)
+
+    def _guard(self, view: F, roles: tuple[str, ...]) -> F:
+        @functools.wraps(view)
+        def guarded(*args: t.Any, **kwargs: t.Any) -> t.Any:
+            user = _current_user()
+            if user is None:
+                return _unauthorized()
+            if roles and not user.has_role(*roles):
+                abort(403)
+            return view(*args, **kwargs)
+
+        metadata = dict(getattr(view, "__flask_plug__", {}))
+        auth = dict(metadata.get("auth", {}))
+        auth["login_required"] = True
+        auth["roles"] = sorted({*auth.get("roles", ()), *roles})
+        metadata["auth"] = auth
+        guarded.__flask_plug__ = metadata  # type: ignore[attr-defined]
+        return t.cast(F, guarded)
+
+
+def _login_user(user: User, *, remember: bool = False) -> None:
+    """Start a login session for ``user`` in this request's session cookie.
+
+    The session is cleared first, so nothing planted in it before login survives
+    (session fixation).
+    """
+    state = _state()
+    session.clear()
+    session[SESSION_KEY] = state.store.start_session(user.id, state.settings.session_lifetime)
+    g.user = user
+    if remember and state.settings.remember_days:
+        state.set_remember_cookie(user.id)
+    logged_in.send(current_app._get_current_object(), user=user)  # type: ignore[attr-defined]
+
+
+def _logout_user() -> None:
+    """End this login session (also for anyone replaying its cookie) and clear the session."""
+    state = _state()
+    user = _current_user()
+    session_id = session.get(SESSION_KEY)
+    if session_id is not None:
+        state.store.end_session(session_id)
+    if request.cookies.get(REMEMBER_COOKIE):
+        state.store.use_remember_token(request.cookies[REMEMBER_COOKIE])
+        state.clear_remember_cookie()
+    session.clear()
+    g.user = None
+    if user is not None:
+        logged_out.send(current_app._get_current_object(), user=user)  # type: ignore[attr-defined]
+
+
+def _logout_everywhere_else() -> None:
+    """End every other login session and remember-me token of the current user."""
+    user = _current_user()
+    if user is not None:
+        _state().store.end_other_sessions(user.id, keep=session.get(SESSION_KEY))
+
+
+class _AuthState:
+    def __init__(self, settings: AuthSettings, store: Store) -> None:
+        self.settings = settings
+        self.store = store
+
+    def load_user(self) -> User | None:
+        """Find the user of this request: API token, then login session, then remember-me."""
+        authorization = request.headers.get("Authorization")
+        if authorization:
+            return self._user_from_authorization(authorization)
+        session_id = session.get(SESSION_KEY)
+        if session_id is not None:
+            user = self.store.session_user(session_id)
+            if user is None:
+                session.pop(SESSION_KEY)  # ended elsewhere, or expired
+            return user
+        token = request.cookies.get(REMEMBER_COOKIE)
+        if token and self.settings.remember_days:
+            user_id = self.store.use_remember_token(token)
+            user = None if user_id is None else self.store.user_by_id(user_id)
+            if user is None:
+                self.clear_remember_cookie()
+                return None
+            session.clear()
+            session[SESSION_KEY] = self.store.start_session(user.id, self.settings.session_lifetime)
+            self.set_remember_cookie(user.id)  # rotated on every use
+            return user
+        return None
+
+    def _user_from_authorization(self, header: str) -> User | None:
+        scheme, _, credentials = header.partition(" ")
+        scheme = scheme.lower()
+        credentials = credentials.strip()
+        if scheme == "bearer" and credentials and len(credentials) < 200:
+            return self.store.token_user(credentials)
+        if scheme == "basic" and self.settings.api_basic and len(credentials) < 2000:
+            try:
+                decoded = base64.b64decode(credentials, validate=True).decode()
+            except (ValueError, UnicodeDecodeError):
+                return None
+            username, _, password = decoded.partition(":")
+            return self.check_credentials(username, password)
+        return None
+
+    def check_credentials(self, username: str, password: str) -> User | None:
+        if len(password.encode()) > passwords.MAX_PASSWORD_BYTES:
+            return None
+        found = self.store.find_user(username)
+        # Unknown users are checked against a dummy hash: the same work, the same time.
+        if not passwords.verify(None if found is None else found[1], password) or found is None:
+            return None
+        user, password_hash = found
+        if passwords.needs_rehash(password_hash):
+            self.store.rehash(user.id, password)
+        return user
+
+    def set_remember_cookie(self, user_id: int) -> None:
+        lifetime = timedelta(days=self.settings.remember_days)
+        token = self.store.issue_remember_token(user_id, lifetime)
+        config = current_app.config
+
+        @after_this_request
+        def set_cookie(response: Response) -> Response:
+            response.set_cookie(
+                REMEMBER_COOKIE,
+                token,
+                max_age=int(lifetime.total_seconds()),
+                secure=config["SESSION_COOKIE_SECURE"],
+                httponly=True,
+                samesite=config["SESSION_COOKIE_SAMESITE"] or "Lax",
+                path=config["APPLICATION_ROOT"],
+            )
+            return response
+
+    def clear_remember_cookie(self) -> None:
+        @after_this_request
+        def clear(response: Response) -> Response:
+            response.delete_cookie(REMEMBER_COOKIE, path=current_app.config["APPLICATION_ROOT"])
+            return response
+
+    def throttled(self, keys: list[str]) -> float | None:
+        """Seconds until login may be tried again, if too many recent failures."""
+        settings = self.settings
+        counts = self.store.failures(keys, settings.failure_window)
+        limits = (settings.max_failures, settings.max_failures_per_address)
+        waits = [
+            (started + settings.failure_window - utcnow()).total_seconds()
+            for key, limit in zip(keys, limits, strict=True)
+            if key in counts
+            for count, started in [counts[key]]
+            if count >= limit
+        ]
+        return max(waits) if waits else None
+
+
+def _wants_json() -> bool:
+    if "Authorization" in request.headers:
+        return True
+    best = request.accept_mimetypes.best_match(["text/html", "application/json"])
+    return best == "application/json" and request.accept_mimetypes[best] > request.accept_mimetypes["text/html"]
+
+
+def _unauthorized() -> Response:
+    settings = _state().settings
+    if _wants_json():
+        response = jsonify(error="authentication required")
+        response.status_code = 401
+        challenge = f'Bearer realm="{settings.realm}"'
+        if settings.api_basic:
+            challenge += f', Basic realm="{settings.realm}", charset="UTF-8"'
+        response.headers["WWW-Authenticate"] = challenge
+        return response
+    target = request.full_path if request.query_string else request.path
+    return redirect(url_for(settings.login_view, next=target))
+
+
+def _make_user_lazy(app: Flask) -> None:
+    """Make ``g.user`` load the user on first access, so untouched requests cost nothing."""
+    base = app.app_ctx_globals_class
+
+    class AuthGlobals(base):  # type: ignore[valid-type,misc]
+        def __getattr__(self, name: str) -> t.Any:
+            if name == "user" and has_request_context():
+                user = _state().load_user()
+                self.user = user
+                return user
+            return super().__getattr__(name)
+
+    app.app_ctx_globals_class = AuthGlobals
+
+
+def _warn_about_cookies(app: Flask) -> None:
+    if app.debug or app.testing:
+        return
+    config = app.config
+    problems = []
+    if not config.get("SESSION_COOKIE_SECURE"):
+        problems.append("SESSION_COOKIE_SECURE is off (cookies also travel over plain HTTP)")
+    if not config.get("SESSION_COOKIE_HTTPONLY"):
+        problems.append("SESSION_COOKIE_HTTPONLY is off (page scripts can read the cookie)")
+    if config.get("SESSION_COOKIE_SAMESITE") not in ("Lax", "Strict"):
+        problems.append("SESSION_COOKIE_SAMESITE is not 'Lax' or 'Strict' (cross-site requests carry it)")
+    for problem in problems:
+        app.logger.warning("flask-plug-auth: %s", problem)

@@ -1,0 +1,115 @@
+"""The auth options: keyword, then ``AUTH_*`` config key, then default; validated once."""
+
+from __future__ import annotations
+
+import os
+import typing as t
+from dataclasses import dataclass
+from datetime import timedelta
+
+if t.TYPE_CHECKING:
+    from flask import Flask
+
+PLACEHOLDER_SECRETS = {
+    "dev", "development", "development-key", "secret", "secret-key", "secretkey",
+    "changeme", "change-me", "change_me", "unsafe-default-key", "default", "key",
+    "your-secret-key", "your_secret_key", "super-secret", "supersecret", "test", "testing",
+}
+"""Secret keys copied from tutorials; refused whatever their length."""
+
+DEFAULTS: dict[str, t.Any] = {
+    "database_uri": None,
+    "url_prefix": "/auth",
+    "login_view": "auth.login",
+    "default_next": "/",
+    "session_lifetime": timedelta(days=7),
+    "remember_days": 0,
+    "max_failures": 5,
+    "max_failures_per_address": 20,
+    "failure_window": timedelta(minutes=15),
+    "api_basic": False,
+    "realm": "app",
+}
+
+
+@dataclass(frozen=True)
+class AuthSettings:
+    """The resolved options of one app."""
+
+    database_uri: str
+    url_prefix: str
+    login_view: str
+    default_next: str
+    session_lifetime: timedelta
+    remember_days: int
+    max_failures: int
+    max_failures_per_address: int
+    failure_window: timedelta
+    api_basic: bool
+    realm: str
+
+
+def key(option: str) -> str:
+    return f"AUTH_{option.upper()}"
+
+
+def check_secret_key(app: Flask) -> None:
+    """Refuse to start without a real secret key: it signs every session cookie."""
+    secret = app.config.get("SECRET_KEY")
+    if not secret:
+        raise RuntimeError(
+            "SECRET_KEY is not set: it signs the session cookies that keep users logged in."
+            " Set it to a random value of 32 bytes or more, for example the output of"
+            " `python -c 'import secrets; print(secrets.token_hex(32))'`"
+        )
+    raw = secret.encode() if isinstance(secret, str) else bytes(secret)
+    if raw.decode(errors="replace").strip().lower() in PLACEHOLDER_SECRETS:
+        raise RuntimeError(f"SECRET_KEY {secret!r} is a well-known placeholder; use a random one")
+    if len(raw) < 32:
+        raise RuntimeError(
+            f"SECRET_KEY is {len(raw)} bytes long; use 32 random bytes or more"
+            " (secrets.token_hex(32))"
+        )
+
+
+def resolve(app: Flask, options: dict[str, t.Any]) -> AuthSettings:
+    """Merge keyword ``options`` over ``app.config`` over defaults, and validate each value.
+
+    :raises ValueError: naming the config key and what it expects.
+    """
+    unknown = set(options) - set(DEFAULTS)
+    if unknown:
+        raise TypeError(f"unknown Auth option(s): {', '.join(sorted(unknown))}")
+    values = {}
+    for option, default in DEFAULTS.items():
+        value = options.get(option)
+        values[option] = app.config.get(key(option), default) if value is None else value
+
+    def fail(option: str, expected: str) -> t.NoReturn:
+        raise ValueError(f"{key(option)} must be {expected}, got {values[option]!r}")
+
+    if values["database_uri"] is None:
+        os.makedirs(app.instance_path, exist_ok=True)
+        values["database_uri"] = "sqlite:///" + os.path.join(app.instance_path, "auth.db")
+    for option in ("database_uri", "login_view", "realm"):
+        if not isinstance(values[option], str) or not values[option]:
+            fail(option, "a non-empty string")
+    for option in ("url_prefix", "default_next"):
+        if not isinstance(values[option], str) or not values[option].startswith("/"):
+            fail(option, "a path starting with '/'")
+    for option in ("session_lifetime", "failure_window"):
+        value = values[option]
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            value = values[option] = timedelta(seconds=value)
+        if not isinstance(value, timedelta) or value <= timedelta(0):
+            fail(option, "a positive number of seconds or a timedelta")
+    for option in ("remember_days", "max_failures", "max_failures_per_address"):
+        value = values[option]
+        minimum = 0 if option == "remember_days" else 1
+        if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+            fail(option, f"a whole number >= {minimum}")
+    if not isinstance(values["api_basic"], bool):
+        fail("api_basic", "True or False")
+    if any(c in values["realm"] for c in '"\\\r\n'):
+        fail("realm", "text without quotes, backslashes or line breaks")
+    return AuthSettings(**values)

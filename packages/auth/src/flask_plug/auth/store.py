@@ -1,0 +1,284 @@
+"""Every database operation of the extension, on a SQLAlchemy engine (Core, no ORM)."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+import typing as t
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+
+from sqlalchemy import delete, func, insert, select, update
+from sqlalchemy.exc import IntegrityError
+
+from . import passwords
+from .models import api_tokens, failed_logins, login_sessions, metadata, remember_tokens, users
+
+if t.TYPE_CHECKING:
+    from sqlalchemy.engine import Connection, Engine
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc).replace(tzinfo=None)
+
+
+def digest(secret: str) -> str:
+    """SHA-256 hex of a random secret: what the database keeps instead of the secret."""
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+@dataclass(frozen=True)
+class User:
+    """A user as loaded for a request: ``current_user`` and ``g.user``."""
+
+    id: int
+    username: str
+    roles: frozenset[str]
+
+    def has_role(self, *roles: str) -> bool:
+        """Whether the user has every one of ``roles``."""
+        return set(roles) <= self.roles
+
+
+class UserExists(ValueError):
+    """A user with this name already exists."""
+
+
+def _user(row: t.Any) -> User:
+    return User(row.id, row.username, frozenset(r for r in row.roles.split(",") if r))
+
+
+class Store:
+    """The user store on one engine."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    def create_tables(self) -> None:
+        metadata.create_all(self.engine)
+
+    # users -------------------------------------------------------------------------------
+
+    def create_user(self, username: str, password: str, roles: t.Iterable[str] = ()) -> User:
+        now = utcnow()
+        role_text = ",".join(sorted({r.strip() for r in roles if r.strip()}))
+        try:
+            with self.engine.begin() as conn:
+                result = conn.execute(
+                    insert(users).values(
+                        username=username,
+                        password_hash=passwords.hash_password(password),
+                        roles=role_text,
+                        created_at=now,
+                        password_changed_at=now,
+                    )
+                )
+                user_id = result.inserted_primary_key[0]  # type: ignore[index]
+        except IntegrityError:
+            raise UserExists(f"a user named {username!r} already exists") from None
+        return User(int(user_id), username, frozenset(role_text.split(",")) - {""})
+
+    def find_user(self, username: str) -> tuple[User, str] | None:
+        """The user and their password hash."""
+        with self.engine.connect() as conn:
+            row = conn.execute(select(users).where(users.c.username == username)).first()
+        return None if row is None else (_user(row), row.password_hash)
+
+    def user_by_id(self, user_id: int) -> User | None:
+        with self.engine.connect() as conn:
+            row = conn.execute(select(users).where(users.c.id == user_id)).first()
+        return None if row is None else _user(row)
+
+    def list_users(self) -> list[User]:
+        with self.engine.connect() as conn:
+            return [_user(row) for row in conn.execute(select(users).order_by(users.c.username))]
+
+    def delete_user(self, username: str) -> bool:
+        with self.engine.begin() as conn:
+            user_id = conn.scalar(select(users.c.id).where(users.c.username == username))
+            if user_id is None:
+                return False
+            self._revoke_everything(conn, user_id)
+            conn.execute(delete(users).where(users.c.id == user_id))
+        return True
+
+    def set_password(self, user_id: int, password: str, *, keep_session: str | None = None) -> None:
+        """Change a password and end every login session but ``keep_session``."""
+        with self.engine.begin() as conn:
+            conn.execute(
+                update(users)
+                .where(users.c.id == user_id)
+                .values(password_hash=passwords.hash_password(password), password_changed_at=utcnow())
+            )
+            self._revoke_sessions(conn, user_id, keep=keep_session)
+
+    def rehash(self, user_id: int, password: str) -> None:
+        with self.engine.begin() as conn:
+            conn.execute(
+                update(users)
+                .where(users.c.id == user_id)
+                .values(password_hash=passwords.hash_password(password))
+            )
+
+    # login sessions ----------------------------------------------------------------------
+
+    def start_session(self, user_id: int, lifetime: timedelta) -> str:
+        """Record a login session; return its id, to keep in the signed session cookie."""
+        session_id = secrets.token_urlsafe(32)
+        now = utcnow()
+        with self.engine.begin() as conn:
+            conn.execute(
+                insert(login_sessions).values(
+                    id_hash=digest(session_id),
+                    user_id=user_id,
+                    created_at=now,
+                    expires_at=now + lifetime,
+                )
+            )
+        return session_id
+
+    def session_user(self, session_id: str) -> User | None:
+        """The user of a live login session: one indexed query."""
+        query = (
+            select(users)
+            .join(login_sessions, login_sessions.c.user_id == users.c.id)
+            .where(login_sessions.c.id_hash == digest(session_id))
+            .where(login_sessions.c.expires_at > utcnow())
+        )
+        with self.engine.connect() as conn:
+            row = conn.execute(query).first()
+        return None if row is None else _user(row)
+
+    def end_session(self, session_id: str) -> None:
+        with self.engine.begin() as conn:
+            conn.execute(delete(login_sessions).where(login_sessions.c.id_hash == digest(session_id)))
+
+    def end_other_sessions(self, user_id: int, keep: str | None) -> None:
+        """Log out everywhere else: every session of the user but ``keep``."""
+        with self.engine.begin() as conn:
+            self._revoke_sessions(conn, user_id, keep=keep)
+
+    def _revoke_sessions(self, conn: Connection, user_id: int, keep: str | None) -> None:
+        query = delete(login_sessions).where(login_sessions.c.user_id == user_id)
+        if keep is not None:
+            query = query.where(login_sessions.c.id_hash != digest(keep))
+        conn.execute(query)
+        conn.execute(delete(remember_tokens).where(remember_tokens.c.user_id == user_id))
+
+    def _revoke_everything(self, conn: Connection, user_id: int) -> None:
+        self._revoke_sessions(conn, user_id, keep=None)
+        conn.execute(delete(api_tokens).where(api_tokens.c.user_id == user_id))
+
+    # remember-me ---------------------------------------------------------------------------
+
+    def issue_remember_token(self, user_id: int, lifetime: timedelta) -> str:
+        """A ``selector:validator`` token; only the validator's hash is stored."""
+        selector, validator = secrets.token_hex(12), secrets.token_urlsafe(32)
+        with self.engine.begin() as conn:
+            conn.execute(
+                insert(remember_tokens).values(
+                    selector=selector,
+                    validator_hash=digest(validator),
+                    user_id=user_id,
+                    expires_at=utcnow() + lifetime,
+                )
+            )
+        return f"{selector}:{validator}"
+
+    def use_remember_token(self, token: str) -> int | None:
+        """The user id of a valid token, which is consumed (the caller issues a new one).
+
+        A wrong validator for a known selector means the token was stolen and one copy
+        already used: every session of that user ends.
+        """
+        selector, _, validator = token.partition(":")
+        with self.engine.begin() as conn:
+            row = conn.execute(
+                select(remember_tokens).where(remember_tokens.c.selector == selector)
+            ).first()
+            if row is None:
+                return None
+            conn.execute(delete(remember_tokens).where(remember_tokens.c.selector == selector))
+            if not secrets.compare_digest(row.validator_hash, digest(validator)):
+                self._revoke_sessions(conn, row.user_id, keep=None)
+                return None
+            if row.expires_at <= utcnow():
+                return None
+            return int(row.user_id)
+
+    # API tokens ----------------------------------------------------------------------------
+
+    def create_token(self, user_id: int, name: str) -> tuple[int, str]:
+        """Create an API token; the token itself is returned once and never stored."""
+        token = "fpa_" + secrets.token_urlsafe(32)
+        with self.engine.begin() as conn:
+            result = conn.execute(
+                insert(api_tokens).values(
+                    token_hash=digest(token), user_id=user_id, name=name, created_at=utcnow()
+                )
+            )
+        return int(result.inserted_primary_key[0]), token  # type: ignore[index]
+
+    def token_user(self, token: str) -> User | None:
+        query = (
+            select(users)
+            .join(api_tokens, api_tokens.c.user_id == users.c.id)
+            .where(api_tokens.c.token_hash == digest(token))
+            .where(api_tokens.c.revoked_at.is_(None))
+        )
+        with self.engine.connect() as conn:
+            row = conn.execute(query).first()
+        return None if row is None else _user(row)
+
+    def revoke_token(self, token_id: int) -> bool:
+        with self.engine.begin() as conn:
+            result = conn.execute(
+                update(api_tokens)
+                .where(api_tokens.c.id == token_id, api_tokens.c.revoked_at.is_(None))
+                .values(revoked_at=utcnow())
+            )
+        return bool(result.rowcount)
+
+    def list_tokens(self, user_id: int) -> list[tuple[int, str, bool]]:
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                select(api_tokens.c.id, api_tokens.c.name, api_tokens.c.revoked_at)
+                .where(api_tokens.c.user_id == user_id)
+                .order_by(api_tokens.c.id)
+            )
+            return [(row.id, row.name, row.revoked_at is None) for row in rows]
+
+    # failed logins -------------------------------------------------------------------------
+
+    def failures(self, keys: t.Sequence[str], window: timedelta) -> dict[str, tuple[int, datetime]]:
+        """Failures counted within the window, by key, with when the window started."""
+        since = utcnow() - window
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                select(failed_logins).where(
+                    failed_logins.c.key.in_(keys), failed_logins.c.window_start > since
+                )
+            )
+            return {row.key: (row._mapping["count"], row.window_start) for row in rows}
+
+    def record_failure(self, keys: t.Sequence[str], window: timedelta) -> None:
+        now = utcnow()
+        with self.engine.begin() as conn:
+            for key in keys:
+                updated = conn.execute(
+                    update(failed_logins)
+                    .where(failed_logins.c.key == key, failed_logins.c.window_start > now - window)
+                    .values(count=failed_logins.c.count + 1)
+                )
+                if updated.rowcount:
+                    continue
+                conn.execute(delete(failed_logins).where(failed_logins.c.key == key))
+                conn.execute(insert(failed_logins).values(key=key, count=1, window_start=now))
+
+    def clear_failures(self, keys: t.Sequence[str]) -> None:
+        with self.engine.begin() as conn:
+            conn.execute(delete(failed_logins).where(failed_logins.c.key.in_(keys)))
+
+    def count_users(self) -> int:
+        with self.engine.connect() as conn:
+            return int(conn.scalar(select(func.count()).select_from(users)) or 0)

@@ -1,0 +1,108 @@
+"""The login and logout views, in a blueprint registered at ``AUTH_URL_PREFIX``."""
+
+from __future__ import annotations
+
+import math
+import typing as t
+
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
+from werkzeug.exceptions import RequestEntityTooLarge
+
+from . import passwords
+from .extension import (
+    _current_user,
+    _login_user,
+    _logout_everywhere_else,
+    _logout_user,
+    _state,
+)
+from .security import csrf_valid, safe_next
+from .signals import login_failed
+
+if t.TYPE_CHECKING:
+    from werkzeug.wrappers import Response
+
+blueprint = Blueprint("auth", __name__, template_folder="templates")
+
+GENERIC_FAILURE = "Wrong user name or password, or too many attempts. Try again later."
+"""The one message for every failed login: it tells an attacker nothing."""
+
+
+def _form() -> dict[str, str]:
+    try:
+        return request.form.to_dict()
+    except RequestEntityTooLarge:
+        abort(400, description="the form is too large")
+
+
+def _check_csrf(form: dict[str, str]) -> None:
+    if not csrf_valid(form.get("csrf_token")):
+        abort(400, description="the form's CSRF token is missing or wrong; reload the page")
+
+
+def _render_login(status: int = 200, headers: dict[str, str] | None = None) -> t.Any:
+    next_target = safe_next(request.values.get("next"), "")
+    remember = _state().settings.remember_days > 0
+    body = render_template("auth/login.html", next=next_target, remember=remember)
+    return body, status, headers or {}
+
+
+@blueprint.get("/login")
+def login() -> t.Any:
+    """The login form."""
+    return _render_login()
+
+
+@blueprint.post("/login")
+def login_submit() -> Response | t.Any:
+    """Check the form, then log in and follow ``next`` if it is a path on this site."""
+    form = _form()
+    _check_csrf(form)
+    username = form.get("username", "").strip()
+    password = form.get("password", "")
+    if len(password.encode()) > passwords.MAX_PASSWORD_BYTES or len(username) > 150:
+        abort(400, description="user name or password too long")
+    state = _state()
+    keys = [f"user:{username.lower()}", f"addr:{request.remote_addr}"]
+    wait = state.throttled(keys)
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    if wait is not None:
+        login_failed.send(app, username=username, reason="throttled")
+        flash(GENERIC_FAILURE, "error")
+        return _render_login(429, {"Retry-After": str(max(1, math.ceil(wait)))})
+    user = state.check_credentials(username, password)
+    if user is None:
+        state.store.record_failure(keys, state.settings.failure_window)
+        login_failed.send(app, username=username, reason="credentials")
+        flash(GENERIC_FAILURE, "error")
+        return _render_login(401)
+    state.store.clear_failures(keys)
+    _login_user(user, remember=form.get("remember") == "on")
+    return redirect(safe_next(form.get("next"), state.settings.default_next))
+
+
+@blueprint.post("/logout")
+def logout() -> Response:
+    """End the login session. POST only, with the form's CSRF token."""
+    _check_csrf(_form())
+    _logout_user()
+    return redirect(url_for(_state().settings.login_view))
+
+
+@blueprint.post("/logout-everywhere")
+def logout_everywhere() -> Response:
+    """End every other session of the current user; this one stays."""
+    _check_csrf(_form())
+    if _current_user() is None:
+        abort(401)
+    _logout_everywhere_else()
+    return redirect(safe_next(request.form.get("next"), _state().settings.default_next))
