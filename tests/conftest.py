@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import typing as t
+from pathlib import Path
 
 import pytest
 from flask import Flask
@@ -9,10 +10,20 @@ from flask_plug_demo import create_app
 
 
 @pytest.fixture
-def app() -> Flask:
-    return create_app({"TESTING": True})
+def app(tmp_path: Path) -> Flask:
+    return create_app({"TESTING": True}, instance_path=str(tmp_path))
 
 
 @pytest.fixture
 def client(app: Flask) -> t.Any:
     return app.test_client()
+
+
+@pytest.fixture
+def api_token(app: Flask) -> str:
+    """A token of the demo's normal user, created the way the Account page does."""
+    from flask_plug_demo.extensions import auth
+
+    with app.test_request_context():
+        [user] = [u for u in auth.store.list_users() if u.username == "demo"]
+        return auth.create_token(user, name="tests")

@@ -40,10 +40,14 @@ def test_api_preflight_from_the_front_end(client: t.Any) -> None:
     assert response.headers["Access-Control-Max-Age"] == "600"
 
 
-def test_posting_notes_is_rate_limited(client: t.Any) -> None:
-    codes = [client.post("/api/notes", json={"title": f"n{i}"}).status_code for i in range(6)]
+def test_posting_notes_is_rate_limited(client: t.Any, api_token: str) -> None:
+    bearer = {"Authorization": f"Bearer {api_token}"}
+    codes = [
+        client.post("/api/notes", json={"title": f"n{i}"}, headers=bearer).status_code
+        for i in range(6)
+    ]
     assert codes == [201] * 5 + [429]
-    refused = client.post("/api/notes", json={"title": "again"})
+    refused = client.post("/api/notes", json={"title": "again"}, headers=bearer)
     assert refused.content_type == "application/problem+json"
     assert int(refused.headers["Retry-After"]) >= 1
     assert refused.headers["Server-Timing"].startswith("app;dur=")
@@ -56,4 +60,25 @@ def test_preflight_is_not_rate_limited(client: t.Any) -> None:
             headers={"Origin": "http://localhost:5000", "Access-Control-Request-Method": "POST"},
         )
         assert response.status_code == 204
-    assert client.post("/api/notes", json={"title": "still allowed"}).status_code == 201
+    assert client.post("/api/notes", json={"title": "no login"}).status_code == 401
+
+
+def test_first_run_creates_users_with_their_passwords_saved(app: t.Any) -> None:
+    from pathlib import Path
+
+    saved = (Path(app.instance_path) / "first-run-passwords.txt").read_text()
+    assert "admin" in saved and "demo" in saved
+    assert (Path(app.instance_path) / "secret_key").stat().st_mode & 0o077 == 0
+
+
+def test_posting_without_login_gets_401_json(client: t.Any) -> None:
+    response = client.post("/api/notes", json={"title": "x"})
+    assert response.status_code == 401
+    assert response.headers["WWW-Authenticate"].startswith("Bearer")
+
+
+def test_pages_need_login_and_admin_needs_the_role(client: t.Any, api_token: str) -> None:
+    assert client.get("/notes").status_code == 302
+    bearer = {"Authorization": f"Bearer {api_token}"}
+    assert client.get("/notes", headers=bearer).status_code == 200
+    assert client.get("/admin", headers=bearer).status_code == 403

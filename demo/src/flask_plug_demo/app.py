@@ -2,24 +2,29 @@
 
 from __future__ import annotations
 
+import secrets
+import sys
 import typing as t
+from pathlib import Path
 
 from flask import Flask
 
-from .extensions import cors, limiter, timer
+from .extensions import auth, cors, limiter, timer
 from .views import bp
 
 FRONTEND_ORIGIN = "http://localhost:5000"
 """The demo's front-end origin: open the demo at this address to make cross-origin calls."""
 
 
-def create_app(config: t.Mapping[str, t.Any] | None = None) -> Flask:
+def create_app(config: t.Mapping[str, t.Any] | None = None, instance_path: str | None = None) -> Flask:
     """Build the demo app.
 
-    Defaults need no setup; ``FLASK_*`` environment variables override them
-    (``FLASK_TIMER_SPANS=false``), and ``config`` overrides both (tests use it).
+    Defaults need no setup: a secret key, the SQLite user database and the first users
+    are created in the instance folder on first run. ``FLASK_*`` environment variables
+    override the defaults (``FLASK_SECRET_KEY``, ``FLASK_TIMER_SPANS=false``), and
+    ``config`` overrides both (tests use it).
     """
-    app = Flask(__name__, instance_relative_config=True)
+    app = Flask(__name__, instance_relative_config=True, instance_path=instance_path)
     app.config.from_mapping(
         # The demo shows its spans; a production app leaves TIMER_SPANS to debug mode.
         TIMER_SPANS=True,
@@ -29,18 +34,57 @@ def create_app(config: t.Mapping[str, t.Any] | None = None) -> Flask:
             "/api/*": {
                 "origins": [FRONTEND_ORIGIN],
                 "expose_headers": ["X-Response-Time"],
+                "allow_headers": ["content-type", "authorization"],
                 "max_age": 600,
             }
         },
         # Memory storage for the single dev server; production sets a Redis URL.
         RATELIMIT_DEFAULT="300/minute",
+        AUTH_REMEMBER_DAYS=14,
+        AUTH_DEFAULT_NEXT="/notes",
     )
     app.config.from_prefixed_env()
     if config is not None:
         app.config.update(config)
+    if not app.config.get("SECRET_KEY"):
+        app.config["SECRET_KEY"] = _instance_secret(Path(app.instance_path))
 
     app.register_blueprint(bp)
+    auth.init_app(app)
     cors.init_app(app)
     limiter.init_app(app)
     timer.init_app(app)  # last, so its total covers the other extensions too
+    with app.app_context():
+        auth.store.create_tables()
+        if auth.store.count_users() == 0:
+            _first_users(app)
     return app
+
+
+def _instance_secret(instance: Path) -> str:
+    """A random secret key kept in the instance folder, made on first run."""
+    instance.mkdir(parents=True, exist_ok=True)
+    path = instance / "secret_key"
+    if not path.exists():
+        path.write_text(secrets.token_hex(32))
+        path.chmod(0o600)
+    return path.read_text().strip()
+
+
+def _first_users(app: Flask) -> None:
+    """Create an admin and a normal user with random passwords, and say them once."""
+    lines = []
+    for username, roles in (("admin", ["admin"]), ("demo", [])):
+        password = secrets.token_urlsafe(12)
+        auth.register_user(username, password, roles=roles)
+        lines.append(f"  {username:6} {password}")
+    path = Path(app.instance_path) / "first-run-passwords.txt"
+    path.write_text("\n".join(["Flask-Plug demo users (user name, password):", *lines]) + "\n")
+    path.chmod(0o600)
+    if not app.testing:
+        print(  # the one time these passwords are shown
+            "\nFlask-Plug demo: created users (log in at http://127.0.0.1:5000/auth/login):\n"
+            + "\n".join(lines)
+            + f"\n(also saved in {path}; delete that file once noted)\n",
+            file=sys.stderr,
+        )

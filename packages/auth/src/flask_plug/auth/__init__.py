@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from .extension import Auth, current_user
-from .security import csrf_token, safe_next
+from .security import csrf_token, csrf_valid, safe_next
 from .settings import AuthSettings
 from .signals import logged_in, logged_out, login_failed
 from .store import Store, User, UserExists
@@ -17,6 +17,7 @@ __all__ = [
     "User",
     "UserExists",
     "csrf_token",
+    "csrf_valid",
     "current_user",
     "logged_in",
     "logged_out",

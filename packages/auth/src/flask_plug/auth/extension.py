@@ -324,7 +324,8 @@ class _AuthState:
 
 
 def _wants_json() -> bool:
-    if "Authorization" in request.headers:
+    """Whether the client is a program: it authenticates, sends JSON or prefers it."""
+    if "Authorization" in request.headers or request.is_json:
         return True
     best = request.accept_mimetypes.best_match(["text/html", "application/json"])
     return best == "application/json" and request.accept_mimetypes[best] > request.accept_mimetypes["text/html"]

@@ -19,8 +19,12 @@ def remote_addr() -> str:
 
 
 def user_or_remote_addr() -> str:
-    """The logged-in user (``g.user``, by its ``id`` if it has one), else the address."""
-    user = g.get("user")
+    """The logged-in user (``g.user``, by its ``id`` if it has one), else the address.
+
+    ``g.user`` is read as an attribute, so an extension that loads the user lazily on
+    first access (as flask-plug-auth does) has loaded it by then.
+    """
+    user = getattr(g, "user", None)
     if user is None:
         return "addr:" + remote_addr()
     return f"user:{getattr(user, 'id', user)}"
