@@ -41,6 +41,7 @@ def create_app(config: t.Mapping[str, t.Any] | None = None, instance_path: str |
         # Memory storage for the single dev server; production sets a Redis URL.
         RATELIMIT_DEFAULT="300/minute",
         AUTH_REMEMBER_DAYS=14,
+        SESSION_COOKIE_SAMESITE="Lax",
         AUTH_DEFAULT_NEXT="/notes",
     )
     app.config.from_prefixed_env()

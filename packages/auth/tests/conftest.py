@@ -1,0 +1,233 @@
+from __future__ import annotations
+
+import os
+import re
+import secrets
+import typing as t
+import uuid
+from pathlib import Path
+
+import pytest
+from flask import Flask, g, jsonify
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.pool import NullPool
+
+from flask_plug.auth import Auth, User
+
+DEFAULT_DATABASE_URL = "postgresql://postgres@127.0.0.1:5432/test"
+PASSWORDS = {"ann": "ann-correct-horse-battery", "bob": "bob-staple-lamp-window"}
+JSON = {"Accept": "application/json"}
+HTML = {"Accept": "text/html,application/xhtml+xml;q=0.9,*/*;q=0.8"}
+CSRF_FIELD = re.compile(r'name="csrf_token" value="([^"]+)"')
+
+
+class Database:
+    """The database of one test: a SQLite file, or a fresh schema in PostgreSQL.
+
+    Every engine made through :meth:`engine` is disposed at teardown.
+    """
+
+    def __init__(self, kind: str, url: str, connect_args: dict[str, t.Any]) -> None:
+        self.kind = kind
+        self.url = url
+        self.connect_args = connect_args
+        self.engines: list[Engine] = []
+
+    def engine(self) -> Engine:
+        engine = create_engine(self.url, connect_args=self.connect_args)
+        self.engines.append(engine)
+        return engine
+
+    def dispose(self) -> None:
+        for engine in self.engines:
+            engine.dispose()
+
+
+def postgresql_url() -> str:
+    url = make_url(os.environ.get("DATABASE_URL", DEFAULT_DATABASE_URL))
+    return url.set(drivername="postgresql+psycopg").render_as_string(hide_password=False)
+
+
+@pytest.fixture(scope="session")
+def postgresql_admin() -> t.Iterator[Engine]:
+    """An engine on the PostgreSQL server; skipped where unreachable, except in CI."""
+    url = postgresql_url()
+    engine = create_engine(url, poolclass=NullPool, connect_args={"connect_timeout": 3})
+    try:
+        with engine.connect() as conn:
+            conn.execute(text("select 1"))
+    except OperationalError as e:
+        engine.dispose()
+        reason = f"PostgreSQL at {make_url(url).render_as_string()} is unreachable: {e.orig}"
+        if os.environ.get("CI"):
+            pytest.fail(f"CI must run the PostgreSQL tests: {reason}")
+        pytest.skip(reason)
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def db(request: pytest.FixtureRequest, tmp_path: Path) -> t.Iterator[Database]:
+    """An empty database of each kind; for PostgreSQL a schema of its own, dropped after."""
+    if request.param == "sqlite":
+        database = Database("sqlite", f"sqlite:///{tmp_path / 'auth.db'}", {})
+        yield database
+        database.dispose()
+        return
+    admin: Engine = request.getfixturevalue("postgresql_admin")
+    schema = f"test_{uuid.uuid4().hex}"
+    with admin.begin() as conn:
+        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+    database = Database("postgresql", postgresql_url(), {"options": f"-csearch_path={schema}"})
+    try:
+        yield database
+    finally:
+        database.dispose()
+        with admin.begin() as conn:
+            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+
+
+@pytest.fixture
+def auth() -> Auth:
+    """The Auth object whose decorators guard the test apps' routes."""
+    return Auth()
+
+
+AppFactory = t.Callable[..., Flask]
+
+
+@pytest.fixture
+def make_app(db: Database, auth: Auth, tmp_path: Path) -> AppFactory:
+    """Build an app on this test's database (a new engine each time) from config kwargs.
+
+    Routes: ``/`` (public), ``/private`` (login required), ``/admin`` (role admin) and
+    ``/api/me`` (login required, the user as JSON). ``engine=`` reuses an engine.
+    """
+
+    def make(engine: Engine | None = None, **config: t.Any) -> Flask:
+        app = Flask(__name__, instance_path=str(tmp_path / "instance"))
+        app.config.update(SECRET_KEY=secrets.token_urlsafe(40), TESTING=True)
+        app.config.update(config)
+
+        @app.get("/")
+        def index() -> str:
+            return "public page"
+
+        @app.get("/private")
+        @auth.login_required
+        def private() -> str:
+            return f"private page of {g.user.username}"
+
+        @app.get("/admin")
+        @auth.roles_required("admin")
+        def admin() -> str:
+            return "admin page"
+
+        @app.get("/api/me")
+        @auth.login_required
+        def me() -> t.Any:
+            user: User = g.user
+            return jsonify(id=user.id, username=user.username, roles=sorted(user.roles))
+
+        auth.init_app(app, engine=engine or db.engine())
+        with app.app_context():
+            auth.store.create_tables()
+        return app
+
+    return make
+
+
+@pytest.fixture
+def app(make_app: AppFactory) -> Flask:
+    """The app on SQLite and on PostgreSQL, with the default auth settings."""
+    return make_app()
+
+
+@pytest.fixture
+def users(app: Flask, auth: Auth) -> dict[str, User]:
+    """``ann`` (role admin) and ``bob`` (no roles); passwords in the ``passwords`` fixture."""
+    with app.app_context():
+        return {
+            "ann": auth.register_user("ann", PASSWORDS["ann"], roles=["admin"]),
+            "bob": auth.register_user("bob", PASSWORDS["bob"]),
+        }
+
+
+@pytest.fixture(scope="session")
+def passwords() -> dict[str, str]:
+    return dict(PASSWORDS)
+
+
+@pytest.fixture
+def client(app: Flask) -> t.Any:
+    return app.test_client()
+
+
+def get_csrf(client: t.Any) -> str:
+    """The CSRF token of the client's session, as the login form shows it."""
+    response = client.get("/auth/login", headers=HTML)
+    assert response.status_code == 200
+    match = CSRF_FIELD.search(response.get_data(as_text=True))
+    assert match is not None, "the login form has no csrf_token field"
+    return match.group(1)
+
+
+def post_login(
+    client: t.Any,
+    username: str,
+    password: str,
+    next: str | None = None,
+    *,
+    remember: bool = False,
+    csrf_token: str | None = None,
+) -> t.Any:
+    """Log in through the form: GET it for the CSRF token, then POST it back."""
+    data = {
+        "csrf_token": get_csrf(client) if csrf_token is None else csrf_token,
+        "username": username,
+        "password": password,
+    }
+    if next is not None:
+        data["next"] = next
+    if remember:
+        data["remember"] = "on"
+    return client.post("/auth/login", data=data, headers=HTML)
+
+
+@pytest.fixture(scope="session")
+def csrf() -> t.Callable[[t.Any], str]:
+    """``csrf(client)``: the CSRF token of that client's session."""
+    return get_csrf
+
+
+@pytest.fixture(scope="session")
+def login() -> t.Callable[..., t.Any]:
+    """``login(client, username, password, next=None, *, remember=False, csrf_token=None)``."""
+    return post_login
+
+
+@pytest.fixture(scope="session")
+def json_headers() -> dict[str, str]:
+    return dict(JSON)
+
+
+@pytest.fixture(scope="session")
+def html_headers() -> dict[str, str]:
+    return dict(HTML)
+
+
+@pytest.fixture
+def logged_in(
+    app: Flask, users: dict[str, User], login: t.Callable[..., t.Any]
+) -> t.Callable[[str], t.Any]:
+    """``logged_in("ann")``: a new test client with a live login session of that user."""
+
+    def make(username: str) -> t.Any:
+        client = app.test_client()
+        response = login(client, username, PASSWORDS[username])
+        assert response.status_code == 302, response.get_data(as_text=True)
+        return client
+
+    return make
