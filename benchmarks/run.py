@@ -12,13 +12,14 @@ import sys
 from importlib.metadata import version
 from pathlib import Path
 
+import bench_auth
 import bench_cors
 import bench_ratelimit
 import bench_timer
 from harness import table
 
 DOCS_TABLE = Path(__file__).resolve().parent.parent / "docs" / "_generated" / "benchmarks.md"
-SUITES = [bench_timer, bench_cors, bench_ratelimit]
+SUITES = [bench_timer, bench_cors, bench_ratelimit, bench_auth]
 
 
 def main(argv: list[str]) -> int:

@@ -16,7 +16,9 @@ FRONTEND_ORIGIN = "http://localhost:5000"
 """The demo's front-end origin: open the demo at this address to make cross-origin calls."""
 
 
-def create_app(config: t.Mapping[str, t.Any] | None = None, instance_path: str | None = None) -> Flask:
+def create_app(
+    config: t.Mapping[str, t.Any] | None = None, instance_path: str | None = None
+) -> Flask:
     """Build the demo app.
 
     Defaults need no setup: a secret key, the SQLite user database and the first users

@@ -103,10 +103,11 @@ def make_app(db: Database, auth: Auth, tmp_path: Path) -> AppFactory:
     """Build an app on this test's database (a new engine each time) from config kwargs.
 
     Routes: ``/`` (public), ``/private`` (login required), ``/admin`` (role admin) and
-    ``/api/me`` (login required, the user as JSON). ``engine=`` reuses an engine.
+    ``/api/me`` (login required, the user as JSON). ``engine=`` reuses an engine;
+    ``tables=False`` leaves the database empty.
     """
 
-    def make(engine: Engine | None = None, **config: t.Any) -> Flask:
+    def make(engine: Engine | None = None, *, tables: bool = True, **config: t.Any) -> Flask:
         app = Flask(__name__, instance_path=str(tmp_path / "instance"))
         app.config.update(SECRET_KEY=secrets.token_urlsafe(40), TESTING=True)
         app.config.update(config)
@@ -132,8 +133,9 @@ def make_app(db: Database, auth: Auth, tmp_path: Path) -> AppFactory:
             return jsonify(id=user.id, username=user.username, roles=sorted(user.roles))
 
         auth.init_app(app, engine=engine or db.engine())
-        with app.app_context():
-            auth.store.create_tables()
+        if tables:
+            with app.app_context():
+                auth.store.create_tables()
         return app
 
     return make
@@ -206,6 +208,12 @@ def csrf() -> t.Callable[[t.Any], str]:
 def login() -> t.Callable[..., t.Any]:
     """``login(client, username, password, next=None, *, remember=False, csrf_token=None)``."""
     return post_login
+
+
+@pytest.fixture(scope="session")
+def generic_failure() -> str:
+    """The one message every failed or throttled login shows."""
+    return "Wrong user name or password, or too many attempts. Try again later."
 
 
 @pytest.fixture(scope="session")

@@ -124,9 +124,7 @@ def auth_live_server() -> t.Iterator[t.Callable[[Flask], str]]:
 
 
 @pytest.fixture
-def auth_site(
-    tmp_path: Path, auth_live_server: t.Callable[[Flask], str]
-) -> t.Iterator[AuthSite]:
+def auth_site(tmp_path: Path, auth_live_server: t.Callable[[Flask], str]) -> t.Iterator[AuthSite]:
     app, auth, hits = _make_auth_app(tmp_path / "auth.db")
     yield AuthSite(auth_live_server(app), hits)
     with app.app_context():

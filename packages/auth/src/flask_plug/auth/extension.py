@@ -14,6 +14,7 @@ from flask import (
     g,
     has_request_context,
     jsonify,
+    make_response,
     redirect,
     request,
     session,
@@ -68,7 +69,9 @@ class Auth:
         (default: SQLite in the instance folder) is opened.
     """
 
-    def __init__(self, app: Flask | None = None, *, engine: Engine | None = None, **options: t.Any) -> None:
+    def __init__(
+        self, app: Flask | None = None, *, engine: Engine | None = None, **options: t.Any
+    ) -> None:
         self._engine = engine
         self._options = options
         if app is not None:
@@ -86,8 +89,9 @@ class Auth:
                 "flask-plug-auth is already registered on this app; call init_app once per app"
             )
         check_secret_key(app)
-        settings = resolve(app, {**self._options, **options})
-        engine = engine or self._engine or create_engine(settings.database_uri)
+        engine = engine or self._engine
+        settings = resolve(app, {**self._options, **options}, need_database_uri=engine is None)
+        engine = engine or create_engine(settings.database_uri)
         state = _AuthState(settings, Store(engine))
         app.extensions[EXTENSION_KEY] = state
         _warn_about_cookies(app)
@@ -111,8 +115,8 @@ class Auth:
         :raises ValueError: if the name is empty or taken, or the password too short or long.
         """
         username = username.strip()
-        if not username or len(username) > 150:
-            raise ValueError("user names have 1 to 150 characters")
+        if not valid_username(username):
+            raise ValueError("user names have 1 to 150 characters and no control characters")
         problem = passwords.check_password_policy(password)
         if problem is not None:
             raise ValueError(problem)
@@ -179,7 +183,11 @@ class Auth:
                 return _unauthorized()
             if roles and not user.has_role(*roles):
                 abort(403)
-            return view(*args, **kwargs)
+            response = make_response(view(*args, **kwargs))
+            # A page for one user: no shared cache keeps it, and the back button after
+            # logout does not show it from the browser's cache.
+            response.headers.setdefault("Cache-Control", "private, no-store")
+            return response
 
         metadata = dict(getattr(view, "__flask_plug__", {}))
         auth = dict(metadata.get("auth", {}))
@@ -213,7 +221,7 @@ def _logout_user() -> None:
     if session_id is not None:
         state.store.end_session(session_id)
     if request.cookies.get(REMEMBER_COOKIE):
-        state.store.use_remember_token(request.cookies[REMEMBER_COOKIE])
+        state.store.forget_remember_token(request.cookies[REMEMBER_COOKIE])
         state.clear_remember_cookie()
     session.clear()
     g.user = None
@@ -269,8 +277,30 @@ class _AuthState:
             except (ValueError, UnicodeDecodeError):
                 return None
             username, _, password = decoded.partition(":")
-            return self.check_credentials(username, password)
+            user, _ = self.attempt_login(username, password)
+            return user
         return None
+
+    def attempt_login(self, username: str, password: str) -> tuple[User | None, float | None]:
+        """Check a password against the brute-force limits: ``(user, None)`` on success,
+        ``(None, None)`` on failure, ``(None, seconds)`` while attempts are refused.
+
+        Failures count against the account and the client address; a success resets
+        the account's count only, so an attacker's own login does not reset theirs.
+        """
+        if not valid_username(username):
+            passwords.verify(None, password)  # the same time as any failure
+            return None, None
+        keys = [f"user:{username.lower()}", f"addr:{request.remote_addr}"]
+        wait = self.throttled(keys)
+        if wait is not None:
+            return None, wait
+        user = self.check_credentials(username, password)
+        if user is None:
+            self.store.record_failure(keys, self.settings.failure_window)
+        else:
+            self.store.clear_failures(keys[:1])
+        return user, None
 
     def check_credentials(self, username: str, password: str) -> User | None:
         if len(password.encode()) > passwords.MAX_PASSWORD_BYTES:
@@ -323,12 +353,20 @@ class _AuthState:
         return max(waits) if waits else None
 
 
+def valid_username(username: str) -> bool:
+    """A user name that can be stored and looked up: 1 to 150 characters, no controls."""
+    return 0 < len(username) <= 150 and not any(ord(c) < 0x20 or c == "\x7f" for c in username)
+
+
 def _wants_json() -> bool:
     """Whether the client is a program: it authenticates, sends JSON or prefers it."""
     if "Authorization" in request.headers or request.is_json:
         return True
     best = request.accept_mimetypes.best_match(["text/html", "application/json"])
-    return best == "application/json" and request.accept_mimetypes[best] > request.accept_mimetypes["text/html"]
+    return (
+        best == "application/json"
+        and request.accept_mimetypes[best] > request.accept_mimetypes["text/html"]
+    )
 
 
 def _unauthorized() -> Response:
@@ -370,6 +408,8 @@ def _warn_about_cookies(app: Flask) -> None:
     if not config.get("SESSION_COOKIE_HTTPONLY"):
         problems.append("SESSION_COOKIE_HTTPONLY is off (page scripts can read the cookie)")
     if config.get("SESSION_COOKIE_SAMESITE") not in ("Lax", "Strict"):
-        problems.append("SESSION_COOKIE_SAMESITE is not 'Lax' or 'Strict' (cross-site requests carry it)")
+        problems.append(
+            "SESSION_COOKIE_SAMESITE is not 'Lax' or 'Strict' (cross-site requests carry it)"
+        )
     for problem in problems:
         app.logger.warning("flask-plug-auth: %s", problem)

@@ -55,6 +55,8 @@ remember_tokens = Table(
     Column("validator_hash", String(64), nullable=False),
     Column("user_id", Integer, ForeignKey("auth_users.id", ondelete="CASCADE"), index=True),
     Column("expires_at", DateTime(), nullable=False),
+    # Kept after use until expiry, so a replayed copy is recognised as theft.
+    Column("used_at", DateTime(), nullable=True),
 )
 
 failed_logins = Table(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hmac
 import secrets
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit
 
 from flask import current_app, session
 from itsdangerous import BadSignature, URLSafeSerializer
@@ -45,10 +45,13 @@ def safe_next(target: str | None, default: str) -> str:
     """
     if not target or len(target) > 2000:
         return default
-    if any(ord(c) < 0x20 or c == "\x7f" for c in target) or "\\" in target:
-        return default
-    if not target.startswith("/") or target.startswith("//"):
-        return default
+    # Check the text as given and as the browser will decode it: "/%09/evil.com" has a
+    # tab that browsers strip, leaving "//evil.com".
+    for text in (target, unquote(target)):
+        if any(ord(c) < 0x20 or c == "\x7f" for c in text) or "\\" in text:
+            return default
+        if not text.startswith("/") or text.startswith("//"):
+            return default
     parts = urlsplit(target)
     if parts.scheme or parts.netloc:
         return default

@@ -11,9 +11,24 @@ if t.TYPE_CHECKING:
     from flask import Flask
 
 PLACEHOLDER_SECRETS = {
-    "dev", "development", "development-key", "secret", "secret-key", "secretkey",
-    "changeme", "change-me", "change_me", "unsafe-default-key", "default", "key",
-    "your-secret-key", "your_secret_key", "super-secret", "supersecret", "test", "testing",
+    "dev",
+    "development",
+    "development-key",
+    "secret",
+    "secret-key",
+    "secretkey",
+    "changeme",
+    "change-me",
+    "change_me",
+    "unsafe-default-key",
+    "default",
+    "key",
+    "your-secret-key",
+    "your_secret_key",
+    "super-secret",
+    "supersecret",
+    "test",
+    "testing",
 }
 """Secret keys copied from tutorials; refused whatever their length."""
 
@@ -72,7 +87,7 @@ def check_secret_key(app: Flask) -> None:
         )
 
 
-def resolve(app: Flask, options: dict[str, t.Any]) -> AuthSettings:
+def resolve(app: Flask, options: dict[str, t.Any], *, need_database_uri: bool) -> AuthSettings:
     """Merge keyword ``options`` over ``app.config`` over defaults, and validate each value.
 
     :raises ValueError: naming the config key and what it expects.
@@ -88,9 +103,11 @@ def resolve(app: Flask, options: dict[str, t.Any]) -> AuthSettings:
     def fail(option: str, expected: str) -> t.NoReturn:
         raise ValueError(f"{key(option)} must be {expected}, got {values[option]!r}")
 
-    if values["database_uri"] is None:
+    if values["database_uri"] is None and need_database_uri:
         os.makedirs(app.instance_path, exist_ok=True)
         values["database_uri"] = "sqlite:///" + os.path.join(app.instance_path, "auth.db")
+    elif values["database_uri"] is None:
+        values["database_uri"] = "(the engine given to Auth)"
     for option in ("database_uri", "login_view", "realm"):
         if not isinstance(values[option], str) or not values[option]:
             fail(option, "a non-empty string")

@@ -8,7 +8,7 @@ import typing as t
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 
-from sqlalchemy import delete, func, insert, select, update
+from sqlalchemy import bindparam, delete, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from . import passwords
@@ -42,6 +42,21 @@ class User:
 
 class UserExists(ValueError):
     """A user with this name already exists."""
+
+
+# The two queries made on every authenticated request, built once.
+_SESSION_USER = (
+    select(users)
+    .join(login_sessions, login_sessions.c.user_id == users.c.id)
+    .where(login_sessions.c.id_hash == bindparam("id_hash"))
+    .where(login_sessions.c.expires_at > bindparam("now"))
+)
+_TOKEN_USER = (
+    select(users)
+    .join(api_tokens, api_tokens.c.user_id == users.c.id)
+    .where(api_tokens.c.token_hash == bindparam("token_hash"))
+    .where(api_tokens.c.revoked_at.is_(None))
+)
 
 
 def _user(row: t.Any) -> User:
@@ -108,7 +123,9 @@ class Store:
             conn.execute(
                 update(users)
                 .where(users.c.id == user_id)
-                .values(password_hash=passwords.hash_password(password), password_changed_at=utcnow())
+                .values(
+                    password_hash=passwords.hash_password(password), password_changed_at=utcnow()
+                )
             )
             self._revoke_sessions(conn, user_id, keep=keep_session)
 
@@ -138,20 +155,18 @@ class Store:
         return session_id
 
     def session_user(self, session_id: str) -> User | None:
-        """The user of a live login session: one indexed query."""
-        query = (
-            select(users)
-            .join(login_sessions, login_sessions.c.user_id == users.c.id)
-            .where(login_sessions.c.id_hash == digest(session_id))
-            .where(login_sessions.c.expires_at > utcnow())
-        )
+        """The user of a live login session: one indexed query, built once."""
         with self.engine.connect() as conn:
-            row = conn.execute(query).first()
+            row = conn.execute(
+                _SESSION_USER, {"id_hash": digest(session_id), "now": utcnow()}
+            ).first()
         return None if row is None else _user(row)
 
     def end_session(self, session_id: str) -> None:
         with self.engine.begin() as conn:
-            conn.execute(delete(login_sessions).where(login_sessions.c.id_hash == digest(session_id)))
+            conn.execute(
+                delete(login_sessions).where(login_sessions.c.id_hash == digest(session_id))
+            )
 
     def end_other_sessions(self, user_id: int, keep: str | None) -> None:
         """Log out everywhere else: every session of the user but ``keep``."""
@@ -186,25 +201,38 @@ class Store:
         return f"{selector}:{validator}"
 
     def use_remember_token(self, token: str) -> int | None:
-        """The user id of a valid token, which is consumed (the caller issues a new one).
+        """The user id of a valid, unused token, which is used up by this call (the
+        caller issues a new one).
 
-        A wrong validator for a known selector means the token was stolen and one copy
-        already used: every session of that user ends.
+        A token used a second time, or a wrong validator for a known selector, means a
+        copy was stolen: every session and remember-me token of that user ends.
         """
         selector, _, validator = token.partition(":")
+        now = utcnow()
         with self.engine.begin() as conn:
             row = conn.execute(
                 select(remember_tokens).where(remember_tokens.c.selector == selector)
             ).first()
-            if row is None:
+            if row is None or row.expires_at <= now:
                 return None
-            conn.execute(delete(remember_tokens).where(remember_tokens.c.selector == selector))
-            if not secrets.compare_digest(row.validator_hash, digest(validator)):
+            stolen = row.used_at is not None or not secrets.compare_digest(
+                row.validator_hash, digest(validator)
+            )
+            if stolen:
                 self._revoke_sessions(conn, row.user_id, keep=None)
                 return None
-            if row.expires_at <= utcnow():
-                return None
+            conn.execute(
+                update(remember_tokens)
+                .where(remember_tokens.c.selector == selector)
+                .values(used_at=now)
+            )
             return int(row.user_id)
+
+    def forget_remember_token(self, token: str) -> None:
+        """Delete a token at logout: it is neither valid nor a sign of theft any more."""
+        selector = token.partition(":")[0]
+        with self.engine.begin() as conn:
+            conn.execute(delete(remember_tokens).where(remember_tokens.c.selector == selector))
 
     # API tokens ----------------------------------------------------------------------------
 
@@ -220,14 +248,8 @@ class Store:
         return int(result.inserted_primary_key[0]), token  # type: ignore[index]
 
     def token_user(self, token: str) -> User | None:
-        query = (
-            select(users)
-            .join(api_tokens, api_tokens.c.user_id == users.c.id)
-            .where(api_tokens.c.token_hash == digest(token))
-            .where(api_tokens.c.revoked_at.is_(None))
-        )
         with self.engine.connect() as conn:
-            row = conn.execute(query).first()
+            row = conn.execute(_TOKEN_USER, {"token_hash": digest(token)}).first()
         return None if row is None else _user(row)
 
     def revoke_token(self, token_id: int) -> bool:

@@ -72,20 +72,16 @@ def login_submit() -> Response | t.Any:
     if len(password.encode()) > passwords.MAX_PASSWORD_BYTES or len(username) > 150:
         abort(400, description="user name or password too long")
     state = _state()
-    keys = [f"user:{username.lower()}", f"addr:{request.remote_addr}"]
-    wait = state.throttled(keys)
+    user, wait = state.attempt_login(username, password)
     app = current_app._get_current_object()  # type: ignore[attr-defined]
     if wait is not None:
         login_failed.send(app, username=username, reason="throttled")
         flash(GENERIC_FAILURE, "error")
         return _render_login(429, {"Retry-After": str(max(1, math.ceil(wait)))})
-    user = state.check_credentials(username, password)
     if user is None:
-        state.store.record_failure(keys, state.settings.failure_window)
         login_failed.send(app, username=username, reason="credentials")
         flash(GENERIC_FAILURE, "error")
         return _render_login(401)
-    state.store.clear_failures(keys)
     _login_user(user, remember=form.get("remember") == "on")
     return redirect(safe_next(form.get("next"), state.settings.default_next))
 
