@@ -82,3 +82,12 @@ def test_pages_need_login_and_admin_needs_the_role(client: t.Any, api_token: str
     bearer = {"Authorization": f"Bearer {api_token}"}
     assert client.get("/notes", headers=bearer).status_code == 200
     assert client.get("/admin", headers=bearer).status_code == 403
+
+
+def test_login_posts_are_rate_limited(client: t.Any) -> None:
+    codes = [
+        client.post("/auth/login", data={"username": "x", "password": "y"}).status_code
+        for _ in range(11)
+    ]
+    assert codes == [400] * 10 + [429]  # no CSRF token: refused, but still counted
+    assert client.get("/auth/login").status_code == 200  # the form itself is not limited

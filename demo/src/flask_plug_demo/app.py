@@ -56,6 +56,8 @@ def create_app(
     auth.init_app(app)
     cors.init_app(app)
     limiter.init_app(app)
+    # Login attempts from one address: on top of auth's own per-account lockout.
+    limiter.limit("10/minute", methods=["POST"])(app.blueprints["auth"])
     timer.init_app(app)  # last, so its total covers the other extensions too
     with app.app_context():
         auth.store.create_tables()

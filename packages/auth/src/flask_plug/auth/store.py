@@ -294,8 +294,20 @@ class Store:
                 )
                 if updated.rowcount:
                     continue
+                # A new window. Another worker may start it at the same moment: then its
+                # row wins and this failure is counted on it.
                 conn.execute(delete(failed_logins).where(failed_logins.c.key == key))
-                conn.execute(insert(failed_logins).values(key=key, count=1, window_start=now))
+                try:
+                    with conn.begin_nested():
+                        conn.execute(
+                            insert(failed_logins).values(key=key, count=1, window_start=now)
+                        )
+                except IntegrityError:
+                    conn.execute(
+                        update(failed_logins)
+                        .where(failed_logins.c.key == key)
+                        .values(count=failed_logins.c.count + 1)
+                    )
 
     def clear_failures(self, keys: t.Sequence[str]) -> None:
         with self.engine.begin() as conn:
