@@ -154,3 +154,8 @@ def test_failing_signal_receiver_does_not_break_the_response(
         response = app.test_client().get("/")
     assert response.status_code == 200
     assert "a request_timed receiver failed" in caplog.text
+
+
+def test_unknown_keyword_is_a_type_error() -> None:
+    with pytest.raises(TypeError, match="unknown Timer option"):
+        Timer(make_app(), span=True)  # type: ignore[call-arg]

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from .decorators import cross_origin
 from .extension import CORS
-from .policy import CorsPolicy
+from .policy import CorsOptions, CorsPolicy
 
 __version__ = "0.1.0"
 
-__all__ = ["CORS", "CorsPolicy", "cross_origin"]
+__all__ = ["CORS", "CorsOptions", "CorsPolicy", "cross_origin"]

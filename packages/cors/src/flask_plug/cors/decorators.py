@@ -3,28 +3,16 @@
 from __future__ import annotations
 
 import typing as t
-from collections.abc import Iterable
-from datetime import timedelta
 
-from .policy import DEFAULTS, check_options, compile_policy
+from .policy import DEFAULTS, CorsOptions, check_options, compile_policy
 
 if t.TYPE_CHECKING:
-    import re
+    from typing_extensions import Unpack
 
 F = t.TypeVar("F", bound=t.Callable[..., t.Any])
-OriginSpec = t.Union[str, "re.Pattern[str]", Iterable[t.Union[str, "re.Pattern[str]"]]]
 
 
-def cross_origin(
-    *,
-    origins: OriginSpec | None = None,
-    methods: str | Iterable[str] | None = None,
-    allow_headers: str | Iterable[str] | None = None,
-    expose_headers: str | Iterable[str] | None = None,
-    allow_credentials: bool | None = None,
-    max_age: int | timedelta | None = None,
-    allow_private_network: bool | None = None,
-) -> t.Callable[[F], F]:
+def cross_origin(**options: Unpack[CorsOptions]) -> t.Callable[[F], F]:
     """Give one view its own CORS rules; options left out are inherited.
 
     The view keeps its identity (no wrapper), so the decorator may sit above or below
@@ -35,16 +23,7 @@ def cross_origin(
     :raises ValueError: at decoration, for a bad value or a combination such as
         ``origins="*"`` with ``allow_credentials=True``.
     """
-    given = dict(
-        origins=origins,
-        methods=methods,
-        allow_headers=allow_headers,
-        expose_headers=expose_headers,
-        allow_credentials=allow_credentials,
-        max_age=max_age,
-        allow_private_network=allow_private_network,
-    )
-    checked = check_options(given, lambda option: f"cross_origin({option}=...)")
+    checked = check_options(options, lambda option: f"cross_origin({option}=...)")
     compile_policy(
         {**DEFAULTS, **checked}, lambda option: f"cross_origin({option}=...)", "@cross_origin"
     )

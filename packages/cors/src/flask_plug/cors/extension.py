@@ -4,21 +4,19 @@ from __future__ import annotations
 
 import logging
 import typing as t
-from collections.abc import Iterable
-from datetime import timedelta
 
 from flask import current_app, request
 from werkzeug.exceptions import HTTPException, MethodNotAllowed
 
-from .decorators import OriginSpec
 from .headers import NORMALISED_METHODS, is_token, merge_headers, requested_headers
 from .paths import PathRule, parse_rules
-from .policy import DEFAULTS, CorsPolicy, Namer, check_options, compile_policy
+from .policy import DEFAULTS, CorsOptions, CorsPolicy, Namer, check_options, compile_policy
 
 if t.TYPE_CHECKING:
     from _typeshed import OptExcInfo
     from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
     from flask import Blueprint, Flask, Request
+    from typing_extensions import Unpack
     from werkzeug.routing import Rule
     from werkzeug.wrappers import Response
 
@@ -60,43 +58,14 @@ class CORS:
     """
 
     def __init__(
-        self,
-        app: Flask | None = None,
-        *,
-        origins: OriginSpec | None = None,
-        methods: str | Iterable[str] | None = None,
-        allow_headers: str | Iterable[str] | None = None,
-        expose_headers: str | Iterable[str] | None = None,
-        allow_credentials: bool | None = None,
-        max_age: int | timedelta | None = None,
-        allow_private_network: bool | None = None,
-        resources: t.Any = None,
+        self, app: Flask | None = None, *, resources: t.Any = None, **options: Unpack[CorsOptions]
     ) -> None:
-        self._options = dict(
-            origins=origins,
-            methods=methods,
-            allow_headers=allow_headers,
-            expose_headers=expose_headers,
-            allow_credentials=allow_credentials,
-            max_age=max_age,
-            allow_private_network=allow_private_network,
-            resources=resources,
-        )
+        self._options: dict[str, t.Any] = {**options, "resources": resources}
         if app is not None:
             self.init_app(app)
 
     def init_app(
-        self,
-        app: Flask,
-        *,
-        origins: OriginSpec | None = None,
-        methods: str | Iterable[str] | None = None,
-        allow_headers: str | Iterable[str] | None = None,
-        expose_headers: str | Iterable[str] | None = None,
-        allow_credentials: bool | None = None,
-        max_age: int | timedelta | None = None,
-        allow_private_network: bool | None = None,
-        resources: t.Any = None,
+        self, app: Flask, *, resources: t.Any = None, **options: Unpack[CorsOptions]
     ) -> None:
         """Register CORS on ``app``; the options are those of :class:`CORS`.
 
@@ -107,39 +76,22 @@ class CORS:
             raise RuntimeError(
                 "flask-plug-cors is already registered on this app; call init_app once per app"
             )
-        given = dict(
-            origins=origins,
-            methods=methods,
-            allow_headers=allow_headers,
-            expose_headers=expose_headers,
-            allow_credentials=allow_credentials,
-            max_age=max_age,
-            allow_private_network=allow_private_network,
-            resources=resources,
-        )
-        options = {**self._options, **{k: v for k, v in given.items() if v is not None}}
-        for option, value in options.items():
-            if value is None:
-                options[option] = app.config.get(_config_key(option))
-        rules = parse_rules(options.pop("resources"))
-        base = {**DEFAULTS, **check_options(options, _config_key)}
+        given = {**options, "resources": resources}
+        merged = {**self._options, **{k: v for k, v in given.items() if v is not None}}
+        values = {
+            option: app.config.get(_config_key(option))
+            if merged.get(option) is None
+            else merged[option]
+            for option in (*DEFAULTS, "resources", *merged)
+        }
+        rules = parse_rules(values.pop("resources"))
+        base = {**DEFAULTS, **check_options(values, _config_key)}
         state = _CorsState(base, rules)
         state.check(app)
         app.extensions[EXTENSION_KEY] = state
         app.wsgi_app = CorsMiddleware(app.wsgi_app, app, state)  # type: ignore[method-assign]
 
-    def configure_blueprint(
-        self,
-        blueprint: Blueprint,
-        *,
-        origins: OriginSpec | None = None,
-        methods: str | Iterable[str] | None = None,
-        allow_headers: str | Iterable[str] | None = None,
-        expose_headers: str | Iterable[str] | None = None,
-        allow_credentials: bool | None = None,
-        max_age: int | timedelta | None = None,
-        allow_private_network: bool | None = None,
-    ) -> None:
+    def configure_blueprint(self, blueprint: Blueprint, **options: Unpack[CorsOptions]) -> None:
         """Set CORS rules for every view of ``blueprint``; options left out are inherited.
 
         The rules apply to requests routed to the blueprint's views, wherever and however
@@ -148,16 +100,7 @@ class CORS:
 
         :raises ValueError: for a bad value.
         """
-        given = dict(
-            origins=origins,
-            methods=methods,
-            allow_headers=allow_headers,
-            expose_headers=expose_headers,
-            allow_credentials=allow_credentials,
-            max_age=max_age,
-            allow_private_network=allow_private_network,
-        )
-        checked = check_options(given, lambda option: f"configure_blueprint({option}=...)")
+        checked = check_options(options, lambda option: f"configure_blueprint({option}=...)")
         _set_metadata(blueprint, checked)
 
 

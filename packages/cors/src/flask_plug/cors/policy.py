@@ -23,6 +23,22 @@ DEFAULTS: dict[str, t.Any] = {
 }
 """Every option and its default; a scope that does not set an option inherits it."""
 
+OriginSpec = t.Union[str, "re.Pattern[str]", Iterable[t.Union[str, "re.Pattern[str]"]]]
+
+
+class CorsOptions(t.TypedDict, total=False):
+    """The options of every scope: :class:`CORS`, :meth:`CORS.configure_blueprint` and
+    :func:`cross_origin` take them as keywords; the app also reads ``CORS_<OPTION>``."""
+
+    origins: OriginSpec | None
+    methods: str | Iterable[str] | None
+    allow_headers: str | Iterable[str] | None
+    expose_headers: str | Iterable[str] | None
+    allow_credentials: bool | None
+    max_age: int | timedelta | None
+    allow_private_network: bool | None
+
+
 Namer = Callable[[str], str]
 """Turns an option name into how an error message should name it (``CORS_ORIGINS`` …)."""
 

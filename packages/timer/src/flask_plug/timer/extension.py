@@ -5,13 +5,12 @@ from __future__ import annotations
 import typing as t
 
 from .middleware import TimingMiddleware
-from .settings import resolve
+from .settings import TimerOptions, resolve
 from .spans import Span
 
 if t.TYPE_CHECKING:
-    from collections.abc import Iterable
-
     from flask import Flask
+    from typing_extensions import Unpack
 
 EXTENSION_KEY = "flask-plug-timer"
 
@@ -37,36 +36,12 @@ class Timer:
         Config ``TIMER_METRIC_NAME``.
     """
 
-    def __init__(
-        self,
-        app: Flask | None = None,
-        *,
-        spans: bool | None = None,
-        log: bool | None = None,
-        response_time_header: bool | None = None,
-        timing_allow_origin: str | Iterable[str] | None = None,
-        metric_name: str | None = None,
-    ) -> None:
-        self._options = dict(
-            spans=spans,
-            log=log,
-            response_time_header=response_time_header,
-            timing_allow_origin=timing_allow_origin,
-            metric_name=metric_name,
-        )
+    def __init__(self, app: Flask | None = None, **options: Unpack[TimerOptions]) -> None:
+        self._options = dict(options)
         if app is not None:
             self.init_app(app)
 
-    def init_app(
-        self,
-        app: Flask,
-        *,
-        spans: bool | None = None,
-        log: bool | None = None,
-        response_time_header: bool | None = None,
-        timing_allow_origin: str | Iterable[str] | None = None,
-        metric_name: str | None = None,
-    ) -> None:
+    def init_app(self, app: Flask, **options: Unpack[TimerOptions]) -> None:
         """Register the timer on ``app``; the options are those of :class:`Timer`.
 
         :raises RuntimeError: if a timer is already registered on ``app``.
@@ -76,15 +51,8 @@ class Timer:
             raise RuntimeError(
                 "flask-plug-timer is already registered on this app; call init_app once per app"
             )
-        given = dict(
-            spans=spans,
-            log=log,
-            response_time_header=response_time_header,
-            timing_allow_origin=timing_allow_origin,
-            metric_name=metric_name,
-        )
-        options = {**self._options, **{k: v for k, v in given.items() if v is not None}}
-        settings = resolve(app, options)
+        given = {k: v for k, v in options.items() if v is not None}
+        settings = resolve(app, {**self._options, **given})
         app.extensions[EXTENSION_KEY] = settings
         app.wsgi_app = TimingMiddleware(app.wsgi_app, app, settings)  # type: ignore[method-assign]
 

@@ -8,7 +8,19 @@ from dataclasses import dataclass
 from .headers import check_origin, check_token
 
 if t.TYPE_CHECKING:
+    from collections.abc import Iterable
+
     from flask import Flask
+
+
+class TimerOptions(t.TypedDict, total=False):
+    """Keyword options of :class:`Timer`; each is also a ``TIMER_*`` config key."""
+
+    spans: bool | None
+    log: bool | None
+    response_time_header: bool | None
+    timing_allow_origin: str | Iterable[str] | None
+    metric_name: str | None
 
 
 @dataclass(frozen=True)
@@ -36,6 +48,10 @@ def resolve(app: Flask, options: dict[str, t.Any]) -> TimerSettings:
 
     :raises ValueError: naming the config key and what it expects, for any bad value.
     """
+
+    unknown = set(options) - set(TimerOptions.__annotations__)
+    if unknown:
+        raise TypeError(f"unknown Timer option(s): {', '.join(sorted(unknown))}")
 
     def pick(option: str, default: t.Any) -> t.Any:
         value = options.get(option)
