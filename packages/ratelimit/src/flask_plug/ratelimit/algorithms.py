@@ -39,7 +39,7 @@ def gcra_step(limit: Limit, cost: int, now: float, tat: float) -> tuple[Usage, f
     Returns the usage and the new ``tat`` to store, or ``None`` when refused. The new
     value can be forgotten once the clock passes it.
     """
-    interval = limit.period / limit.amount
+    interval = limit.interval
     if tat < now:
         tat = now
     new_tat = tat + interval * cost

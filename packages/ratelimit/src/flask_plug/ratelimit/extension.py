@@ -227,12 +227,16 @@ def _set_metadata(target: object, ratelimit: dict[str, t.Any]) -> None:
 
 @dataclass(frozen=True, eq=False)
 class _Group:
-    """Limits attached together, with what their storage keys end with."""
+    """Limits attached together, with everything a request needs worked out."""
 
     spec: LimitSpec | None
     """``None`` for the app default."""
     limits: tuple[Limit, ...]
     key_tails: tuple[str, ...]
+    """What each limit's storage key ends with, after the client part."""
+    key_func: Callable[[], str]
+    cost: int | Callable[[], int]
+    exempt_when: Callable[[], bool] | None
 
 
 @dataclass(frozen=True, eq=False)
@@ -299,7 +303,14 @@ class _LimiterState:
         limits = tuple(limit for *_, group_limits in groups for limit in group_limits)
         return Plan(
             groups=tuple(
-                _Group(spec, group_limits, tuple(f"}}:{scope}:{lim.id}" for lim in group_limits))
+                _Group(
+                    spec,
+                    group_limits,
+                    tuple(f"}}:{scope}:{lim.id}" for lim in group_limits),
+                    key_func=(spec and spec.key_func) or self.settings.key_func,
+                    cost=1 if spec is None else spec.cost,
+                    exempt_when=None if spec is None else spec.exempt_when,
+                )
                 for spec, scope, _, group_limits in groups
             ),
             limits=limits,
@@ -319,16 +330,11 @@ class _LimiterState:
         counted = []
         index = 0
         for group in plan.groups:
-            spec = group.spec
-            key_func = settings.key_func
-            cost: int = 1
-            if spec is not None:
-                if spec.exempt_when is not None and spec.exempt_when():
-                    index += len(group.limits)
-                    continue
-                if spec.key_func is not None:
-                    key_func = spec.key_func
-                cost = spec.cost() if callable(spec.cost) else spec.cost
+            if group.exempt_when is not None and group.exempt_when():
+                index += len(group.limits)
+                continue
+            cost = group.cost if isinstance(group.cost, int) else group.cost()
+            key_func = group.key_func
             if key_func is remote_addr:
                 client = req.remote_addr or "unknown"  # the common case, without a proxy lookup
             else:

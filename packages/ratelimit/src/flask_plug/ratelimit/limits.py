@@ -28,6 +28,11 @@ class Limit:
     burst: int
     text: str
     """The limit as written, normalised: ``"10 per 1 minute"``."""
+    interval: float = 0.0
+    """Seconds between two requests at the sustained rate (``period / amount``)."""
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "interval", self.period / self.amount)
 
     @property
     def id(self) -> str:
