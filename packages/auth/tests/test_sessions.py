@@ -129,3 +129,24 @@ def test_session_of_a_deleted_user_gets_401(
     with app.app_context():
         assert auth.store.delete_user("bob") is True
     assert client.get("/api/me", headers=json_headers).status_code == 401
+
+
+def test_purge_removes_expired_sessions_and_old_failures(
+    app: Flask, auth: Auth, logged_in: LoggedIn, json_headers: dict[str, str]
+) -> None:
+    from sqlalchemy import func, select
+
+    client = logged_in("ann")
+    other = logged_in("bob")
+    with app.app_context(), auth.store.engine.begin() as conn:
+        conn.execute(
+            update(login_sessions)
+            .where(login_sessions.c.user_id == auth.store.find_user("ann")[0].id)  # type: ignore[index]
+            .values(expires_at=login_sessions.c.created_at)
+        )
+    result = app.test_cli_runner().invoke(args=["auth", "purge"])
+    assert result.exit_code == 0 and result.output == "removed 1 expired rows\n"
+    with app.app_context(), auth.store.engine.connect() as conn:
+        assert conn.scalar(select(func.count()).select_from(login_sessions)) == 1
+    assert client.get("/api/me", headers=json_headers).status_code == 401
+    assert other.get("/api/me", headers=json_headers).status_code == 200

@@ -39,6 +39,15 @@ def init_db() -> None:
     click.echo(f"tables ready in {_store().engine.url.render_as_string(hide_password=True)}")
 
 
+@auth_cli.command("purge")
+def purge() -> None:
+    """Delete expired sessions and tokens and old failure counts (logins also do this)."""
+    from .extension import _state
+
+    count = _store().purge_expired(_state().settings.failure_window)
+    click.echo(f"removed {count} expired rows")
+
+
 @auth_cli.command("create-user")
 @click.argument("username")
 @click.option("--role", "roles", multiple=True, help="A role to give; repeat for several.")

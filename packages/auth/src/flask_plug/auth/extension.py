@@ -207,6 +207,7 @@ def _login_user(user: User, *, remember: bool = False) -> None:
     state = _state()
     session.clear()
     session[SESSION_KEY] = state.store.start_session(user.id, state.settings.session_lifetime)
+    state.store.purge_expired(state.settings.failure_window)  # logins are rare: tidy up here
     g.user = user
     if remember and state.settings.remember_days:
         state.set_remember_cookie(user.id)

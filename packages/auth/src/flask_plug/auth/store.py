@@ -313,6 +313,22 @@ class Store:
         with self.engine.begin() as conn:
             conn.execute(delete(failed_logins).where(failed_logins.c.key.in_(keys)))
 
+    def purge_expired(self, failure_window: timedelta) -> int:
+        """Delete expired login sessions and remember-me tokens, and failure counts whose
+        window has passed; return how many rows went."""
+        now = utcnow()
+        with self.engine.begin() as conn:
+            removed = conn.execute(delete(login_sessions).where(login_sessions.c.expires_at <= now))
+            count = removed.rowcount
+            removed = conn.execute(
+                delete(remember_tokens).where(remember_tokens.c.expires_at <= now)
+            )
+            count += removed.rowcount
+            removed = conn.execute(
+                delete(failed_logins).where(failed_logins.c.window_start <= now - failure_window)
+            )
+            return int(count + removed.rowcount)
+
     def count_users(self) -> int:
         with self.engine.connect() as conn:
             return int(conn.scalar(select(func.count()).select_from(users)) or 0)
