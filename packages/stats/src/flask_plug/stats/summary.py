@@ -1,0 +1,76 @@
+"""Per-endpoint figures for the JSON view and the dashboard, read from the registry."""
+
+from __future__ import annotations
+
+import math
+import typing as t
+from collections import defaultdict
+
+if t.TYPE_CHECKING:
+    from prometheus_client import CollectorRegistry
+
+
+def quantile(q: float, buckets: list[tuple[float, float]]) -> float | None:
+    """Estimate a quantile from cumulative ``(upper bound, count)`` histogram buckets,
+    interpolating linearly inside the bucket, as Prometheus's ``histogram_quantile``."""
+    if not buckets or buckets[-1][1] == 0:
+        return None
+    rank = q * buckets[-1][1]
+    lower_bound, lower_count = 0.0, 0.0
+    for upper_bound, count in buckets:
+        if count >= rank:
+            if math.isinf(upper_bound):
+                return lower_bound  # beyond the last finite bucket: its bound is all we know
+            share = (rank - lower_count) / (count - lower_count) if count > lower_count else 1.0
+            return lower_bound + (upper_bound - lower_bound) * share
+        lower_bound, lower_count = upper_bound, count
+    return None
+
+
+def summarise(registry: CollectorRegistry, prefix: str) -> dict[str, t.Any]:
+    """``{"endpoints": {name: {count, errors, error_rate, mean, p50, p95, p99, statuses,
+    methods, collectors}}, "in_flight": n}`` from the registry's current samples."""
+    endpoints: dict[str, dict[str, t.Any]] = defaultdict(
+        lambda: {"count": 0, "errors": 0, "statuses": {}, "collectors": {}, "seconds": 0.0}
+    )
+    buckets: dict[str, dict[float, float]] = defaultdict(lambda: defaultdict(float))
+    in_flight = 0.0
+    for family in registry.collect():
+        for sample in family.samples:
+            labels = sample.labels
+            name = sample.name
+            if name == f"{prefix}_requests_total":
+                entry = endpoints[labels["endpoint"]]
+                entry["count"] += sample.value
+                status = labels["status"]
+                entry["statuses"][status] = entry["statuses"].get(status, 0) + sample.value
+                if status.startswith("5"):
+                    entry["errors"] += sample.value
+            elif name == f"{prefix}_request_duration_seconds_bucket":
+                buckets[labels["endpoint"]][float(labels["le"])] += sample.value
+            elif name == f"{prefix}_request_duration_seconds_sum":
+                endpoints[labels["endpoint"]]["seconds"] += sample.value
+            elif name == f"{prefix}_collected_total":
+                entry = endpoints[labels["endpoint"]]
+                collector = labels["collector"]
+                entry["collectors"][collector] = (
+                    entry["collectors"].get(collector, 0) + sample.value
+                )
+            elif name == f"{prefix}_requests_in_flight":
+                in_flight += sample.value
+    result = {}
+    for endpoint, entry in sorted(endpoints.items()):
+        count = entry["count"]
+        cumulative = sorted(buckets[endpoint].items())
+        result[endpoint] = {
+            "count": int(count),
+            "errors": int(entry["errors"]),
+            "error_rate": entry["errors"] / count if count else 0.0,
+            "mean": entry["seconds"] / count if count else None,
+            "p50": quantile(0.5, cumulative),
+            "p95": quantile(0.95, cumulative),
+            "p99": quantile(0.99, cumulative),
+            "statuses": {k: int(v) for k, v in sorted(entry["statuses"].items())},
+            "collectors": entry["collectors"],
+        }
+    return {"endpoints": result, "in_flight": int(in_flight)}
