@@ -91,3 +91,17 @@ def test_login_posts_are_rate_limited(client: t.Any) -> None:
     ]
     assert codes == [400] * 10 + [429]  # no CSRF token: refused, but still counted
     assert client.get("/auth/login").status_code == 200  # the form itself is not limited
+
+
+def test_stats_are_for_admins_and_count_401s_and_429s(app: t.Any, client: t.Any) -> None:
+    from flask_plug_demo.extensions import auth
+
+    with app.test_request_context():
+        [admin] = [u for u in auth.store.list_users() if u.username == "admin"]
+        admin_token = auth.create_token(admin, name="tests")
+    for _ in range(6):
+        client.post("/api/notes", json={"title": "x"})  # 401 five times, then 429
+    bearer = {"Authorization": f"Bearer {admin_token}"}
+    assert client.get("/admin/stats").status_code == 403
+    endpoints = client.get("/admin/stats", headers=bearer).json["endpoints"]
+    assert endpoints["demo.add_note"]["statuses"] == {"401": 5, "429": 1}

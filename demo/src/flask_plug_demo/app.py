@@ -9,7 +9,7 @@ from pathlib import Path
 
 from flask import Flask
 
-from .extensions import auth, cors, limiter, timer
+from .extensions import auth, cors, limiter, stats, timer
 from .views import bp
 
 FRONTEND_ORIGIN = "http://localhost:5000"
@@ -56,6 +56,7 @@ def create_app(
     auth.init_app(app)
     cors.init_app(app)
     limiter.init_app(app)
+    stats.init_app(app)
     # Login attempts from one address: on top of auth's own per-account lockout.
     limiter.limit("10/minute", methods=["POST"])(app.blueprints["auth"])
     timer.init_app(app)  # last, so its total covers the other extensions too

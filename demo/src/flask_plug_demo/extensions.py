@@ -5,9 +5,19 @@ from __future__ import annotations
 from flask_plug.auth import Auth
 from flask_plug.cors import CORS
 from flask_plug.ratelimit import RateLimiter
+from flask_plug.stats import Stats
 from flask_plug.timer import Timer
 
 auth = Auth()
 cors = CORS()
 limiter = RateLimiter()
+stats = Stats()
 timer = Timer()
+
+
+@stats.access_check
+def admins_only() -> bool:
+    """The stats pages are for users with the admin role."""
+    from flask import g
+
+    return g.user is not None and g.user.has_role("admin")
