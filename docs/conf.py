@@ -25,7 +25,7 @@ autodoc_default_options = {"members": True}
 
 html_theme = "furo"
 html_title = "Flask-Plug"
-html_static_path: list[str] = []
+html_static_path = ["_static"]
 
 # The site is built offline (no intersphinx), so names from Flask, blinker and the
 # standard library cannot link anywhere; every other unresolved reference is an error.

@@ -4,12 +4,10 @@
 
 const SVG = "http://www.w3.org/2000/svg";
 const COLORS = ["#3366cc", "#dc3912", "#ff9900", "#109618", "#990099", "#0099c6", "#dd4477"];
-const STATUS_COLORS = { "2": "#109618", "3": "#3366cc", "4": "#ff9900", "5": "#dc3912" };
 const body = document.body;
 const summaryUrl = body.dataset.summaryUrl;
 const refreshMs = Number(body.dataset.refreshSeconds) * 1000;
 const history = [];  // [{time, total}] for the rate chart
-let previous = null;
 
 function el(name, attrs, text) {
   const node = document.createElementNS(SVG, name);
@@ -51,25 +49,58 @@ function drawRate(svg) {
   svg.append(el("polyline", { points: points.join(" "), fill: "none", stroke: COLORS[0], "stroke-width": 2 }));
 }
 
-function drawBars(svg, rows, series, colorOf, format) {
+function frame(svg, rows, rowHeight, legend, colorOf) {
+  const width = 600;
   clear(svg);
-  const width = 600, left = 140, rowHeight = Math.max(14, Math.min(28, 180 / Math.max(1, rows.length)));
-  svg.setAttribute("viewBox", `0 0 ${width} ${Math.max(40, rows.length * rowHeight + 30)}`);
-  const top = Math.max(1e-9, ...rows.flatMap((row) => series.map((name) => row.values[name] || 0)));
+  svg.setAttribute("viewBox", `0 0 ${width} ${Math.max(40, rows.length * rowHeight + 34)}`);
+  rows.forEach((row, i) => {
+    svg.append(el("text", { x: 2, y: 10 + i * rowHeight + rowHeight * 0.6 }, row.label.slice(0, 22)));
+  });
+  legend.forEach((name, j) => {
+    const x = 140 + j * 70, y = rows.length * rowHeight + 18;
+    svg.append(el("rect", { x, y, width: 10, height: 10, fill: colorOf(name, j) }));
+    svg.append(el("text", { x: x + 14, y: y + 9, class: "legend" }, name));
+  });
+}
+
+// Grouped bars (p50, p95, p99) per endpoint, with one label per endpoint.
+function drawLatency(svg, rows) {
+  const left = 140, room = 600 - left - 150, rowHeight = 24, names = ["p50", "p95", "p99"];
+  frame(svg, rows, rowHeight, names, (name, j) => COLORS[j]);
+  const top = Math.max(1e-9, ...rows.flatMap((row) => names.map((n) => row.values[n] || 0)));
+  rows.forEach((row, i) => {
+    const y = 10 + i * rowHeight, barHeight = (rowHeight - 6) / names.length;
+    names.forEach((name, j) => {
+      const w = (room * (row.values[name] || 0)) / top;
+      svg.append(el("rect", { x: left, y: y + j * barHeight, width: w, height: barHeight - 1, fill: COLORS[j] }));
+    });
+    const longest = (room * Math.max(...names.map((n) => row.values[n] || 0))) / top;
+    const label = names.map((n) => (row.values[n] || 0).toFixed(1)).join(" / ") + " ms";
+    svg.append(el("text", { x: left + longest + 4, y: y + rowHeight * 0.55 }, label));
+  });
+}
+
+// One bar per endpoint, split by status code, with the total at its end.
+function drawStatuses(svg, rows, statuses) {
+  const left = 140, room = 600 - left - 60, rowHeight = 20;
+  const colorOf = (status) => {
+    const shades = { "2": ["#109618", "#4cae4c", "#7bc47b"], "3": ["#3366cc", "#6f8fd6"], "4": ["#ff9900", "#ffb84d", "#cc7a00"], "5": ["#dc3912", "#a12a0d"] };
+    const family = shades[status[0]] || ["#999"];
+    const sameClass = statuses.filter((s) => s[0] === status[0]);
+    return family[sameClass.indexOf(status) % family.length];
+  };
+  frame(svg, rows, rowHeight, statuses, colorOf);
+  const top = Math.max(1, ...rows.map((row) => Object.values(row.values).reduce((a, b) => a + b, 0)));
   rows.forEach((row, i) => {
     const y = 10 + i * rowHeight;
-    svg.append(el("text", { x: 2, y: y + rowHeight * 0.6 }, row.label.slice(0, 22)));
-    const barHeight = (rowHeight - 4) / series.length;
-    series.forEach((name, j) => {
-      const value = row.values[name] || 0;
-      const w = ((width - left - 60) * value) / top;
-      svg.append(el("rect", { x: left, y: y + j * barHeight, width: Math.max(0, w), height: barHeight - 1, fill: colorOf(name, j) }));
-      if (value) svg.append(el("text", { x: left + w + 3, y: y + (j + 0.8) * barHeight }, format(value)));
-    });
-  });
-  series.forEach((name, j) => {
-    svg.append(el("rect", { x: left + j * 70, y: rows.length * rowHeight + 16, width: 10, height: 10, fill: colorOf(name, j) }));
-    svg.append(el("text", { x: left + j * 70 + 14, y: rows.length * rowHeight + 25, class: "legend" }, name));
+    let x = left;
+    for (const status of statuses) {
+      const w = (room * (row.values[status] || 0)) / top;
+      if (w > 0) svg.append(el("rect", { x, y, width: w, height: rowHeight - 6, fill: colorOf(status) }));
+      x += w;
+    }
+    const total = Object.values(row.values).reduce((a, b) => a + b, 0);
+    svg.append(el("text", { x: x + 4, y: y + rowHeight * 0.55 }, String(total)));
   });
 }
 
@@ -79,20 +110,15 @@ function render(data) {
   history.push({ time: Date.now(), total });
   if (history.length > 61) history.shift();
   drawRate(document.getElementById("rate-chart"));
-  drawBars(
+  drawLatency(
     document.getElementById("latency-chart"),
     endpoints.map(([name, e]) => ({ label: name, values: { p50: e.p50 * 1000, p95: e.p95 * 1000, p99: e.p99 * 1000 } })),
-    ["p50", "p95", "p99"],
-    (name, j) => COLORS[j],
-    (value) => value.toFixed(1),
   );
   const statuses = [...new Set(endpoints.flatMap(([, e]) => Object.keys(e.statuses)))].sort();
-  drawBars(
+  drawStatuses(
     document.getElementById("status-chart"),
     endpoints.map(([name, e]) => ({ label: name, values: e.statuses })),
     statuses,
-    (name) => STATUS_COLORS[name[0]] || "#999",
-    (value) => String(value),
   );
   const rows = document.getElementById("endpoints");
   rows.replaceChildren(...endpoints.map(([name, e]) => {
@@ -107,7 +133,6 @@ function render(data) {
   }));
   document.getElementById("status").textContent =
     `${total} requests, ${data.in_flight} in flight; updated ${new Date().toLocaleTimeString()}`;
-  previous = data;
 }
 
 async function refresh() {

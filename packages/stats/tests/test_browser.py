@@ -1,0 +1,155 @@
+"""Chromium renders the stats dashboard from the app's own JSON, with no error and no
+request to any other origin."""
+
+from __future__ import annotations
+
+import os
+import threading
+import typing as t
+from pathlib import Path
+
+import pytest
+from flask import Flask, abort
+from werkzeug.serving import make_server
+
+from flask_plug.stats import Stats
+
+pytestmark = pytest.mark.browser
+
+CHROMIUM = Path("/usr/bin/chromium")
+REFRESH_MS = 5000  # the dashboard's data-refresh-seconds
+
+
+def stats_app() -> Flask:
+    app = Flask(__name__)
+    app.config["PROPAGATE_EXCEPTIONS"] = False
+    Stats(app)
+
+    @app.get("/")
+    def index() -> dict[str, str]:
+        return {"hello": "world"}
+
+    @app.get("/items/<int:item_id>")
+    def item(item_id: int) -> dict[str, int]:
+        if item_id > 100:
+            abort(404)
+        return {"id": item_id}
+
+    @app.get("/boom")
+    def boom() -> str:
+        raise ZeroDivisionError("on purpose")
+
+    return app
+
+
+@pytest.fixture
+def stats_live_server() -> t.Iterator[tuple[Flask, str]]:
+    """An app with Stats served on 127.0.0.1 on a free port: the app and its origin."""
+    app = stats_app()
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        yield app, f"http://127.0.0.1:{server.server_port}"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+@pytest.fixture(scope="module")
+def stats_browser() -> t.Iterator[t.Any]:
+    """Debian's Chromium driven by Playwright; skipped where missing, except in CI."""
+    reason = None
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        reason = "playwright is not installed"
+    if reason is None and not CHROMIUM.exists():
+        reason = f"{CHROMIUM} is missing (apt-get install chromium)"
+    if reason is not None:
+        if os.environ.get("CI"):
+            pytest.fail(f"CI must run the browser tests: {reason}")
+        pytest.skip(reason)
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=str(CHROMIUM),
+            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"],
+        )
+        try:
+            yield browser
+        finally:
+            browser.close()
+
+
+def generate_traffic(app: Flask, *, index: int) -> None:
+    client = app.test_client()
+    for _ in range(index):
+        assert client.get("/").status_code == 200
+    for item_id in (1, 2, 3, 101):
+        client.get(f"/items/{item_id}")
+    assert client.get("/nowhere").status_code == 404
+    assert client.get("/boom").status_code == 500
+
+
+def table_counts(page: t.Any) -> dict[str, int]:
+    rows = page.eval_on_selector_all(
+        "#endpoints tr", "rows => rows.map(r => [...r.cells].map(c => c.textContent))"
+    )
+    return {row[0]: int(row[1]) for row in rows}
+
+
+def count(page: t.Any, selector: str) -> int:
+    return int(page.locator(selector).count())
+
+
+def test_dashboard_draws_every_chart_from_its_own_origin(
+    stats_browser: t.Any, stats_live_server: tuple[Flask, str]
+) -> None:
+    app, origin = stats_live_server
+    generate_traffic(app, index=3)
+
+    page = stats_browser.new_page()
+    console_errors: list[str] = []
+    page_errors: list[str] = []
+    requests: list[str] = []
+    page.on("console", lambda m: console_errors.append(m.text) if m.type == "error" else None)
+    page.on("pageerror", lambda error: page_errors.append(str(error)))
+    page.on("request", lambda r: requests.append(r.url))
+    try:
+        # A fake clock drives the page's setInterval: two refreshes without waiting 10 s.
+        page.clock.install()
+        page.goto(origin + "/admin/stats/dashboard")
+        page.wait_for_selector("#endpoints tr")
+        assert page.get_attribute("body", "data-refresh-seconds") == str(REFRESH_MS // 1000)
+        assert table_counts(page)["index"] == 3
+
+        page.clock.run_for(REFRESH_MS)
+        generate_traffic(app, index=5)  # the second refresh must show these
+        page.clock.run_for(REFRESH_MS)
+        page.wait_for_selector("#rate-chart polyline")
+        page.wait_for_function(
+            "() => [...document.querySelectorAll('#endpoints tr')]"
+            ".some(r => r.cells[0].textContent === 'index' && r.cells[1].textContent === '8')"
+        )
+
+        counts = table_counts(page)
+        assert counts["index"] == 8
+        assert counts["item"] == 8  # 404s from abort() count under their route
+        assert counts["boom"] == 2
+        assert counts["<unmatched>"] == 2  # /nowhere twice; the page asks for no favicon
+        assert not any(name.startswith("flask_plug_stats") for name in counts)
+
+        assert count(page, "#rate-chart polyline") == 1
+        # One bar per endpoint and percentile, plus the three legend swatches.
+        assert count(page, "#latency-chart rect") == 3 * len(counts) + 3
+        assert count(page, "#status-chart rect") > len(counts)
+        legend = page.locator("#status-chart text.legend").all_text_contents()
+        assert {"200", "404", "500"} <= set(legend)
+        assert "requests" in (page.text_content("#status") or "")
+
+        summary_fetches = [url for url in requests if url == origin + "/admin/stats"]
+        assert len(summary_fetches) == 3  # the first load and two refreshes
+        assert console_errors == []
+        assert page_errors == []
+        assert requests and all(url.startswith(origin + "/") for url in requests), requests
+    finally:
+        page.close()

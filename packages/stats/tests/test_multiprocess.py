@@ -1,0 +1,232 @@
+"""Real gunicorn, four workers restarted as they go, in prometheus_client's multiprocess mode:
+every worker's requests add up, and a worker that died mid-request leaves nothing in flight.
+
+``PROMETHEUS_MULTIPROC_DIR`` is set for gunicorn only: prometheus_client reads it at import,
+so setting it here would turn every other test of the session into multiprocess mode.
+"""
+
+from __future__ import annotations
+
+import http.client
+import importlib.util
+import json
+import math
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+import typing as t
+import urllib.error
+import urllib.request
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import pytest
+from prometheus_client.parser import text_string_to_metric_families
+
+REQUESTS = 300
+MAX_REQUESTS = 20
+JITTER = 5
+WORKERS = 4
+
+APP_MODULE = """\
+import os
+
+from flask import Flask
+
+from flask_plug.stats import Stats
+
+app = Flask(__name__)
+Stats(app)
+
+
+@app.get("/hit")
+def hit():
+    return str(os.getpid())
+
+
+@app.get("/crash")
+def crash():
+    os._exit(1)  # the worker dies mid-request: its in-flight gauge is left at 1
+"""
+
+GUNICORN_CONF = """\
+from prometheus_client import multiprocess
+
+graceful_timeout = 5
+control_socket_disable = True  # gunicorn >= 25.1 would open ~/.gunicorn/gunicorn.ctl
+
+
+def child_exit(server, worker):
+    multiprocess.mark_process_dead(worker.pid)
+"""
+
+
+class Gunicorn:
+    """One gunicorn master serving ``mp_app:app`` from ``root``, its output in a log file."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.multiproc_dir = root / "prometheus"
+        self.multiproc_dir.mkdir()
+        self.log_path = root / "gunicorn.log"
+        (root / "mp_app.py").write_text(APP_MODULE)
+        (root / "gunicorn_conf.py").write_text(GUNICORN_CONF)
+        self.process: subprocess.Popen[bytes] | None = None
+        self.url = ""
+
+    def start(self) -> None:
+        env = {k: v for k, v in os.environ.items() if k.upper() != "PROMETHEUS_MULTIPROC_DIR"}
+        env["PROMETHEUS_MULTIPROC_DIR"] = str(self.multiproc_dir)
+        command = [
+            sys.executable, "-m", "gunicorn",
+            "-w", str(WORKERS),
+            "--max-requests", str(MAX_REQUESTS),
+            "--max-requests-jitter", str(JITTER),
+            "-b", "127.0.0.1:0",  # the kernel picks a free port; read back from the log
+            "-c", str(self.root / "gunicorn_conf.py"),
+            "mp_app:app",
+        ]  # fmt: skip
+        with self.log_path.open("wb") as log:
+            self.process = subprocess.Popen(
+                command, cwd=self.root, env=env, stdout=log, stderr=subprocess.STDOUT
+            )
+        self.url = f"http://127.0.0.1:{self._port()}"
+        self._wait_until_serving()
+
+    def _port(self) -> int:
+        deadline = time.monotonic() + 15
+        while time.monotonic() < deadline:
+            self._check_running()
+            found = re.search(r"Listening at: http://127\.0\.0\.1:(\d+)", self.log())
+            if found:
+                return int(found.group(1))
+            time.sleep(0.05)
+        pytest.fail(f"gunicorn did not bind within 15 s:\n{self.log()}")
+
+    def _wait_until_serving(self) -> None:
+        deadline = time.monotonic() + 15
+        while time.monotonic() < deadline:
+            self._check_running()
+            try:
+                if get(f"{self.url}/admin/stats", timeout=2)[0] == 200:
+                    return
+            except (OSError, http.client.HTTPException):
+                pass
+            time.sleep(0.05)
+        pytest.fail(f"gunicorn did not answer within 15 s:\n{self.log()}")
+
+    def _check_running(self) -> None:
+        assert self.process is not None
+        if self.process.poll() is not None:
+            pytest.fail(f"gunicorn exited with {self.process.returncode}:\n{self.log()}")
+
+    def stop(self) -> int:
+        """SIGTERM, the graceful stop; the master's exit code."""
+        assert self.process is not None
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+        try:
+            return self.process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+            raise
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace")
+
+
+def get(url: str, timeout: float = 10) -> tuple[int, str]:
+    """Status and body of a GET; an error status is returned, not raised."""
+    try:
+        with urllib.request.urlopen(url, timeout=timeout) as response:
+            return response.status, response.read().decode()
+    except urllib.error.HTTPError as error:
+        with error:
+            return error.code, error.read().decode(errors="replace")
+
+
+@pytest.fixture
+def gunicorn(tmp_path: Path) -> t.Iterator[Gunicorn]:
+    if sys.platform == "win32":
+        pytest.skip("gunicorn runs on POSIX only")
+    if importlib.util.find_spec("gunicorn") is None:
+        if os.environ.get("CI"):
+            pytest.fail("gunicorn is not installed, and CI must run the multiprocess test")
+        pytest.skip("gunicorn is not installed")
+    server = Gunicorn(tmp_path)
+    try:
+        server.start()
+        yield server
+    finally:
+        if server.process is not None and server.process.poll() is None:
+            server.stop()
+
+
+def scrape(server: Gunicorn) -> tuple[dict[str, t.Any], dict[str, t.Any]]:
+    """The Prometheus families by name and the JSON summary, both read over HTTP."""
+    status, text = get(f"{server.url}/admin/stats/metrics")
+    assert status == 200, text
+    families = {family.name: family for family in text_string_to_metric_families(text)}
+    status, body = get(f"{server.url}/admin/stats")
+    assert status == 200, body
+    return families, json.loads(body)
+
+
+def in_flight(families: dict[str, t.Any], summary: dict[str, t.Any]) -> tuple[float, int]:
+    (sample,) = families["flask_http_requests_in_flight"].samples
+    return sample.value, summary["in_flight"]
+
+
+def test_restarted_workers_add_up_and_dead_workers_leave_nothing_in_flight(
+    gunicorn: Gunicorn,
+) -> None:
+    with pytest.raises((OSError, http.client.HTTPException)):
+        get(f"{gunicorn.url}/crash", timeout=10)
+
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        answers = list(pool.map(lambda _: get(f"{gunicorn.url}/hit"), range(REQUESTS)))
+    assert {status for status, _ in answers} == {200}
+    # Each worker answers at most MAX_REQUESTS + JITTER requests before it is replaced.
+    worker_pids = {body for _, body in answers}
+    assert len(worker_pids) >= math.ceil(REQUESTS / (MAX_REQUESTS + JITTER)) > WORKERS
+
+    # The master reaps the crashed worker (and runs child_exit) asynchronously: wait for it.
+    # Only the scrape itself may be in flight then.
+    deadline = time.monotonic() + 10
+    families, summary = scrape(gunicorn)
+    while max(in_flight(families, summary)) > 1 and time.monotonic() < deadline:
+        time.sleep(0.1)
+        families, summary = scrape(gunicorn)
+    exposed, reported = in_flight(families, summary)
+    assert exposed <= 1 and reported <= 1, gunicorn.log()
+
+    served = [
+        sample
+        for sample in families["flask_http_requests"].samples
+        if sample.name == "flask_http_requests_total" and sample.labels["endpoint"] == "hit"
+    ]
+    assert sum(sample.value for sample in served) == REQUESTS
+    assert {sample.labels["status"] for sample in served} == {"200"}
+    (count,) = (
+        sample.value
+        for sample in families["flask_http_request_duration_seconds"].samples
+        if sample.name == "flask_http_request_duration_seconds_count"
+        and sample.labels["endpoint"] == "hit"
+    )
+    assert count == REQUESTS
+
+    hit = summary["endpoints"]["hit"]
+    assert (hit["count"], hit["statuses"], hit["errors"]) == (REQUESTS, {"200": REQUESTS}, 0)
+    assert hit["p50"] is not None and hit["mean"] is not None
+
+    assert gunicorn.stop() == 0, gunicorn.log()
+    log = gunicorn.log()
+    assert "Traceback" not in log, log
+    assert log.count("exited with code 1") == 1, log
+    # Every worker is gone: child_exit dropped every live gauge; the counts stay on disk.
+    assert not list(gunicorn.multiproc_dir.glob("gauge_livesum_*.db"))
+    assert list(gunicorn.multiproc_dir.glob("counter_*.db"))
