@@ -32,7 +32,7 @@ html_static_path = ["_static"]
 nitpicky = True
 nitpick_ignore_regex = [
     ("py:class", r"(Flask|Blueprint|Namespace|Iterable|ContextVar|F|T|timedelta|OriginSpec)"),
-    ("py:class", r"(WSGIEnvironment|Engine|Connection|datetime|.*\.[TF])"),
+    ("py:class", r"(WSGIEnvironment|Engine|Connection|datetime|Collector|AccessCheck|.*\.[TF])"),
     ("py:class", r"(datetime|sqlalchemy)\..*"),
     ("py:class", r"(t|flask|blinker|werkzeug|collections\.abc|typing|contextvars|re)\..*"),
 ]
