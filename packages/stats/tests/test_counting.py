@@ -95,3 +95,21 @@ def test_apps_do_not_mix(summary: t.Any) -> None:
     first.test_client().get("/")
     assert summary(first.test_client())["index"]["count"] == 1
     assert "index" not in summary(second.test_client())
+
+
+def test_bad_config_fails_at_init_app_naming_the_key() -> None:
+    import math
+
+    import pytest
+
+    for key, value in [
+        ("STATS_BUCKETS", [math.inf]),
+        ("STATS_BUCKETS", [0.5, 0.1]),
+        ("STATS_URL_PREFIX", "admin/stats"),
+        ("STATS_EXCLUDE_STATIC", "yes"),
+        ("STATS_METRIC_PREFIX", "flask-http"),
+    ]:
+        app = Flask(__name__)
+        app.config[key] = value
+        with pytest.raises(ValueError, match=key):
+            Stats(app)

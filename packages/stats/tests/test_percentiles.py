@@ -59,6 +59,7 @@ def test_observations_beyond_the_last_finite_bucket_give_its_bound() -> None:
     all_in_inf = [(0.1, 0.0), (1.0, 0.0), (INF, 7.0)]
     assert quantile(0.5, all_in_inf) == 1.0
     assert quantile(0.99, all_in_inf) == 1.0
+    assert quantile(0.5, [(INF, 4.0)]) is None  # no finite bound: nothing to say
     some_in_inf = [(0.1, 5.0), (1.0, 5.0), (INF, 10.0)]
     assert quantile(0.99, some_in_inf) == 1.0
     assert quantile(0.4, some_in_inf) == pytest.approx(0.08)

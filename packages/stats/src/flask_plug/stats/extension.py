@@ -259,10 +259,12 @@ def _resolve(app: Flask, options: dict[str, t.Any]) -> dict[str, t.Any]:
     if (
         not isinstance(buckets, (list, tuple))
         or not buckets
-        or not all(isinstance(b, (int, float)) and b > 0 for b in buckets)
+        or not all(isinstance(b, (int, float)) and 0 < b < math.inf for b in buckets)
         or list(buckets) != sorted(set(buckets))
     ):
-        raise ValueError(f"STATS_BUCKETS must be increasing positive seconds, got {buckets!r}")
+        raise ValueError(
+            f"STATS_BUCKETS must be increasing, finite, positive seconds, got {buckets!r}"
+        )
     metric_prefix = values["metric_prefix"]
     if not isinstance(metric_prefix, str) or not metric_prefix.replace("_", "a").isalnum():
         raise ValueError(

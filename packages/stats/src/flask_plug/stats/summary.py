@@ -20,7 +20,8 @@ def quantile(q: float, buckets: list[tuple[float, float]]) -> float | None:
     for upper_bound, count in buckets:
         if count >= rank:
             if math.isinf(upper_bound):
-                return lower_bound  # beyond the last finite bucket: its bound is all we know
+                # Beyond the last finite bucket: its bound is all we know, if there is one.
+                return lower_bound if lower_bound > 0 else None
             share = (rank - lower_count) / (count - lower_count) if count > lower_count else 1.0
             return lower_bound + (upper_bound - lower_bound) * share
         lower_bound, lower_count = upper_bound, count
