@@ -113,3 +113,10 @@ def test_bad_config_fails_at_init_app_naming_the_key() -> None:
         app.config[key] = value
         with pytest.raises(ValueError, match=key):
             Stats(app)
+
+
+def test_access_from_config() -> None:
+    app = Flask(__name__)
+    app.config["STATS_ACCESS"] = lambda: False
+    Stats(app)
+    assert app.test_client().get("/admin/stats").status_code == 403

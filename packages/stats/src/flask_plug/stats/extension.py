@@ -33,6 +33,7 @@ class StatsOptions(t.TypedDict, total=False):
     exclude_static: bool
     buckets: t.Sequence[float]
     metric_prefix: str
+    access: AccessCheck
 
 
 DEFAULTS: dict[str, t.Any] = {
@@ -40,6 +41,7 @@ DEFAULTS: dict[str, t.Any] = {
     "exclude_static": True,
     "buckets": DEFAULT_BUCKETS,
     "metric_prefix": "flask_http",
+    "access": None,
 }
 
 
@@ -60,6 +62,8 @@ class Stats:
     :param exclude_static: leave ``static`` out. Default ``True``.
     :param buckets: latency histogram buckets in seconds.
     :param metric_prefix: prefix of the Prometheus metric names. Default ``flask_http``.
+    :param access: who may see the stats, a function returning true to allow the current
+        request; for this app, instead of :meth:`access_check`. Default: loopback clients.
     """
 
     def __init__(self, app: Flask | None = None, **options: Unpack[StatsOptions]) -> None:
@@ -205,7 +209,8 @@ class _StatsState:
             self.metrics.exceptions.labels(label, request.method, type(exception).__name__).inc()
 
     def check_access(self) -> None:
-        if not self.stats._access():
+        allowed = self.settings["access"] or self.stats._access
+        if not allowed():
             abort(403)
 
 
@@ -265,6 +270,8 @@ def _resolve(app: Flask, options: dict[str, t.Any]) -> dict[str, t.Any]:
         raise ValueError(
             f"STATS_BUCKETS must be increasing, finite, positive seconds, got {buckets!r}"
         )
+    if values["access"] is not None and not callable(values["access"]):
+        raise ValueError(f"STATS_ACCESS must be a function, got {values['access']!r}")
     metric_prefix = values["metric_prefix"]
     if not isinstance(metric_prefix, str) or not metric_prefix.replace("_", "a").isalnum():
         raise ValueError(
