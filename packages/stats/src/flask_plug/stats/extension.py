@@ -8,7 +8,7 @@ import time
 import typing as t
 from time import perf_counter
 
-from flask import abort, current_app, got_request_exception, request
+from flask import abort, current_app, got_request_exception, request, request_finished
 
 from .metrics import DEFAULT_BUCKETS, UNMATCHED, AppMetrics
 
@@ -90,7 +90,6 @@ class Stats:
         from .views import blueprint
 
         app.register_blueprint(blueprint, url_prefix=settings["url_prefix"])
-        app.after_request(state.run_collectors)
         got_request_exception.connect(state.count_exception, app, weak=False)
         app.wsgi_app = _StatsMiddleware(app.wsgi_app, state)  # type: ignore[method-assign]
 
@@ -100,7 +99,15 @@ class Stats:
         most once a minute per collector, and skipped; the others still run."""
         if not isinstance(name, str) or not name or not callable(func):
             raise ValueError("register_collector needs a name and a function")
+        if not self._collectors:
+            # Only now: without collectors, requests do not pay for calling them.
+            request_finished.connect(self._run_collectors, weak=False)
         self._collectors[name] = func
+
+    def _run_collectors(self, sender: Flask, response: Response, **extra: t.Any) -> None:
+        state = sender.extensions.get(EXTENSION_KEY)
+        if state is not None and state.stats is self:
+            state.run_collectors(response)
 
     def collector(self, name: str) -> t.Callable[[Collector], Collector]:
         """``register_collector`` as a decorator: ``@stats.collector("large_responses")``."""
@@ -174,15 +181,14 @@ class _StatsState:
         children[0].inc()
         children[1].observe(elapsed)
 
-    def run_collectors(self, response: Response) -> Response:
+    def run_collectors(self, response: Response) -> None:
+        """Called through ``request_finished`` once the response is final."""
         collectors = self.stats._collectors
-        if not collectors:
-            return response
         req: Request = request._get_current_object()  # type: ignore[attr-defined]
         rule = req.url_rule
         label = self.endpoint_label(None if rule is None else rule.endpoint)
         if label is None:
-            return response
+            return
         elapsed = perf_counter() - req.environ.get(_STARTED, perf_counter())
         for name, func in collectors.items():
             try:
@@ -200,7 +206,6 @@ class _StatsState:
                     current_app.logger.exception(
                         "stats collector %r failed; skipped (logged at most once a minute)", name
                     )
-        return response
 
     def count_exception(self, sender: Flask, exception: BaseException, **extra: t.Any) -> None:
         rule = request.url_rule
