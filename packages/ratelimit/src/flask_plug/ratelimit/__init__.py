@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from .errors import RateLimitExceeded, RateLimitStorageUnavailable
-from .extension import LimitSpec, RateLimiter
+from .extension import LimitOptions, LimitSpec, RateLimiter
 from .keys import header_key, remote_addr, user_or_remote_addr
 from .limits import Limit, parse_limits
 from .settings import LimiterOptions, LimiterSettings
@@ -12,6 +12,7 @@ __version__ = "0.1.0"
 
 __all__ = [
     "Limit",
+    "LimitOptions",
     "LimitSpec",
     "LimiterOptions",
     "LimiterSettings",

@@ -33,6 +33,16 @@ _UNMATCHED = "<unmatched>"
 T = t.TypeVar("T")
 
 
+class LimitOptions(t.TypedDict, total=False):
+    """Keyword options of :meth:`RateLimiter.limit` and :meth:`RateLimiter.shared_limit`."""
+
+    key_func: Callable[[], str] | None
+    methods: Iterable[str] | None
+    cost: int | Callable[[], int]
+    exempt_when: Callable[[], bool] | None
+    on_storage_error: str | None
+
+
 @dataclass(frozen=True)
 class LimitSpec:
     """Limits attached to a view or blueprint by :meth:`RateLimiter.limit` or
@@ -116,16 +126,7 @@ class RateLimiter:
                 workers,
             )
 
-    def limit(
-        self,
-        limits: str,
-        *,
-        key_func: Callable[[], str] | None = None,
-        methods: Iterable[str] | None = None,
-        cost: int | Callable[[], int] = 1,
-        exempt_when: Callable[[], bool] | None = None,
-        on_storage_error: str | None = None,
-    ) -> Callable[[T], T]:
+    def limit(self, limits: str, **options: Unpack[LimitOptions]) -> Callable[[T], T]:
         """Limit a view, or every view of a blueprint, counting each route on its own.
 
         ::
@@ -148,26 +149,16 @@ class RateLimiter:
             the app's policy; when any limit of a request says ``"deny"``, it is denied.
         :raises ValueError: at decoration, quoting a malformed limit or option.
         """
-        return self._decorator(limits, None, key_func, methods, cost, exempt_when, on_storage_error)
+        return self._decorator(limits, None, options)
 
     def shared_limit(
-        self,
-        limits: str,
-        scope: str,
-        *,
-        key_func: Callable[[], str] | None = None,
-        methods: Iterable[str] | None = None,
-        cost: int | Callable[[], int] = 1,
-        exempt_when: Callable[[], bool] | None = None,
-        on_storage_error: str | None = None,
+        self, limits: str, scope: str, **options: Unpack[LimitOptions]
     ) -> Callable[[T], T]:
         """Like :meth:`limit`, but every view decorated with the same ``scope`` shares
         one count: ``@limiter.shared_limit("1000/hour", scope="search")``."""
         if not isinstance(scope, str) or not scope:
             raise ValueError(f"shared_limit scope must be a non-empty string, got {scope!r}")
-        return self._decorator(
-            limits, scope, key_func, methods, cost, exempt_when, on_storage_error
-        )
+        return self._decorator(limits, scope, options)
 
     def exempt(self, target: T) -> T:
         """Exempt a view, or every view of a blueprint, from all limits and the default."""
@@ -176,18 +167,15 @@ class RateLimiter:
         _set_metadata(target, metadata)
         return target
 
-    def _decorator(
-        self,
-        limits: str,
-        scope: str | None,
-        key_func: Callable[[], str] | None,
-        methods: Iterable[str] | None,
-        cost: int | Callable[[], int],
-        exempt_when: Callable[[], bool] | None,
-        on_storage_error: str | None,
-    ) -> Callable[[T], T]:
+    def _decorator(self, limits: str, scope: str | None, options: LimitOptions) -> Callable[[T], T]:
         where = f"limit({limits!r})" if scope is None else f"shared_limit({limits!r})"
+        unknown = set(options) - set(LimitOptions.__annotations__)
+        if unknown:
+            raise TypeError(f"{where}: unknown option(s) {', '.join(sorted(unknown))}")
         parsed = parse_limits(limits, where)
+        methods = options.get("methods")
+        cost = options.get("cost", 1)
+        on_storage_error = options.get("on_storage_error")
         if isinstance(methods, str):
             raise ValueError(f"{where}: methods must be a list, like ['POST']")
         if not (callable(cost) or (isinstance(cost, int) and cost >= 0)):
@@ -198,9 +186,9 @@ class RateLimiter:
             limits=parsed,
             scope=scope,
             methods=None if methods is None else frozenset(m.upper() for m in methods),
-            key_func=key_func,
+            key_func=options.get("key_func"),
             cost=cost,
-            exempt_when=exempt_when,
+            exempt_when=options.get("exempt_when"),
             on_storage_error=on_storage_error,
         )
 
