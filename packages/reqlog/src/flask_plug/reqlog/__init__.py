@@ -1,0 +1,29 @@
+"""Access and request logs for Flask: Common, Combined, JSON and custom formats, request
+ids that correlate the app's own logs, redaction of secrets, rotation, and writing off
+the request thread."""
+
+from __future__ import annotations
+
+from .entry import LogEntry
+from .escaping import DEFAULT_REDACT, REDACTED
+from .extension import RequestLog
+from .formats import COMBINED, COMMON
+from .middleware import REQUEST_ID_KEY
+from .request_id import RequestIdFilter, current_request_id
+from .settings import RequestLogOptions, RequestLogSettings
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "COMBINED",
+    "COMMON",
+    "DEFAULT_REDACT",
+    "REDACTED",
+    "REQUEST_ID_KEY",
+    "LogEntry",
+    "RequestIdFilter",
+    "RequestLog",
+    "RequestLogOptions",
+    "RequestLogSettings",
+    "current_request_id",
+]

@@ -1,0 +1,99 @@
+"""Apache-style escaping and redaction of the values that reach a log line."""
+
+from __future__ import annotations
+
+import re
+from urllib.parse import unquote
+
+REDACTED = "REDACTED"
+"""What a redacted value is replaced with."""
+
+DEFAULT_REDACT = (
+    "password",
+    "passwd",
+    "secret",
+    "token",
+    "api_key",
+    "apikey",
+    "authorization",
+    "cookie",
+    "session",
+    "signature",
+)
+"""Parameter and header names holding any of these (case-insensitive) are redacted."""
+
+# Printable ASCII except the quote and the backslash: what may appear in a line as it is.
+_NEEDS_ESCAPE = re.compile(r"[^ !#-\[\]-~]")
+
+
+def _escape_char(code: int) -> str:
+    if code == 0x22:
+        return '\\"'
+    if code == 0x5C:
+        return "\\\\"
+    if 0x20 <= code < 0x7F:
+        return chr(code)
+    return f"\\x{code:02x}"
+
+
+_ESCAPES = {code: _escape_char(code) for code in range(256)}
+
+
+def escape(value: str) -> str:
+    """Escape ``value`` the way Apache's access log does, so every line parses.
+
+    ``"`` and ``\\`` get a backslash; control bytes and every byte outside printable
+    ASCII become ``\\xhh``. WSGI strings stand for bytes as Latin-1 characters, so each
+    character is one byte; text beyond Latin-1 is escaped as its UTF-8 bytes.
+    """
+    if _NEEDS_ESCAPE.search(value) is None:
+        return value
+    if not value.isascii() and max(value) > "\xff":
+        value = value.encode("utf-8").decode("latin-1")
+    return value.translate(_ESCAPES)
+
+
+def wire_text(value: str) -> str:
+    """Read a WSGI string (bytes as Latin-1) as the UTF-8 text it carries.
+
+    Bytes that are not UTF-8 become ``\\xhh``, so the result is always encodable.
+    """
+    if value.isascii():
+        return value
+    try:
+        raw = value.encode("latin-1")
+    except UnicodeEncodeError:
+        return value
+    return raw.decode("utf-8", "backslashreplace")
+
+
+class Redactor:
+    """Decides which query parameters and headers are secret, by name."""
+
+    def __init__(self, names: tuple[str, ...]) -> None:
+        self.names = names
+        """Lower-case fragments; a name containing one of them is secret."""
+
+    def is_secret(self, name: str) -> bool:
+        """Whether a parameter or header called ``name`` holds a secret."""
+        lowered = name.lower()
+        return any(fragment in lowered for fragment in self.names)
+
+    def query(self, query: str) -> str:
+        """``query`` with the values of secret parameters replaced by ``REDACTED``."""
+        if not query:
+            return query
+        pairs = query.split("&")
+        for index, pair in enumerate(pairs):
+            name, equals, _ = pair.partition("=")
+            if equals and self.is_secret(unquote(name.replace("+", " "), "latin-1")):
+                pairs[index] = f"{name}={REDACTED}"
+        return "&".join(pairs)
+
+    def url(self, url: str) -> str:
+        """``url`` (a path or an absolute URL) with its query redacted."""
+        path, question, query = url.partition("?")
+        if not question:
+            return url
+        query, hash_sign, fragment = query.partition("#")
+        return f"{path}?{self.query(query)}{hash_sign}{fragment}"

@@ -1,0 +1,130 @@
+"""The :class:`RequestLog` extension."""
+
+from __future__ import annotations
+
+import typing as t
+
+from flask import current_app, has_request_context, request
+
+from .middleware import REQUEST_ID_KEY, RequestLogMiddleware
+from .outputs import make_writer
+from .request_id import RequestIdFilter
+from .settings import RequestLogOptions, RequestLogSettings, resolve
+
+if t.TYPE_CHECKING:
+    from flask import Flask
+    from typing_extensions import Unpack
+
+    from .writer import LogWriter
+
+EXTENSION_KEY = "flask-plug-reqlog"
+
+
+class _State(t.NamedTuple):
+    settings: RequestLogSettings
+    writer: LogWriter
+
+
+class RequestLog:
+    """Log every request in one line, give each a request id, and write off the request
+    thread.
+
+    Options given here apply to every app this object is registered on; options given to
+    :meth:`init_app` apply to that app only. An option left as ``None`` is read from the
+    ``REQLOG_*`` config key of the same name, then falls back to its default.
+
+    :param app: the app to register on now; or call :meth:`init_app` later.
+    :param format: ``"combined"`` (default), ``"common"``, ``"json"``, or a format string
+        of atoms such as ``'%h "%r" %>s %{ms}T'``. Config ``REQLOG_FORMAT``.
+    :param output: ``"stdout"`` (default, also ``"-"``), ``"stderr"``, a file path
+        (relative paths are in the instance folder), ``"logger:<name>"`` or a
+        :class:`logging.Logger`, which gets each line as an INFO record. Config
+        ``REQLOG_OUTPUT``.
+    :param max_bytes: rotate the file before it grows past this many bytes. Config
+        ``REQLOG_MAX_BYTES``.
+    :param rotate_when: rotate the file on a schedule: ``"midnight"``, ``"H"``, ``"D"``,
+        ``"W0"`` (Monday) … as :class:`logging.handlers.TimedRotatingFileHandler` reads
+        it. Config ``REQLOG_ROTATE_WHEN``.
+    :param backup_count: rotated files kept. Default 7. Config ``REQLOG_BACKUP_COUNT``.
+    :param request_id_header: the header request ids are read from and echoed in. Default
+        ``"X-Request-ID"``. Config ``REQLOG_REQUEST_ID_HEADER``.
+    :param trust_request_id: keep an incoming id that is 1 to 128 safe characters
+        (letters, digits, ``+/=._:-``); otherwise, or when ``False``, make a new one.
+        Default ``True``. Config ``REQLOG_TRUST_REQUEST_ID``.
+    :param redact: more names of query parameters and headers whose values are replaced
+        by ``REDACTED``, on top of the built-in list. Config ``REQLOG_REDACT``.
+    :param skip_paths: paths not logged when the response is a success (below 400);
+        an entry ending in ``*`` is a prefix. Config ``REQLOG_SKIP_PATHS``.
+    :param sample: the share of successful responses logged, above 0 and at most 1.
+        Responses of 400 and above are always logged. Config ``REQLOG_SAMPLE``.
+    """
+
+    def __init__(self, app: Flask | None = None, **options: Unpack[RequestLogOptions]) -> None:
+        self._options = dict(options)
+        if app is not None:
+            self.init_app(app)
+
+    def init_app(self, app: Flask, **options: Unpack[RequestLogOptions]) -> None:
+        """Register the request log on ``app``; the options are those of :class:`RequestLog`.
+
+        Register it after the other extensions that wrap ``app.wsgi_app``, so the logged
+        duration covers them too.
+
+        :raises RuntimeError: if a request log is already registered on ``app``.
+        :raises ValueError: if an option or ``REQLOG_*`` config value is invalid, or the
+            log file cannot be opened.
+        """
+        if EXTENSION_KEY in app.extensions:
+            raise RuntimeError(
+                "flask-plug-reqlog is already registered on this app; call init_app once per app"
+            )
+        given = {k: v for k, v in options.items() if v is not None}
+        settings = resolve(app, {**self._options, **given})
+        writer = make_writer(settings)
+        app.extensions[EXTENSION_KEY] = _State(settings, writer)
+        app.wsgi_app = RequestLogMiddleware(  # type: ignore[method-assign]
+            app.wsgi_app, settings, writer
+        )
+        if not any(isinstance(f, RequestIdFilter) for f in app.logger.filters):
+            app.logger.addFilter(RequestIdFilter())
+        _add_request_id_to_g(app)
+
+    def settings(self, app: Flask | None = None) -> RequestLogSettings:
+        """The resolved settings of ``app`` (default: the current app)."""
+        return _state(app).settings
+
+    def flush(self, app: Flask | None = None, timeout: float | None = None) -> bool:
+        """Wait until every line queued so far for ``app`` is written.
+
+        :returns: ``False`` if ``timeout`` seconds passed first.
+        """
+        return _state(app).writer.flush(timeout)
+
+    def close(self, app: Flask | None = None) -> None:
+        """Write what is queued for ``app`` and stop its writer thread.
+
+        This happens by itself when the interpreter exits; call it from a shutdown hook
+        that ends the process in another way. A later request starts the thread again.
+        """
+        _state(app).writer.close()
+
+
+def _state(app: Flask | None) -> _State:
+    state: _State = (app or current_app).extensions[EXTENSION_KEY]
+    return state
+
+
+def _add_request_id_to_g(app: Flask) -> None:
+    """Make ``g.request_id`` read the id from the request, on first access."""
+    base = app.app_ctx_globals_class
+
+    class RequestLogGlobals(base):  # type: ignore[valid-type,misc]
+        def __getattr__(self, name: str) -> t.Any:
+            if name == "request_id" and has_request_context():
+                request_id = request.environ.get(REQUEST_ID_KEY)
+                if request_id is not None:
+                    self.request_id = request_id
+                    return request_id
+            return super().__getattr__(name)
+
+    app.app_ctx_globals_class = RequestLogGlobals

@@ -1,0 +1,50 @@
+"""Request ids: accepting or making one, and putting it on the app's own log records."""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+import typing as t
+from contextvars import ContextVar
+
+MAX_REQUEST_ID_LENGTH = 128
+"""The longest incoming request id that is kept; a longer one is replaced."""
+
+# Letters, digits and the punctuation of UUIDs, base64 and trace ids: nothing a log
+# line, a header or a shell would need to escape.
+_SAFE_ID = re.compile(rf"[A-Za-z0-9+/=._:-]{{1,{MAX_REQUEST_ID_LENGTH}}}")
+
+current_request_id: ContextVar[str | None] = ContextVar(
+    "flask_plug_reqlog_request_id", default=None
+)
+"""The id of the request being handled in this context, or ``None`` outside one."""
+
+
+def accept_request_id(incoming: str | None) -> str:
+    """``incoming`` if it is a safe request id, else a new random one (32 hex digits)."""
+    if incoming is not None and _SAFE_ID.fullmatch(incoming) is not None:
+        return incoming
+    return new_request_id()
+
+
+def new_request_id() -> str:
+    """A new random request id: 32 hex digits."""
+    return os.urandom(16).hex()
+
+
+class RequestIdFilter(logging.Filter):
+    """Sets ``record.request_id`` on every record it sees: the id of the request being
+    handled, or ``"-"`` outside a request. It never drops a record.
+
+    Add it to a handler so that every record the handler writes, from any logger, can use
+    ``%(request_id)s`` in its format::
+
+        handler.addFilter(RequestIdFilter())
+
+    :class:`~flask_plug.reqlog.RequestLog` adds one to ``app.logger`` itself.
+    """
+
+    def filter(self, record: logging.LogRecord) -> t.Literal[True]:
+        record.request_id = current_request_id.get() or "-"
+        return True

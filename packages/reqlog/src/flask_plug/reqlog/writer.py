@@ -1,0 +1,163 @@
+"""The queue and the thread that format entries and write them, off the request thread."""
+
+from __future__ import annotations
+
+import atexit
+import logging
+import os
+import threading
+import typing as t
+import weakref
+from queue import Empty, SimpleQueue
+
+from .entry import LogEntry
+
+if t.TYPE_CHECKING:
+    from .formats import Formatter
+
+LOGGER_NAME = "flask_plug.reqlog"
+_MAX_BATCH = 512
+"""Entries written with one write call; a bound so a backlog still rotates files on time."""
+
+_STOP = object()
+
+
+class LogWriter:
+    """Formats queued entries on its own thread and hands the lines to a handler or logger.
+
+    The request thread only puts an entry on a queue: it never formats, waits on a lock
+    or touches the disk. The thread starts with the first entry in each process, so a
+    writer created before a fork (gunicorn ``--preload``) works in every worker.
+    """
+
+    def __init__(
+        self,
+        formatter: Formatter,
+        *,
+        handler: logging.Handler | None = None,
+        logger: logging.Logger | None = None,
+    ) -> None:
+        if (handler is None) == (logger is None):
+            raise TypeError("give a handler or a logger")
+        self._formatter = formatter
+        self.handler = handler
+        """The handler lines are written to in batches, if writing to a file or stream."""
+        self.logger = logger
+        """The logger each line is sent to as an INFO record, if writing to a logger."""
+        self._queue: SimpleQueue[object] = SimpleQueue()
+        self._thread: threading.Thread | None = None
+        self._lock = threading.Lock()
+        _writers.add(self)
+
+    def put(self, entry: LogEntry) -> None:
+        """Queue ``entry`` to be written; returns at once."""
+        if self._thread is None:
+            self._start()
+        self._queue.put(entry)
+
+    def flush(self, timeout: float | None = None) -> bool:
+        """Wait until every entry queued so far is written.
+
+        :returns: ``False`` if ``timeout`` seconds passed first.
+        """
+        if self._thread is None:
+            return True
+        written = threading.Event()
+        self._queue.put(written)
+        return written.wait(timeout)
+
+    def close(self, timeout: float | None = 10.0) -> None:
+        """Write what is queued, stop the thread and close the handler's file. A later
+        entry starts the thread and opens the file again."""
+        with self._lock:
+            thread, self._thread = self._thread, None
+            if thread is not None:
+                self._queue.put(_STOP)
+                thread.join(timeout)
+            if self.handler is not None:
+                self.handler.close()
+
+    def _start(self) -> None:
+        with self._lock:
+            if self._thread is None:
+                self._thread = threading.Thread(
+                    target=self._run, args=(self._queue,), name="flask-plug-reqlog", daemon=True
+                )
+                self._thread.start()
+
+    def _after_fork_in_child(self) -> None:
+        # The parent's thread does not exist here, and its queued entries are the parent's.
+        self._queue = SimpleQueue()
+        self._thread = None
+        self._lock = threading.Lock()
+
+    def _run(self, queue: SimpleQueue[object]) -> None:
+        while True:
+            items = [queue.get()]
+            while len(items) < _MAX_BATCH:
+                try:
+                    items.append(queue.get_nowait())
+                except Empty:
+                    break
+            entries = [item for item in items if isinstance(item, LogEntry)]
+            if entries:
+                self._write(entries)
+            stop = False
+            for item in items:
+                if isinstance(item, threading.Event):
+                    item.set()
+                elif item is _STOP:
+                    stop = True
+            if stop:
+                return
+
+    def _write(self, entries: list[LogEntry]) -> None:
+        lines: list[tuple[str, str]] = []
+        for entry in entries:
+            try:
+                lines.append((entry.request_id, self._formatter(entry)))
+            except Exception:
+                # A bug in a format must cost one line, not the writer thread.
+                logging.getLogger(LOGGER_NAME).exception(
+                    "could not format the access log line of request %s", entry.request_id
+                )
+        if self.logger is not None:
+            if self.logger.isEnabledFor(logging.INFO):
+                for request_id, line in lines:
+                    self.logger.handle(_record(self.logger.name, line, request_id))
+        elif lines and self.handler is not None:
+            # One record for the whole batch: one lock, one rotation check, one write.
+            text = "\n".join(line for _, line in lines)
+            self.handler.handle(_record(LOGGER_NAME, text, lines[-1][0]))
+
+
+def _record(name: str, message: str, request_id: str) -> logging.LogRecord:
+    return logging.makeLogRecord(
+        {
+            "name": name,
+            "msg": message,
+            "levelno": logging.INFO,
+            "levelname": "INFO",
+            "request_id": request_id,
+        }
+    )
+
+
+_writers: weakref.WeakSet[LogWriter] = weakref.WeakSet()
+
+
+def _close_all() -> None:
+    for writer in list(_writers):
+        writer.close()
+
+
+def _after_fork_in_child() -> None:
+    for writer in list(_writers):
+        writer._after_fork_in_child()
+
+
+# Runs before logging's own exit handler (atexit is last in, first out), so the
+# handlers are still open when the last lines are written.
+atexit.register(_close_all)
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_after_fork_in_child)
