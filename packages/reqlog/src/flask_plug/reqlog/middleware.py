@@ -7,10 +7,11 @@ import typing as t
 from time import perf_counter_ns, time
 
 from .entry import LogEntry
-from .request_id import accept_request_id, current_request_id, new_request_id
+from .request_id import current_request_id, is_safe_request_id, new_request_id
 
 if t.TYPE_CHECKING:
     from collections.abc import Iterable, Iterator
+    from contextvars import Token
 
     from _typeshed import OptExcInfo
     from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
@@ -23,99 +24,120 @@ REQUEST_ID_KEY = "flask_plug.request_id"
 
 
 class RequestLogMiddleware:
-    """Wraps ``app.wsgi_app``; the entry is queued when the server closes the response.
-
-    Closing is the end of the request in WSGI: the body has been iterated (so a streamed
-    body's bytes are all counted) or abandoned, and every server calls ``close()``.
-    """
+    """Wraps ``app.wsgi_app``: gives each request an id and queues one entry for it."""
 
     def __init__(
         self, wsgi_app: WSGIApplication, settings: RequestLogSettings, writer: LogWriter
     ) -> None:
         self.wsgi_app = wsgi_app
-        self._writer = writer
-        self._header = settings.request_id_header
+        self.writer = writer
+        self.header = settings.request_id_header
         self._environ_header = "HTTP_" + settings.request_id_header.upper().replace("-", "_")
         self._trust = settings.trust_request_id
         self._skip_paths = settings.skip_paths
         self._skip_prefixes = settings.skip_prefixes
         self._sample = settings.sample
+        self.logs_every_request = not (
+            settings.skip_paths or settings.skip_prefixes or settings.sample < 1
+        )
 
-    def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
-        started = time()
-        start_ns = perf_counter_ns()
-        if self._trust:
-            request_id = accept_request_id(environ.get(self._environ_header))
+    def __call__(
+        self, environ: WSGIEnvironment, start_response: StartResponse
+    ) -> Iterable[bytes]:
+        incoming = environ.get(self._environ_header) if self._trust else None
+        if incoming is not None and is_safe_request_id(incoming):
+            request_id: str = incoming
         else:
             request_id = new_request_id()
         environ[REQUEST_ID_KEY] = request_id
-        token = current_request_id.set(request_id)
-        sent: list[t.Any] = ["500 INTERNAL SERVER ERROR", []]
-
-        def logging_start_response(
-            status: str, headers: list[tuple[str, str]], exc_info: OptExcInfo | None = None
-        ) -> t.Callable[[bytes], object]:
-            headers.append((self._header, request_id))
-            sent[0] = status
-            sent[1] = headers
-            return start_response(status, headers, exc_info)
-
-        def finish(bytes_sent: int) -> None:
-            duration_ns = perf_counter_ns() - start_ns
-            try:
-                current_request_id.reset(token)
-            except ValueError:
-                current_request_id.set(None)  # closed in another context than it began
-            status: str = sent[0]
-            if status[0] in "45" or self._wanted(environ):
-                self._writer.put(
-                    LogEntry(environ, status, sent[1], bytes_sent, duration_ns, started, request_id)
-                )
-
+        body = LoggedBody(self, environ, start_response, request_id)
         try:
-            body = self.wsgi_app(environ, logging_start_response)
+            body.body = self.wsgi_app(environ, body.start_response)
         except BaseException:
             # Flask propagated the error (testing or debug mode): the server answers 500.
-            finish(0)
+            body.finish()
             raise
-        return LoggedBody(body, finish)
+        return body
 
-    def _wanted(self, environ: WSGIEnvironment) -> bool:
-        if self._skip_paths or self._skip_prefixes:
-            path = environ.get("PATH_INFO", "")
-            if path in self._skip_paths or path.startswith(self._skip_prefixes):
-                return False
-        return self._sample == 1.0 or random.random() < self._sample
+    def wanted(self, environ: WSGIEnvironment) -> bool:
+        """Whether a successful request is logged, given the skip list and sampling."""
+        path = environ.get("PATH_INFO", "")
+        if path in self._skip_paths or path.startswith(self._skip_prefixes):
+            return False
+        return random.random() < self._sample
 
 
 class LoggedBody:
-    """The response body, counted as the server sends it. The request is logged when the
-    body is exhausted or closed, whichever comes first, and only once."""
+    """One request in flight: its start, its response, and its body as the server reads it.
 
-    __slots__ = ("_body", "_finish", "_bytes_sent", "_finished")
+    The request is logged when the body is exhausted or closed, whichever comes first,
+    and only once: closing is the end of a request in WSGI, and every server closes; test
+    clients read a body without always closing it. So a streamed body's bytes all count.
+    """
 
-    def __init__(self, body: Iterable[bytes], finish: t.Callable[[int], None]) -> None:
-        self._body = body
-        self._finish = finish
+    __slots__ = (
+        "body", "_middleware", "_environ", "_start_response", "_request_id", "_started",
+        "_start_ns", "_token", "_status", "_headers", "_bytes_sent", "_finished",
+    )  # fmt: skip
+
+    def __init__(
+        self,
+        middleware: RequestLogMiddleware,
+        environ: WSGIEnvironment,
+        start_response: StartResponse,
+        request_id: str,
+    ) -> None:
+        self._started = time()
+        self._start_ns = perf_counter_ns()
+        self.body: Iterable[bytes] = ()
+        self._middleware = middleware
+        self._environ = environ
+        self._start_response = start_response
+        self._request_id = request_id
+        self._token: Token[str | None] = current_request_id.set(request_id)
+        self._status = "500 INTERNAL SERVER ERROR"
+        self._headers: list[tuple[str, str]] = []
         self._bytes_sent = 0
         self._finished = False
 
+    def start_response(
+        self, status: str, headers: list[tuple[str, str]], exc_info: OptExcInfo | None = None
+    ) -> t.Callable[[bytes], object]:
+        headers.append((self._middleware.header, self._request_id))
+        self._status = status
+        self._headers = headers
+        return self._start_response(status, headers, exc_info)
+
     def __iter__(self) -> Iterator[bytes]:
-        for chunk in self._body:
+        for chunk in self.body:
             self._bytes_sent += len(chunk)
             yield chunk
-        # Test clients read a body without always closing it; every server closes it.
-        self._done()
+        self.finish()
 
     def close(self) -> None:
         try:
-            close = getattr(self._body, "close", None)
+            close = getattr(self.body, "close", None)
             if close is not None:
                 close()
         finally:
-            self._done()
+            self.finish()
 
-    def _done(self) -> None:
-        if not self._finished:
-            self._finished = True
-            self._finish(self._bytes_sent)
+    def finish(self) -> None:
+        """Queue this request's entry, once."""
+        if self._finished:
+            return
+        self._finished = True
+        duration_ns = perf_counter_ns() - self._start_ns
+        try:
+            current_request_id.reset(self._token)
+        except ValueError:
+            current_request_id.set(None)  # closed in another context than it began in
+        middleware = self._middleware
+        status = self._status
+        if status >= "4" or middleware.logs_every_request or middleware.wanted(self._environ):
+            middleware.writer.put(
+                LogEntry(
+                    self._environ, status, self._headers, self._bytes_sent, duration_ns,
+                    self._started, self._request_id,
+                )  # fmt: skip
+            )

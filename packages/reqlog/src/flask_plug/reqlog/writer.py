@@ -16,8 +16,10 @@ if t.TYPE_CHECKING:
     from .formats import Formatter
 
 LOGGER_NAME = "flask_plug.reqlog"
+BATCH_INTERVAL = 0.1
+"""Seconds the writer thread gathers entries before writing them in one go."""
 _MAX_BATCH = 512
-"""Entries written with one write call; a bound so a backlog still rotates files on time."""
+"""Entries written with one write call, so a backlog still rotates files in time."""
 
 _STOP = object()
 
@@ -47,6 +49,7 @@ class LogWriter:
         self._queue: SimpleQueue[object] = SimpleQueue()
         self._thread: threading.Thread | None = None
         self._lock = threading.Lock()
+        self._wake = threading.Event()
         _writers.add(self)
 
     def put(self, entry: LogEntry) -> None:
@@ -64,6 +67,7 @@ class LogWriter:
             return True
         written = threading.Event()
         self._queue.put(written)
+        self._wake.set()
         return written.wait(timeout)
 
     def close(self, timeout: float | None = 10.0) -> None:
@@ -73,6 +77,7 @@ class LogWriter:
             thread, self._thread = self._thread, None
             if thread is not None:
                 self._queue.put(_STOP)
+                self._wake.set()
                 thread.join(timeout)
             if self.handler is not None:
                 self.handler.close()
@@ -90,24 +95,31 @@ class LogWriter:
         self._queue = SimpleQueue()
         self._thread = None
         self._lock = threading.Lock()
+        self._wake = threading.Event()
 
     def _run(self, queue: SimpleQueue[object]) -> None:
         while True:
             items = [queue.get()]
-            while len(items) < _MAX_BATCH:
+            # Gather what arrives meanwhile: waking once per request would cost more than
+            # the whole line, in thread switches. flush() and close() cut the wait short.
+            self._wake.wait(BATCH_INTERVAL)
+            self._wake.clear()
+            while True:
                 try:
                     items.append(queue.get_nowait())
                 except Empty:
                     break
-            entries = [item for item in items if isinstance(item, LogEntry)]
-            if entries:
-                self._write(entries)
             stop = False
-            for item in items:
-                if isinstance(item, threading.Event):
-                    item.set()
-                elif item is _STOP:
-                    stop = True
+            for start in range(0, len(items), _MAX_BATCH):
+                batch = items[start : start + _MAX_BATCH]
+                entries = [item for item in batch if isinstance(item, LogEntry)]
+                if entries:
+                    self._write(entries)
+                for item in batch:
+                    if isinstance(item, threading.Event):
+                        item.set()
+                    elif item is _STOP:
+                        stop = True
             if stop:
                 return
 
