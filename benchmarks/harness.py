@@ -30,6 +30,9 @@ class Variant:
     path: str = "/"
     method: str = "GET"
     headers: tuple[tuple[str, str], ...] = ()
+    settle: t.Callable[[], object] | None = None
+    """Called at the end of each timed run, so work a variant defers (a log writer
+    thread's) is counted in its time."""
 
 
 @dataclass(frozen=True)
@@ -45,7 +48,12 @@ def _start_response(status: str, headers: list[tuple[str, str]], exc_info: t.Any
     return lambda data: None
 
 
-def _run(app: WSGIApplication, environ: dict[str, t.Any], requests: int) -> int:
+def _run(
+    app: WSGIApplication,
+    environ: dict[str, t.Any],
+    requests: int,
+    settle: t.Callable[[], object] | None = None,
+) -> int:
     start = perf_counter_ns()
     for _ in range(requests):
         body = app(environ.copy(), _start_response)
@@ -54,6 +62,8 @@ def _run(app: WSGIApplication, environ: dict[str, t.Any], requests: int) -> int:
         close = getattr(body, "close", None)
         if close is not None:
             close()
+    if settle is not None:
+        settle()
     return perf_counter_ns() - start
 
 
@@ -66,7 +76,7 @@ def measure(variants: list[Variant], *, requests: int = 2000, rounds: int = 21) 
         for v in variants
     }
     for v in variants:
-        _run(v.app, environs[v.label], requests // 4)  # warm caches and lazy imports
+        _run(v.app, environs[v.label], requests // 4, v.settle)  # warm caches and lazy imports
     samples: dict[str, list[float]] = {v.label: [] for v in variants}
     order = list(variants)
     shuffle = random.Random(0).shuffle
@@ -75,7 +85,7 @@ def measure(variants: list[Variant], *, requests: int = 2000, rounds: int = 21) 
         for _ in range(rounds):
             shuffle(order)
             for v in order:
-                elapsed = _run(v.app, environs[v.label], requests)
+                elapsed = _run(v.app, environs[v.label], requests, v.settle)
                 samples[v.label].append(elapsed / requests / 1000)
             gc.collect()
     finally:

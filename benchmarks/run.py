@@ -15,12 +15,13 @@ from pathlib import Path
 import bench_auth
 import bench_cors
 import bench_ratelimit
+import bench_reqlog
 import bench_stats
 import bench_timer
 from harness import table
 
 DOCS_TABLE = Path(__file__).resolve().parent.parent / "docs" / "_generated" / "benchmarks.md"
-SUITES = [bench_timer, bench_cors, bench_ratelimit, bench_auth, bench_stats]
+SUITES = [bench_timer, bench_cors, bench_ratelimit, bench_auth, bench_stats, bench_reqlog]
 
 
 def main(argv: list[str]) -> int:

@@ -73,11 +73,19 @@ class Redactor:
     def __init__(self, names: tuple[str, ...]) -> None:
         self.names = names
         """Lower-case fragments; a name containing one of them is secret."""
+        self._pattern = re.compile("|".join(re.escape(name) for name in names))
+        self._seen: dict[str, bool] = {}
 
     def is_secret(self, name: str) -> bool:
         """Whether a parameter or header called ``name`` holds a secret."""
-        lowered = name.lower()
-        return any(fragment in lowered for fragment in self.names)
+        secret = self._seen.get(name)
+        if secret is None:
+            decoded = unquote(name, "latin-1") if "%" in name else name
+            secret = self._pattern.search(decoded.lower()) is not None
+            # Names come from clients: remember a bounded number of them.
+            if len(self._seen) < 4096:
+                self._seen[name] = secret
+        return secret
 
     def query(self, query: str) -> str:
         """``query`` with the values of secret parameters replaced by ``REDACTED``."""
@@ -86,7 +94,7 @@ class Redactor:
         pairs = query.split("&")
         for index, pair in enumerate(pairs):
             name, equals, _ = pair.partition("=")
-            if equals and self.is_secret(unquote(name.replace("+", " "), "latin-1")):
+            if equals and self.is_secret(name):
                 pairs[index] = f"{name}={REDACTED}"
         return "&".join(pairs)
 

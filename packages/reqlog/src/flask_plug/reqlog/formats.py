@@ -60,9 +60,10 @@ class _LineFormat:
             self._parts.append(spec[position:])
         if not any(callable(part) for part in self._parts):
             raise FormatError(f"{spec!r} has no atoms; see the list of format atoms")
+        self._line = _join(self._parts)
 
     def __call__(self, entry: LogEntry) -> str:
-        return "".join([part if isinstance(part, str) else part(entry) for part in self._parts])
+        return self._line(entry)
 
     def _atom(self, match: re.Match[str]) -> str | _Atom:
         arg, final, code = match["arg"], match["final"], match["code"]
@@ -131,6 +132,25 @@ class _LineFormat:
             return REDACTED if secret else escape(", ".join(values))
 
         return header
+
+
+def _join(parts: list[str | _Atom]) -> _Atom:
+    """One function that calls the atoms and joins them with the literal text between.
+
+    Generated, because looping over the parts took as long as all the atoms together.
+    Literal text enters the source only through ``repr()``.
+    """
+    atoms: dict[str, _Atom] = {}
+    terms = []
+    for index, part in enumerate(parts):
+        if isinstance(part, str):
+            terms.append(repr(part))
+        else:
+            atoms[f"atom{index}"] = part
+            terms.append(f"atom{index}(entry)")
+    namespace: dict[str, t.Any] = dict(atoms)
+    exec(f"def line(entry):\n    return ''.join(({', '.join(terms)},))", namespace)
+    return t.cast(_Atom, namespace["line"])
 
 
 def clf_time(second: int) -> str:
