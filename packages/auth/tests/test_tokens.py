@@ -5,7 +5,7 @@ import hashlib
 import typing as t
 
 import pytest
-from flask import Flask
+from flask import Flask, request
 from sqlalchemy import select
 
 from flask_plug.auth import Auth, User
@@ -152,3 +152,18 @@ def test_http_basic_guesses_count_towards_the_login_limit(
     for _ in range(3):
         assert client.get("/api/me", headers=basic("ann", "wrong-password-123")).status_code == 401
     assert login(client, "ann", passwords["ann"]).status_code == 429
+
+
+def test_the_user_is_named_in_remote_user_for_access_logs(
+    app: Flask, client: t.Any, ann_token: str
+) -> None:
+    seen: list[str | None] = []
+
+    @app.after_request
+    def remember_remote_user(response: t.Any) -> t.Any:
+        seen.append(request.environ.get("REMOTE_USER"))
+        return response
+
+    assert client.get("/api/me", headers=bearer(ann_token)).status_code == 200
+    assert client.get("/api/me", headers={"Accept": "application/json"}).status_code == 401
+    assert seen == ["ann", None]

@@ -209,6 +209,7 @@ def _login_user(user: User, *, remember: bool = False) -> None:
     session[SESSION_KEY] = state.store.start_session(user.id, state.settings.session_lifetime)
     state.store.purge_expired(state.settings.failure_window)  # logins are rare: tidy up here
     g.user = user
+    _set_remote_user(user)
     if remember and state.settings.remember_days:
         state.set_remember_cookie(user.id)
     logged_in.send(current_app._get_current_object(), user=user)  # type: ignore[attr-defined]
@@ -384,6 +385,14 @@ def _unauthorized() -> Response:
     return redirect(url_for(settings.login_view, next=target))
 
 
+def _set_remote_user(user: User) -> None:
+    """Name the user in ``REMOTE_USER``, where WSGI access logs look for it.
+
+    WSGI strings carry bytes as Latin-1 characters, so the name goes in as UTF-8 bytes.
+    """
+    request.environ["REMOTE_USER"] = user.username.encode().decode("latin-1")
+
+
 def _make_user_lazy(app: Flask) -> None:
     """Make ``g.user`` load the user on first access, so untouched requests cost nothing."""
     base = app.app_ctx_globals_class
@@ -393,6 +402,8 @@ def _make_user_lazy(app: Flask) -> None:
             if name == "user" and has_request_context():
                 user = _state().load_user()
                 self.user = user
+                if user is not None:
+                    _set_remote_user(user)
                 return user
             return super().__getattr__(name)
 
