@@ -35,4 +35,5 @@ nitpick_ignore_regex = [
     ("py:class", r"(WSGIEnvironment|Engine|Connection|datetime|Collector|AccessCheck|.*\.[TF])"),
     ("py:class", r"(datetime|sqlalchemy)\..*"),
     ("py:class", r"(t|flask|blinker|werkzeug|collections\.abc|typing|contextvars|re)\..*"),
+    ("py:class", r"logging(\.handlers)?\..*|Redactor|Formatter"),
 ]
