@@ -10,8 +10,24 @@ from flask_plug_demo import create_app
 
 
 @pytest.fixture
-def app(tmp_path: Path) -> Flask:
-    return create_app({"TESTING": True}, instance_path=str(tmp_path))
+def app(tmp_path: Path) -> t.Iterator[Flask]:
+    from flask_plug_demo.extensions import reqlog
+
+    app = create_app({"TESTING": True}, instance_path=str(tmp_path))
+    yield app
+    reqlog.close(app)
+
+
+@pytest.fixture
+def access_log(app: Flask) -> t.Callable[[], list[str]]:
+    """The access log's lines so far, once the writer thread has written them."""
+    from flask_plug_demo.extensions import reqlog
+
+    def read() -> list[str]:
+        assert reqlog.flush(app, timeout=10)
+        return Path(app.instance_path, "access.log").read_text().splitlines()
+
+    return read
 
 
 @pytest.fixture

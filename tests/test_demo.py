@@ -105,3 +105,20 @@ def test_stats_are_for_admins_and_count_401s_and_429s(app: t.Any, client: t.Any)
     assert client.get("/admin/stats").status_code == 403
     endpoints = client.get("/admin/stats", headers=bearer).json["endpoints"]
     assert endpoints["demo.add_note"]["statuses"] == {"401": 5, "429": 1}
+
+
+def test_access_log_shows_the_request_id_and_the_user(
+    client: t.Any, api_token: str, access_log: t.Any
+) -> None:
+    with client.get("/", headers={"X-Request-ID": "home-visit-1"}) as response:
+        assert response.headers["X-Request-ID"] == "home-visit-1"
+        assert "home-visit-1" in response.get_data(as_text=True)
+    bearer = {"Authorization": f"Bearer {api_token}"}
+    with client.post("/api/notes", json={"title": "t", "body": "b"}, headers=bearer) as response:
+        assert response.status_code == 201
+        request_id = response.headers["X-Request-ID"]
+    home, post = access_log()[-2:]
+    assert '"GET / HTTP/1.1" 200' in home
+    assert post.startswith("127.0.0.1 - demo [")
+    assert '"POST /api/notes HTTP/1.1" 201' in post
+    assert len(request_id) == 32

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from flask import Flask
 
-from .extensions import auth, cors, limiter, stats, timer
+from .extensions import auth, cors, limiter, reqlog, stats, timer
 from .views import bp
 
 FRONTEND_ORIGIN = "http://localhost:5000"
@@ -45,6 +45,10 @@ def create_app(
         AUTH_REMEMBER_DAYS=14,
         SESSION_COOKIE_SAMESITE="Lax",
         AUTH_DEFAULT_NEXT="/notes",
+        # Combined lines in the instance folder, ready for goaccess; production sets
+        # FLASK_REQLOG_FORMAT=json and FLASK_REQLOG_OUTPUT=stdout.
+        REQLOG_OUTPUT="access.log",
+        REQLOG_MAX_BYTES=10_000_000,
     )
     app.config.from_prefixed_env()
     if config is not None:
@@ -59,7 +63,8 @@ def create_app(
     stats.init_app(app)
     # Login attempts from one address: on top of auth's own per-account lockout.
     limiter.limit("10/minute", methods=["POST"])(app.blueprints["auth"])
-    timer.init_app(app)  # last, so its total covers the other extensions too
+    timer.init_app(app)  # after the others, so its total covers them too
+    reqlog.init_app(app)  # outermost: its duration covers everything, timer included
     with app.app_context():
         auth.store.create_tables()
         if auth.store.count_users() == 0:

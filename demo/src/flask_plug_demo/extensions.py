@@ -5,12 +5,14 @@ from __future__ import annotations
 from flask_plug.auth import Auth
 from flask_plug.cors import CORS
 from flask_plug.ratelimit import RateLimiter
+from flask_plug.reqlog import RequestLog
 from flask_plug.stats import Stats
 from flask_plug.timer import Timer
 
 auth = Auth()
 cors = CORS()
 limiter = RateLimiter()
+reqlog = RequestLog()
 stats = Stats()
 timer = Timer()
 

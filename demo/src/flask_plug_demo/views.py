@@ -8,7 +8,7 @@ from flask import Blueprint, abort, g, render_template, request
 
 from flask_plug.auth import csrf_valid
 
-from .extensions import auth, limiter, timer
+from .extensions import auth, limiter, reqlog, timer
 
 bp = Blueprint("demo", __name__)
 
@@ -27,7 +27,9 @@ def load_notes() -> list[dict[str, object]]:
 def home() -> str:
     """The home page: what to click to see each extension at work."""
     with timer.span("render", desc="home page"):
-        return render_template("home.html", notes=load_notes())
+        return render_template(
+            "home.html", notes=load_notes(), access_log=reqlog.settings().output
+        )
 
 
 @bp.get("/notes")
