@@ -13,14 +13,14 @@ DEFAULT_REDACT = (
     "passwd",
     "secret",
     "token",
-    "api_key",
     "apikey",
     "authorization",
     "cookie",
     "session",
     "signature",
 )
-"""Parameter and header names holding any of these (case-insensitive) are redacted."""
+"""Parameter and header names holding any of these are redacted. Case, ``-`` and ``_`` do
+not count: ``apikey`` covers ``api_key``, ``X-API-Key`` and ``api-key``."""
 
 # Printable ASCII except the quote and the backslash: what may appear in a line as it is.
 _NEEDS_ESCAPE = re.compile(r"[^ !#-\[\]-~]")
@@ -71,9 +71,9 @@ class Redactor:
     """Decides which query parameters and headers are secret, by name."""
 
     def __init__(self, names: tuple[str, ...]) -> None:
-        self.names = names
-        """Lower-case fragments; a name containing one of them is secret."""
-        self._pattern = re.compile("|".join(re.escape(name) for name in names))
+        self.names = tuple(sorted({_normal(name) for name in names}))
+        """Fragments, normalised; a name containing one of them is secret."""
+        self._pattern = re.compile("|".join(re.escape(name) for name in self.names))
         self._seen: dict[str, bool] = {}
 
     def is_secret(self, name: str) -> bool:
@@ -81,7 +81,7 @@ class Redactor:
         secret = self._seen.get(name)
         if secret is None:
             decoded = unquote(name, "latin-1") if "%" in name else name
-            secret = self._pattern.search(decoded.lower()) is not None
+            secret = self._pattern.search(_normal(decoded)) is not None
             # Names come from clients: remember a bounded number of them.
             if len(self._seen) < 4096:
                 self._seen[name] = secret
@@ -105,3 +105,7 @@ class Redactor:
             return url
         query, hash_sign, fragment = query.partition("#")
         return f"{path}?{self.query(query)}{hash_sign}{fragment}"
+
+
+def _normal(name: str) -> str:
+    return name.lower().replace("-", "").replace("_", "")

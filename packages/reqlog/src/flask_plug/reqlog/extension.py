@@ -60,6 +60,9 @@ class RequestLog:
     """
 
     def __init__(self, app: Flask | None = None, **options: Unpack[RequestLogOptions]) -> None:
+        unknown = set(options) - set(RequestLogOptions.__annotations__)
+        if unknown:
+            raise TypeError(f"unknown RequestLog option(s): {', '.join(sorted(unknown))}")
         self._options = dict(options)
         if app is not None:
             self.init_app(app)
@@ -126,5 +129,15 @@ def _add_request_id_to_g(app: Flask) -> None:
                     self.request_id = request_id
                     return request_id
             return super().__getattr__(name)
+
+        def get(self, name: str, default: t.Any | None = None) -> t.Any:
+            if name == "request_id" and name not in self.__dict__:
+                return getattr(self, name, default)
+            return super().get(name, default)
+
+        def __contains__(self, name: str) -> bool:
+            if name == "request_id" and name not in self.__dict__:
+                return hasattr(self, name)
+            return super().__contains__(name)  # type: ignore[no-any-return]
 
     app.app_ctx_globals_class = RequestLogGlobals

@@ -124,12 +124,14 @@ class _LineFormat:
     def _response_header(self, name: str) -> _Atom:
         lowered = name.lower()
         secret = self._redactor.is_secret(name)
+        # A redirect's target may carry a token in its query, as a referer may.
+        redact = self._redactor.url if lowered in ("location", "content-location") else str
 
         def header(entry: LogEntry) -> str:
             values = [value for key, value in entry.headers if key.lower() == lowered]
             if not values:
                 return "-"
-            return REDACTED if secret else escape(", ".join(values))
+            return REDACTED if secret else escape(redact(", ".join(values)))
 
         return header
 

@@ -38,6 +38,9 @@ def make_writer(settings: RequestLogSettings) -> LogWriter:
     """
     output = settings.output
     if isinstance(output, logging.Logger):
+        if output.level == logging.NOTSET:
+            # Access lines are INFO records; an unconfigured logger would drop them all.
+            output.setLevel(logging.INFO)
         return LogWriter(settings.formatter, logger=output)
     if output in ("stdout", "stderr"):
         handler: logging.Handler = StandardStreamHandler(output)  # type: ignore[arg-type]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import atexit
 import logging
 import os
+import sys
 import threading
 import typing as t
 import weakref
@@ -138,9 +139,20 @@ class LogWriter:
                 for request_id, line in lines:
                     self.logger.handle(_record(self.logger.name, line, request_id))
         elif lines and self.handler is not None:
-            # One record for the whole batch: one lock, one rotation check, one write.
-            text = "\n".join(line for _, line in lines)
-            self.handler.handle(_record(LOGGER_NAME, text, lines[-1][0]))
+            # Few records for many lines: one lock, one rotation check, one write each.
+            # A size-rotating handler checks the size per record, so no record may be
+            # larger than the file may grow.
+            limit = getattr(self.handler, "maxBytes", 0) or sys.maxsize
+            chunk: list[str] = []
+            size = 0
+            for request_id, line in lines:
+                if chunk and size + len(line) + 1 >= limit:
+                    self.handler.handle(_record(LOGGER_NAME, "\n".join(chunk), request_id))
+                    chunk, size = [], 0
+                chunk.append(line)
+                size += len(line) + 1
+            if chunk:
+                self.handler.handle(_record(LOGGER_NAME, "\n".join(chunk), lines[-1][0]))
 
 
 def _record(name: str, message: str, request_id: str) -> logging.LogRecord:
