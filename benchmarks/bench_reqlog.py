@@ -58,7 +58,9 @@ def combined_to_file(folder: Path) -> list[Variant]:
     return [
         Variant("bare Flask", bare, headers=HEADERS),
         Variant(
-            "flask-plug-reqlog, combined to a file", ours, headers=HEADERS,
+            "flask-plug-reqlog, combined to a file",
+            ours,
+            headers=HEADERS,
             settle=lambda: reqlog.flush(ours),
         ),  # fmt: skip
         Variant("logging.FileHandler in after_request", peer, headers=HEADERS),

@@ -27,9 +27,7 @@ def load_notes() -> list[dict[str, object]]:
 def home() -> str:
     """The home page: what to click to see each extension at work."""
     with timer.span("render", desc="home page"):
-        return render_template(
-            "home.html", notes=load_notes(), access_log=reqlog.settings().output
-        )
+        return render_template("home.html", notes=load_notes(), access_log=reqlog.settings().output)
 
 
 @bp.get("/notes")

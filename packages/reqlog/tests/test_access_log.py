@@ -6,8 +6,6 @@ import typing as t
 import pytest
 from flask import Flask
 
-from flask_plug.reqlog import RequestLog
-
 COMBINED = re.compile(
     r'(?P<host>\S+) - (?P<user>\S+) \[(?P<time>[^\]]+)\] "(?P<request>(?:[^"\\]|\\.)*)" '
     r'(?P<status>\d{3}) (?P<bytes>\d+|-) "(?P<referer>(?:[^"\\]|\\.)*)" '
@@ -33,7 +31,9 @@ def test_combined_line_for_a_request(client: t.Any, read_log: t.Any) -> None:
 @pytest.mark.parametrize(
     ("path", "status"), [("/missing", "404"), ("/forbidden", "403"), ("/boom", "500")]
 )
-def test_errors_get_exactly_one_line(client: t.Any, read_log: t.Any, path: str, status: str) -> None:
+def test_errors_get_exactly_one_line(
+    client: t.Any, read_log: t.Any, path: str, status: str
+) -> None:
     with client.get(path) as response:
         assert response.status_code == int(status)
     (line,) = read_log()

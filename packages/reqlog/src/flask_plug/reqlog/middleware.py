@@ -41,9 +41,7 @@ class RequestLogMiddleware:
             settings.skip_paths or settings.skip_prefixes or settings.sample < 1
         )
 
-    def __call__(
-        self, environ: WSGIEnvironment, start_response: StartResponse
-    ) -> Iterable[bytes]:
+    def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
         incoming = environ.get(self._environ_header) if self._trust else None
         if incoming is not None and is_safe_request_id(incoming):
             request_id: str = incoming
@@ -137,7 +135,12 @@ class LoggedBody:
         if status >= "4" or middleware.logs_every_request or middleware.wanted(self._environ):
             middleware.writer.put(
                 LogEntry(
-                    self._environ, status, self._headers, self._bytes_sent, duration_ns,
-                    self._started, self._request_id,
+                    self._environ,
+                    status,
+                    self._headers,
+                    self._bytes_sent,
+                    duration_ns,
+                    self._started,
+                    self._request_id,
                 )  # fmt: skip
             )

@@ -38,7 +38,7 @@ if hasattr(os, "register_at_fork"):
 
 def new_request_id() -> str:
     """A new random request id: 32 hex digits."""
-    return "%032x" % _generator.getrandbits(128)
+    return f"{_generator.getrandbits(128):032x}"
 
 
 class RequestIdFilter(logging.Filter):

@@ -1,0 +1,158 @@
+"""The :class:`APIDocs` extension."""
+
+from __future__ import annotations
+
+import threading
+import typing as t
+
+from flask import current_app
+
+from . import spec
+from .cli import apidocs_cli
+from .settings import APIDocsOptions, APIDocsSettings, resolve
+from .views import make_blueprint
+
+if t.TYPE_CHECKING:
+    from flask import Flask
+    from typing_extensions import Unpack
+
+EXTENSION_KEY = "flask-plug-apidocs"
+F = t.TypeVar("F", bound=t.Callable[..., t.Any])
+
+
+class _State:
+    """One app's settings and its cached document."""
+
+    def __init__(self, settings: APIDocsSettings) -> None:
+        self.settings = settings
+        self._lock = threading.Lock()
+        self._rule_count = -1
+        self._text = ""
+
+    def document_text(self, app: Flask) -> str:
+        rule_count = len(app.url_map._rules)
+        if rule_count != self._rule_count:
+            with self._lock:
+                if rule_count != self._rule_count:
+                    self._text = spec.dumps(spec.build(app, self.settings))
+                    self._rule_count = rule_count
+        return self._text
+
+
+class APIDocs:
+    """Serve an OpenAPI 3.1 document of the app, with Swagger UI and ReDoc, offline.
+
+    Options given here apply to every app this object is registered on; options given to
+    :meth:`init_app` apply to that app only. An option left as ``None`` is read from the
+    ``APIDOCS_*`` config key of the same name, then falls back to its default.
+
+    :param app: the app to register on now; or call :meth:`init_app` later.
+    :param title: the API's title. Default: the app's name. Config ``APIDOCS_TITLE``.
+    :param version: the API's version (not OpenAPI's). Default ``"0.1.0"``.
+        Config ``APIDOCS_VERSION``.
+    :param description: Markdown shown at the top of the docs. Config
+        ``APIDOCS_DESCRIPTION``.
+    :param url_prefix: where the pages live. Default ``"/docs"``: Swagger UI at
+        ``/docs/``, ReDoc at ``/docs/redoc``, the document at ``/docs/openapi.json``.
+        Config ``APIDOCS_URL_PREFIX``.
+    :param exclude: endpoints (``"health"``) and blueprints (``"admin"``) to leave out.
+        Config ``APIDOCS_EXCLUDE``.
+    :param ui: serve the two pages. ``False`` serves only the JSON document. Default
+        ``True``. Config ``APIDOCS_UI``.
+    """
+
+    def __init__(self, app: Flask | None = None, **options: Unpack[APIDocsOptions]) -> None:
+        self._options = dict(options)
+        if app is not None:
+            self.init_app(app)
+
+    def init_app(self, app: Flask, **options: Unpack[APIDocsOptions]) -> None:
+        """Register the docs on ``app``; the options are those of :class:`APIDocs`.
+
+        :raises RuntimeError: if the docs are already registered on ``app``.
+        :raises ValueError: if an option or ``APIDOCS_*`` config value is invalid.
+        """
+        if EXTENSION_KEY in app.extensions:
+            raise RuntimeError(
+                "flask-plug-apidocs is already registered on this app; call init_app once per app"
+            )
+        given = {k: v for k, v in options.items() if v is not None}
+        settings = resolve(app, {**self._options, **given})
+        app.extensions[EXTENSION_KEY] = _State(settings)
+        app.register_blueprint(make_blueprint(settings), url_prefix=settings.url_prefix)
+        app.cli.add_command(apidocs_cli)
+
+    def document(self, app: Flask | None = None) -> dict[str, t.Any]:
+        """The OpenAPI document of ``app`` (default: the current app), freshly built."""
+        app = app or current_app._get_current_object()  # type: ignore[attr-defined]
+        return spec.build(app, _state(app).settings)
+
+    def doc(
+        self,
+        *,
+        summary: str | None = None,
+        description: str | None = None,
+        tags: list[str] | None = None,
+        body: t.Any = None,
+        query: t.Any = None,
+        response: t.Any = None,
+        status: int | None = None,
+        responses: dict[int, t.Any] | None = None,
+        deprecated: bool | None = None,
+    ) -> t.Callable[[F], F]:
+        """Describe a view (or a ``MethodView`` method) beyond what its docstring and type
+        hints say.
+
+        ::
+
+            @app.post("/notes")
+            @apidocs.doc(body=NewNote, response=Note, status=201, responses={409: "Exists"})
+            def create_note(): ...
+
+        :param summary: replaces the docstring's first line.
+        :param description: replaces the rest of the docstring (Markdown).
+        :param tags: replaces the blueprint's name as the tag.
+        :param body: the JSON request body's type: a dataclass, ``TypedDict``, pydantic
+            model, or a ``list[...]`` of one.
+        :param query: a dataclass, ``TypedDict`` or pydantic model whose fields are the
+            query parameters.
+        :param response: the success response's body type; default: the return hint.
+        :param status: the success status. Default 200.
+        :param responses: more responses, by status: a type for a JSON body, or a
+            string for a description only.
+        :param deprecated: mark the operation deprecated.
+        """
+        given = {
+            "summary": summary, "description": description, "tags": tags, "body": body,
+            "query": query, "response": response, "status": status,
+            "responses": responses, "deprecated": deprecated,
+        }  # fmt: skip
+        docs = {key: value for key, value in given.items() if value is not None}
+
+        def decorator(view: F) -> F:
+            _update_metadata(view, docs)
+            return view
+
+        return decorator
+
+    def exclude(self, view: F) -> F:
+        """Leave a view out of the document."""
+        _update_metadata(view, {"exclude": True})
+        return view
+
+
+def _update_metadata(view: t.Callable[..., t.Any], docs: dict[str, t.Any]) -> None:
+    # Copies, so a view made with functools.wraps does not change the wrapped one's.
+    metadata = dict(getattr(view, "__flask_plug__", {}))
+    metadata["apidocs"] = {**metadata.get("apidocs", {}), **docs}
+    view.__flask_plug__ = metadata  # type: ignore[attr-defined]
+
+
+def _state(app: Flask) -> _State:
+    state: _State = app.extensions[EXTENSION_KEY]
+    return state
+
+
+def document_text(app: Flask) -> str:
+    """The JSON text served at ``openapi.json``: built once, rebuilt when rules are added."""
+    return _state(app).document_text(app)
