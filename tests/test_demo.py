@@ -122,3 +122,32 @@ def test_access_log_shows_the_request_id_and_the_user(
     assert post.startswith("127.0.0.1 - demo [")
     assert '"POST /api/notes HTTP/1.1" 201' in post
     assert len(request_id) == 32
+
+
+def test_api_docs_document_security_and_rate_limits(client: t.Any) -> None:
+    from openapi_spec_validator import validate
+
+    with client.get("/docs/openapi.json") as response:
+        document = response.get_json()
+    validate(document)
+    assert set(document["paths"]) == {"/api/notes"}
+    post = document["paths"]["/api/notes"]["post"]
+    assert post["security"] == [{"session": []}, {"bearer": []}]
+    assert {"201", "400", "401", "429"} <= set(post["responses"])
+    assert "5 per 1 minute" in post["responses"]["429"]["description"]
+    assert "RateLimit-Policy" in post["responses"]["429"]["headers"]
+    with client.get("/docs/") as page:
+        assert page.status_code == 200
+
+
+def test_api_errors_are_json(client: t.Any, api_token: str) -> None:
+    bearer = {"Authorization": f"Bearer {api_token}"}
+    with client.post("/api/notes", data="not json", headers=bearer) as response:
+        assert response.status_code == 400
+        assert response.get_json()["error"].startswith("send JSON")
+    with client.delete("/api/notes") as response:
+        assert response.status_code == 405
+        assert response.is_json
+        assert "GET" in response.headers["Allow"]
+    with client.get("/nowhere") as response:
+        assert response.mimetype == "text/html"

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from flask import Flask
 
-from .extensions import auth, cors, limiter, reqlog, stats, timer
+from .extensions import apidocs, auth, cors, limiter, reqlog, stats, timer
 from .views import bp
 
 FRONTEND_ORIGIN = "http://localhost:5000"
@@ -49,6 +49,22 @@ def create_app(
         # FLASK_REQLOG_FORMAT=json and FLASK_REQLOG_OUTPUT=stdout.
         REQLOG_OUTPUT="access.log",
         REQLOG_MAX_BYTES=10_000_000,
+        # The JSON API at /docs; the HTML pages and other extensions' routes stay out.
+        APIDOCS_TITLE="Flask-Plug demo notes API",
+        APIDOCS_VERSION="1.0.0",
+        APIDOCS_DESCRIPTION=(
+            "The demo's JSON API. Reading is open; writing needs a login session or an "
+            "API token from the Account page (`Authorization: Bearer <token>`)."
+        ),
+        APIDOCS_EXCLUDE=[
+            "auth",
+            "flask_plug_stats",
+            "demo.home",
+            "demo.notes_page",
+            "demo.account",
+            "demo.admin",
+            "demo.cors_demo",
+        ],
     )
     app.config.from_prefixed_env()
     if config is not None:
@@ -61,6 +77,7 @@ def create_app(
     cors.init_app(app)
     limiter.init_app(app)
     stats.init_app(app)
+    apidocs.init_app(app)
     # Login attempts from one address: on top of auth's own per-account lockout.
     limiter.limit("10/minute", methods=["POST"])(app.blueprints["auth"])
     timer.init_app(app)  # after the others, so its total covers them too

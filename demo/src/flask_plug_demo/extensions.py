@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from flask_plug.apidocs import APIDocs
 from flask_plug.auth import Auth
 from flask_plug.cors import CORS
 from flask_plug.ratelimit import RateLimiter
@@ -9,6 +10,7 @@ from flask_plug.reqlog import RequestLog
 from flask_plug.stats import Stats
 from flask_plug.timer import Timer
 
+apidocs = APIDocs()
 auth = Auth()
 cors = CORS()
 limiter = RateLimiter()

@@ -4,22 +4,57 @@ from __future__ import annotations
 
 import typing as t
 
-from flask import Blueprint, abort, g, render_template, request
+from flask import Blueprint, Response, abort, g, jsonify, render_template, request
+from werkzeug.exceptions import HTTPException
 
 from flask_plug.auth import csrf_valid
 
-from .extensions import auth, limiter, reqlog, timer
+from .extensions import apidocs, auth, limiter, reqlog, timer
 
 bp = Blueprint("demo", __name__)
 
-NOTES: list[dict[str, t.Any]] = [
+
+class _NoteFields(t.TypedDict):
+    id: int
+    title: str
+    body: str
+
+
+class Note(_NoteFields, total=False):
+    """A note, as the API returns it; notes added through the API have an author."""
+
+    author: str
+
+
+class _NewNoteFields(t.TypedDict):
+    title: str
+
+
+class NewNote(_NewNoteFields, total=False):
+    """What to send to create a note: a title of up to 200 characters, a body of up to
+    2000 (longer ones are cut)."""
+
+    body: str
+
+
+class NoteList(t.TypedDict):
+    notes: list[Note]
+
+
+class Problem(t.TypedDict):
+    """An error, as the API reports it."""
+
+    error: str
+
+
+NOTES: list[Note] = [
     {"id": 1, "title": "Try the timer", "body": "Open the network panel and look at Timing."},
     {"id": 2, "title": "Read the docs", "body": "Every package has a page on the docs site."},
 ]
 
 
 @timer.span("notes.load", desc="read notes")
-def load_notes() -> list[dict[str, object]]:
+def load_notes() -> list[Note]:
     return list(NOTES)
 
 
@@ -63,22 +98,44 @@ def cors_demo() -> str:
 
 
 @bp.get("/api/notes")
-def list_notes() -> dict[str, object]:
-    """The notes as JSON."""
+def list_notes() -> NoteList:
+    """The notes, oldest first."""
     return {"notes": load_notes()}
 
 
 @bp.post("/api/notes")
 @limiter.limit("5/minute")
 @auth.login_required
-def add_note() -> tuple[dict[str, object], int]:
-    """Add a note (kept in memory, the 50 newest); needs a login or an API token."""
+@apidocs.doc(body=NewNote, response=Note, status=201, responses={400: Problem})
+def add_note() -> tuple[Note, int]:
+    """Add a note.
+
+    Notes are kept in memory, the 50 newest. Needs a login session or an API token
+    (create one on the Account page).
+    """
     data = request.get_json(silent=True)
     if not isinstance(data, dict) or not isinstance(data.get("title"), str):
         abort(400, description='send JSON like {"title": "...", "body": "..."}')
-    note = {"id": max(n["id"] for n in NOTES) + 1, "title": data["title"][:200]}
-    note["body"] = str(data.get("body", ""))[:2000]
-    note["author"] = g.user.username
+    note: Note = {
+        "id": max(n["id"] for n in NOTES) + 1,
+        "title": data["title"][:200],
+        "body": str(data.get("body", ""))[:2000],
+        "author": g.user.username,
+    }
     NOTES.append(note)
     del NOTES[:-50]
     return note, 201
+
+
+@bp.app_errorhandler(HTTPException)
+def api_error(error: HTTPException) -> Response | HTTPException:
+    """Errors of the JSON API are JSON, as its document says; pages keep Flask's HTML."""
+    default = error.get_response()
+    if not request.path.startswith("/api/") or default.mimetype != "text/html":
+        return error  # a page, or an error with a body of its own (ratelimit's 429)
+    response = jsonify(error=error.description)
+    response.status_code = default.status_code
+    for name, value in default.headers.items():  # Allow, WWW-Authenticate …
+        if name not in ("Content-Type", "Content-Length"):
+            response.headers[name] = value
+    return response

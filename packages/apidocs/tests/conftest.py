@@ -19,9 +19,12 @@ class Note:
     body: str | None = None
 
 
-class NewNote(t.TypedDict):
+class _NewNoteFields(t.TypedDict):
     title: str
-    body: t.NotRequired[str]
+
+
+class NewNote(_NewNoteFields, total=False):
+    body: str
 
 
 @pytest.fixture

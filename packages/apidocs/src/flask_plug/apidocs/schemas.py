@@ -74,6 +74,20 @@ class SchemaRegistry:
             return {"$ref": f"#/components/schemas/{self._register(annotation)}"}
         raise UnsupportedType(f"no JSON Schema for {annotation!r}")
 
+    def add(self, name: str, schema: dict[str, t.Any]) -> dict[str, t.Any]:
+        """Add a schema of the document's own (not from a type) under ``name``, or a free
+        variant of it, once; returns the ``$ref`` to it."""
+        key = ("named", name)
+        if key not in self._names:
+            self._names[key] = self._free_name(name)
+            self.components[self._names[key]] = schema
+        return {"$ref": f"#/components/schemas/{self._names[key]}"}
+
+    def _free_name(self, name: str) -> str:
+        while name in self.components:
+            name += "_"
+        return name
+
     def _union(self, args: tuple[t.Any, ...]) -> dict[str, t.Any]:
         schemas = [self.schema(arg) for arg in args]
         return {"anyOf": schemas}
@@ -95,11 +109,8 @@ class SchemaRegistry:
         if name is not None:
             return name
         name = _REF_NAME.sub("_", cls.__name__)
-        taken = set(self._names.values())
-        if name in taken:
-            name = _REF_NAME.sub("_", f"{cls.__module__}.{cls.__qualname__}")
-        while name in taken:
-            name += "_"
+        if name in self.components:
+            name = self._free_name(_REF_NAME.sub("_", f"{cls.__module__}.{cls.__qualname__}"))
         self._names[cls] = name
         self.components[name] = {}  # placeholder: a type may refer to itself
         self.components[name] = self._named_schema(cls)
