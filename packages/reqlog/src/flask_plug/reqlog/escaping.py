@@ -37,20 +37,49 @@ def _escape_char(code: int) -> str:
 
 
 _ESCAPES = {code: _escape_char(code) for code in range(256)}
+# Fields outside quotes (%h, %u) are separated by spaces, and %t starts with '['.
+_BARE_ESCAPES = {**_ESCAPES, 0x20: "\\x20", 0x5B: "\\x5b", 0x5D: "\\x5d"}
 
 
-def escape(value: str) -> str:
+def escape(value: str, *, quoted: bool = True) -> str:
     """Escape ``value`` the way Apache's access log does, so every line parses.
 
     ``"`` and ``\\`` get a backslash; control bytes and every byte outside printable
     ASCII become ``\\xhh``. WSGI strings stand for bytes as Latin-1 characters, so each
-    character is one byte; text beyond Latin-1 is escaped as its UTF-8 bytes.
+    character is one byte; text beyond Latin-1 is escaped as its UTF-8 bytes. A value
+    that is not ``quoted`` in the format also has its spaces and brackets escaped, since
+    spaces separate such fields and ``[`` starts the time.
     """
-    if _NEEDS_ESCAPE.search(value) is None:
+    if quoted and _NEEDS_ESCAPE.search(value) is None:
         return value
+    return _bytes(value).translate(_ESCAPES if quoted else _BARE_ESCAPES)
+
+
+MAX_FIELD_LENGTH = 800
+"""Longer escaped values are cut, ending in ``...``: log readers such as goaccess read
+lines of up to 4 KiB, and a Combined line has five fields that a client can fill."""
+
+
+def escape_field(value: str, *, quoted: bool = True) -> str:
+    """:func:`escape`, cut to at most :data:`MAX_FIELD_LENGTH` characters."""
+    escaped = escape(value, quoted=quoted)
+    if len(escaped) <= MAX_FIELD_LENGTH:
+        return escaped
+    table = _ESCAPES if quoted else _BARE_ESCAPES
+    pieces, length = [], 0
+    for char in _bytes(value):
+        piece = table[ord(char)]
+        if length + len(piece) > MAX_FIELD_LENGTH - 3:
+            break
+        pieces.append(piece)
+        length += len(piece)
+    return "".join(pieces) + "..."
+
+
+def _bytes(value: str) -> str:
     if not value.isascii() and max(value) > "\xff":
-        value = value.encode("utf-8").decode("latin-1")
-    return value.translate(_ESCAPES)
+        return value.encode("utf-8").decode("latin-1")
+    return value
 
 
 def wire_text(value: str) -> str:

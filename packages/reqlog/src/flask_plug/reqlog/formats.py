@@ -9,7 +9,7 @@ import typing as t
 from datetime import datetime, timezone
 from urllib.parse import quote
 
-from .escaping import REDACTED, Redactor, escape, wire_text
+from .escaping import REDACTED, Redactor, escape_field, wire_text
 
 if t.TYPE_CHECKING:
     from _typeshed.wsgi import WSGIEnvironment
@@ -23,7 +23,7 @@ COMBINED = COMMON + ' "%{Referer}i" "%{User-Agent}i"'
 NAMED_FORMATS = {"common": COMMON, "combined": COMBINED}
 
 _MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
-_ATOM = re.compile(r"%(?:\{(?P<arg>[^{}%]*)\})?(?P<final>>?)(?P<code>.?)", re.DOTALL)
+_ATOM = re.compile(r"%(?:\{(?P<arg>[^{}%]*)\})?(?P<final>>?)(?P<code>[A-Za-z%]?)")
 
 Formatter = t.Callable[["LogEntry"], str]
 """Turns one :class:`~flask_plug.reqlog.LogEntry` into one line, without the newline."""
@@ -68,8 +68,14 @@ class _LineFormat:
     def _atom(self, match: re.Match[str]) -> str | _Atom:
         arg, final, code = match["arg"], match["final"], match["code"]
         text = match[0]
+        if code == "" and arg is not None:
+            raise FormatError(f"atom {text!r} needs a letter after the '}}', as in '%{{Referer}}i'")
         if code == "":
-            raise FormatError(f"a lone '%' ends the format {text!r}; write '%%' for a percent sign")
+            start = match.start()
+            snippet = match.string[start : start + 2]
+            raise FormatError(f"{snippet!r} is not an atom; write '%%' for a percent sign")
+        if arg == "":
+            raise FormatError(f"atom {match[0]!r} has an empty '{{}}'")
         if final and code != "s":
             raise FormatError(f"unknown atom {text!r}: '>' only goes with '%>s'")
         if code in _ARG_ATOMS:
@@ -106,11 +112,11 @@ class _LineFormat:
         environ = entry.environ
         uri = self._redactor.url(raw_uri(environ))
         method = environ.get("REQUEST_METHOD", "-")
-        return escape(f"{method} {uri} {environ.get('SERVER_PROTOCOL', '-')}")
+        return escape_field(f"{method} {uri} {environ.get('SERVER_PROTOCOL', '-')}")
 
     def _query(self, entry: LogEntry) -> str:
         query = entry.environ.get("QUERY_STRING")
-        return escape("?" + self._redactor.query(query)) if query else ""
+        return escape_field("?" + self._redactor.query(query)) if query else ""
 
     def _request_header(self, name: str) -> _Atom:
         if self._redactor.is_secret(name):
@@ -118,8 +124,10 @@ class _LineFormat:
         key = environ_key(name)
         if name.lower() == "referer":
             url = self._redactor.url
-            return lambda entry: escape(url(entry.environ[key])) if key in entry.environ else "-"
-        return lambda entry: escape(entry.environ[key]) if key in entry.environ else "-"
+            return lambda entry: (
+                escape_field(url(entry.environ[key])) if key in entry.environ else "-"
+            )
+        return lambda entry: escape_field(entry.environ[key]) if key in entry.environ else "-"
 
     def _response_header(self, name: str) -> _Atom:
         lowered = name.lower()
@@ -131,7 +139,7 @@ class _LineFormat:
             values = [value for key, value in entry.headers if key.lower() == lowered]
             if not values:
                 return "-"
-            return REDACTED if secret else escape(redact(", ".join(values)))
+            return REDACTED if secret else escape_field(redact(", ".join(values)))
 
         return header
 
@@ -187,13 +195,13 @@ def _status(entry: LogEntry) -> str:
     return entry.status[:3]
 
 
-def _environ_atom(key: str) -> _Atom:
-    return lambda entry: escape(entry.environ.get(key) or "-")
+def _environ_atom(key: str, *, quoted: bool = True) -> _Atom:
+    return lambda entry: escape_field(entry.environ.get(key) or "-", quoted=quoted)
 
 
 def _path(entry: LogEntry) -> str:
     environ = entry.environ
-    return escape(environ.get("SCRIPT_NAME", "") + environ.get("PATH_INFO", "")) or "/"
+    return escape_field(environ.get("SCRIPT_NAME", "") + environ.get("PATH_INFO", "")) or "/"
 
 
 def _duration(unit: str, text: str) -> _Atom:
@@ -207,9 +215,9 @@ def _duration(unit: str, text: str) -> _Atom:
 
 
 _SIMPLE_ATOMS: dict[str, _Atom] = {
-    "h": _environ_atom("REMOTE_ADDR"),
+    "h": _environ_atom("REMOTE_ADDR", quoted=False),
     "l": lambda entry: "-",
-    "u": _environ_atom("REMOTE_USER"),
+    "u": _environ_atom("REMOTE_USER", quoted=False),
     "m": _environ_atom("REQUEST_METHOD"),
     "U": _path,
     "H": _environ_atom("SERVER_PROTOCOL"),
@@ -244,7 +252,7 @@ class _JsonFormat:
             "request_id": entry.request_id,
             "remote_addr": environ.get("REMOTE_ADDR"),
             "user": wire_text(user) if user else None,
-            "method": environ.get("REQUEST_METHOD"),
+            "method": wire_text(environ.get("REQUEST_METHOD", "")),
             "path": wire_text(environ.get("SCRIPT_NAME", "") + environ.get("PATH_INFO", "")),
             "query": wire_text(self._redactor.query(query)) if query else None,
             "protocol": environ.get("SERVER_PROTOCOL"),
