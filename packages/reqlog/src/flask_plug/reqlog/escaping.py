@@ -22,8 +22,10 @@ DEFAULT_REDACT = (
 """Parameter and header names holding any of these are redacted. Case, ``-`` and ``_`` do
 not count: ``apikey`` covers ``api_key``, ``X-API-Key`` and ``api-key``."""
 
-# Printable ASCII except the quote and the backslash: what may appear in a line as it is.
+# Printable ASCII except the quote and the backslash: what may appear in a line as it is;
+# outside quotes, not the space and the brackets either.
 _NEEDS_ESCAPE = re.compile(r"[^ !#-\[\]-~]")
+_NEEDS_BARE_ESCAPE = re.compile(r"[^!#-Z^-~]")
 
 
 def _escape_char(code: int) -> str:
@@ -50,7 +52,7 @@ def escape(value: str, *, quoted: bool = True) -> str:
     that is not ``quoted`` in the format also has its spaces and brackets escaped, since
     spaces separate such fields and ``[`` starts the time.
     """
-    if quoted and _NEEDS_ESCAPE.search(value) is None:
+    if (_NEEDS_ESCAPE if quoted else _NEEDS_BARE_ESCAPE).search(value) is None:
         return value
     return _bytes(value).translate(_ESCAPES if quoted else _BARE_ESCAPES)
 
@@ -62,6 +64,10 @@ lines of up to 4 KiB, and a Combined line has five fields that a client can fill
 
 def escape_field(value: str, *, quoted: bool = True) -> str:
     """:func:`escape`, cut to at most :data:`MAX_FIELD_LENGTH` characters."""
+    if len(value) <= MAX_FIELD_LENGTH and (
+        (_NEEDS_ESCAPE if quoted else _NEEDS_BARE_ESCAPE).search(value) is None
+    ):
+        return value  # the common case, without a second call
     escaped = escape(value, quoted=quoted)
     if len(escaped) <= MAX_FIELD_LENGTH:
         return escaped
