@@ -136,6 +136,9 @@ def test_api_docs_document_security_and_rate_limits(client: t.Any) -> None:
     assert {"201", "400", "401", "429"} <= set(post["responses"])
     assert "5 per 1 minute" in post["responses"]["429"]["description"]
     assert "RateLimit-Policy" in post["responses"]["429"]["headers"]
+    listing = document["paths"]["/api/notes"]["get"]
+    assert "300 per 1 minute" in listing["responses"]["429"]["description"]  # the default
+    assert "security" not in listing
     with client.get("/docs/") as page:
         assert page.status_code == 200
 

@@ -14,6 +14,7 @@ import typing as t
 import uuid
 
 _REF_NAME = re.compile(r"[^A-Za-z0-9._-]")
+_PYDANTIC_REF = "#/$pydantic/"
 
 _SIMPLE: dict[t.Any, dict[str, t.Any]] = {
     str: {"type": "string"},
@@ -161,22 +162,61 @@ class SchemaRegistry:
             raise UnsupportedType(f"{cls.__qualname__}.{name}: {error}") from None
 
     def _pydantic(self, cls: type) -> dict[str, t.Any]:
-        template = "#/components/schemas/{model}"
         schema: dict[str, t.Any] = cls.model_json_schema(  # type: ignore[attr-defined]
-            ref_template=template, mode="serialization"
+            ref_template=_PYDANTIC_REF + "{model}", mode="serialization"
         )
-        for name, definition in schema.pop("$defs", {}).items():
-            self.components.setdefault(name, definition)
-        return schema
+        definitions: dict[str, t.Any] = schema.pop("$defs", {})
+        # pydantic names its definitions for this one model; give each a name that is free
+        # in the whole document, or reuse a component that is exactly the same.
+        names: dict[str, str] = {}
+        own = schema.get("$ref", "").removeprefix(_PYDANTIC_REF)
+        if own in definitions:  # a recursive model: pydantic defines it in $defs too
+            names[own] = self._names[cls]
+        same = {name: _REF_NAME.sub("_", name) for name in definitions}
+        reused = {
+            name
+            for name, definition in definitions.items()
+            if name not in names
+            and self.components.get(same[name]) == _rename_refs(definition, same)
+        }
+        for name in definitions:
+            if name in reused:
+                names[name] = same[name]
+            elif name not in names:
+                names[name] = self._free_name(same[name])
+                self.components[names[name]] = {}
+        for name, definition in definitions.items():
+            if name not in reused:
+                self.components[names[name]] = _rename_refs(definition, names)
+        if own in definitions:
+            return self.components[names[own]]
+        return t.cast(dict[str, t.Any], _rename_refs(schema, names))
 
 
 def _is_named(cls: type) -> bool:
     return (
         dataclasses.is_dataclass(cls)
-        or t.is_typeddict(cls)
+        or _is_typeddict(cls)
         or issubclass(cls, enum.Enum)
         or _is_pydantic(cls)
     )
+
+
+def _is_typeddict(cls: type) -> bool:
+    # typing's and typing_extensions' TypedDicts are different classes, alike in this.
+    return issubclass(cls, dict) and hasattr(cls, "__required_keys__")
+
+
+def _rename_refs(schema: t.Any, names: dict[str, str]) -> t.Any:
+    if isinstance(schema, dict):
+        renamed = {key: _rename_refs(value, names) for key, value in schema.items()}
+        ref = schema.get("$ref")
+        if isinstance(ref, str) and ref.startswith(_PYDANTIC_REF):
+            renamed["$ref"] = "#/components/schemas/" + names[ref.removeprefix(_PYDANTIC_REF)]
+        return renamed
+    if isinstance(schema, list):
+        return [_rename_refs(item, names) for item in schema]
+    return schema
 
 
 def _is_pydantic(cls: type) -> bool:

@@ -20,6 +20,7 @@ if t.TYPE_CHECKING:
 OPENAPI_VERSION = "3.1.0"
 _VARIABLE = re.compile(r"<(?:(?P<converter>\w+)(?:\((?P<args>.*?)\))?:)?(?P<name>\w+)>")
 _IGNORED_METHODS = {"HEAD", "OPTIONS"}
+_LENGTHS = re.compile(r"\[\^/\]\{(?P<low>\d+)(?P<comma>,?)(?P<high>\d*)\}")
 _PROBLEM = {
     "type": "object",
     "description": "An RFC 9457 problem document.",
@@ -61,6 +62,7 @@ def build(app: Flask, settings: APIDocsSettings) -> dict[str, t.Any]:
                 continue  # two rules, one template: the first rule is the one Werkzeug tries
             operation = builder.operation(rule, method, parameters)
             if operation is not None:
+                operation["operationId"] = builder.unique_id(operation["operationId"])
                 operations[method.lower()] = operation
     info: dict[str, t.Any] = {"title": settings.title, "version": settings.version}
     if settings.description:
@@ -94,16 +96,30 @@ class _Builder:
         self.registry = registry
         self.security_schemes: dict[str, t.Any] = {}
         self.tags: set[str] = set()
-        ratelimit_state = app.extensions.get("flask-plug-ratelimit")
-        self._default_limits = bool(app.config.get("RATELIMIT_DEFAULT")) and (
-            ratelimit_state is not None
-        )
+        self._operation_ids: set[str] = set()
+        # flask-plug-ratelimit publishes these two on its state for us; duck-typed, since
+        # the packages do not import each other.
+        limiter = app.extensions.get("flask-plug-ratelimit")
+        self._default_limits: tuple[str, ...] = tuple(getattr(limiter, "default_limits", ()))
+        self._limit_exempt_methods = frozenset(getattr(limiter, "exempt_methods", ()))
+        self._limiter = limiter is not None
+
+    def unique_id(self, operation_id: str) -> str:
+        """``operation_id``, or the first free ``operation_id_2``, ``_3`` …"""
+        candidate, number = operation_id, 1
+        while candidate in self._operation_ids:
+            number += 1
+            candidate = f"{operation_id}_{number}"
+        self._operation_ids.add(candidate)
+        return candidate
 
     def excluded(self, rule: Rule) -> bool:
         endpoint = rule.endpoint
+        if not isinstance(endpoint, str) or rule.redirect_to is not None:
+            return True  # redirects are not operations
         if endpoint == "static" or endpoint.endswith(".static"):
             return True
-        if endpoint.split(".")[0] == self.settings.blueprint_name:
+        if endpoint.startswith(self.settings.blueprint_name + "."):
             return True
         if any(endpoint == e or endpoint.startswith(e + ".") for e in self.settings.exclude):
             return True
@@ -122,7 +138,9 @@ class _Builder:
             if match["converter"] == "path":
                 parameter["description"] = "May contain '/'."
             parameters.append(parameter)
-        return _VARIABLE.sub(lambda m: "{" + m["name"] + "}", rule.rule), parameters
+        # Literal braces would read as template variables; percent-encoded they are not.
+        template = rule.rule.replace("{", "%7B").replace("}", "%7D")
+        return _VARIABLE.sub(lambda m: "{" + m["name"] + "}", template), parameters
 
     def operation(
         self, rule: Rule, method: str, path_parameters: list[dict[str, t.Any]]
@@ -155,7 +173,7 @@ class _Builder:
             operation["deprecated"] = True
         parameters = list(path_parameters)
         if docs.get("query") is not None:
-            parameters.extend(self._query_parameters(docs["query"], rule.endpoint))
+            parameters.extend(self._query_parameters(docs["query"], rule))
         if parameters:
             operation["parameters"] = parameters
         if docs.get("body") is not None:
@@ -189,8 +207,9 @@ class _Builder:
         except UnsupportedType as error:
             raise UnsupportedType(f"endpoint {rule.endpoint!r}: {error}") from None
 
-    def _query_parameters(self, model: t.Any, endpoint: str) -> list[dict[str, t.Any]]:
-        schema = self.registry.schema(model)
+    def _query_parameters(self, model: t.Any, rule: Rule) -> list[dict[str, t.Any]]:
+        endpoint = rule.endpoint
+        schema = self._schema(model, rule)
         ref = schema.get("$ref", "")
         target = self.registry.components.get(ref.rsplit("/", 1)[-1], schema)
         properties = target.get("properties")
@@ -219,23 +238,47 @@ class _Builder:
             declared[int(docs.get("status", 200))] = docs.get("response", _return_type(handler))
         for status, body in sorted(declared.items()):
             responses[str(status)] = self._response(status, body, rule)
+        if rule.arguments:
+            # A value its converter refuses, or an id the view does not find.
+            responses.setdefault("404", {"description": "Not Found"})
         auth = metadata.get("auth", {})
         if auth.get("login_required"):
             responses.setdefault("401", {"description": "Not logged in, or a bad token."})
             if auth.get("roles"):
                 responses.setdefault("403", {"description": "The user lacks a required role."})
-        limits = _limits(metadata.get("ratelimit", {}), method)
-        if limits or (self._default_limits and not metadata.get("ratelimit", {}).get("exempt")):
-            self.registry.components.setdefault("Problem", _PROBLEM)
-            text = ", ".join(limits) if limits else "the app's default limits"
+        limits = self._limits(rule.endpoint, method)
+        if limits:
+            problem = self.registry.add("Problem", _PROBLEM)
             responses["429"] = {
-                "description": f"Too many requests ({text}).",
+                "description": f"Too many requests ({', '.join(limits)}).",
                 "headers": _RATELIMIT_HEADERS,
-                "content": {
-                    "application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}
-                },
+                "content": {"application/problem+json": {"schema": problem}},
             }
         return responses
+
+    def _limits(self, endpoint: str, method: str) -> list[str]:
+        """The limits flask-plug-ratelimit applies to ``method`` on ``endpoint``, by its
+        rules: the view's own limits, else its innermost limited blueprint's, else the
+        app's default; an exemption on the way ends the search."""
+        if method in self._limit_exempt_methods:
+            return []
+        targets: list[object] = [self.app.view_functions.get(endpoint)]
+        targets += [self.app.blueprints.get(name) for name in reversed(_blueprints(endpoint))]
+        for target in targets:
+            ratelimit = _metadata(target).get("ratelimit", {})
+            if ratelimit.get("exempt"):
+                return []
+            specs = ratelimit.get("specs")
+            if specs:
+                return [
+                    getattr(limit, "text", str(limit))
+                    for spec in specs
+                    if getattr(spec, "methods", None) is None or method in spec.methods
+                    for limit in getattr(spec, "limits", ())
+                ]
+            if ratelimit.get("limits"):
+                return list(ratelimit["limits"])
+        return list(self._default_limits) if self._limiter else []
 
     def _response(self, status: int, body: t.Any, rule: Rule) -> dict[str, t.Any]:
         description = None
@@ -305,6 +348,9 @@ def _return_type(handler: t.Callable[..., t.Any]) -> t.Any:
     except Exception:
         return None  # a hint that cannot be resolved documents nothing
     annotation = hints.get("return")
+    if t.get_origin(annotation) is tuple and t.get_args(annotation)[1:2] != (Ellipsis,):
+        # Flask reads a returned tuple as (body, status) or (body, status, headers).
+        annotation = t.get_args(annotation)[0] if t.get_args(annotation) else None
     if annotation is None or annotation is type(None):
         return None
     try:
@@ -314,22 +360,22 @@ def _return_type(handler: t.Callable[..., t.Any]) -> t.Any:
     return annotation
 
 
-def _limits(ratelimit: dict[str, t.Any], method: str) -> list[str]:
-    if ratelimit.get("exempt"):
-        return []
-    limits: list[str] = []
-    for spec in ratelimit.get("specs", ()):
-        methods = getattr(spec, "methods", None)
-        if methods is None or method in methods:
-            limits.extend(getattr(limit, "text", str(limit)) for limit in spec.limits)
-    if not ratelimit.get("specs"):
-        limits.extend(ratelimit.get("limits", ()))
-    return limits
-
-
 def _converter_schema(converter: object, name: str) -> dict[str, t.Any]:
-    if name in ("int", "float"):
-        schema: dict[str, t.Any] = {"type": "integer" if name == "int" else "number"}
+    sign = "-?" if getattr(converter, "signed", False) else ""
+    if name == "float":
+        # Werkzeug routes only digits, a dot and digits: "1" is a 404, so not a number.
+        low, high = getattr(converter, "min", None), getattr(converter, "max", None)
+        bounds = "" if low is None and high is None else f", from {low} to {high}"
+        return {
+            "type": "string",
+            "pattern": f"^{sign}[0-9]+\\.[0-9]+$",
+            "description": f"A decimal number written with a dot, such as 2.5{bounds}.",
+        }
+    digits = getattr(converter, "fixed_digits", 0)
+    if name == "int" and digits:
+        return {"type": "string", "pattern": f"^{sign}[0-9]{{{digits}}}$"}
+    if name == "int":
+        schema: dict[str, t.Any] = {"type": "integer"}
         if not getattr(converter, "signed", False):
             schema["minimum"] = 0
         if getattr(converter, "min", None) is not None:
@@ -344,4 +390,12 @@ def _converter_schema(converter: object, name: str) -> dict[str, t.Any]:
     schema = {"type": "string"}
     if name in ("default", "string"):
         schema["pattern"] = "^[^/]+$"
+        lengths = _LENGTHS.fullmatch(getattr(converter, "regex", ""))
+        if lengths:
+            low, comma, high = lengths["low"], lengths["comma"], lengths["high"]
+            schema["minLength"] = int(low)
+            if not comma:
+                schema["maxLength"] = int(low)
+            elif high:
+                schema["maxLength"] = int(high)
     return schema

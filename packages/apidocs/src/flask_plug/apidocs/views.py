@@ -48,8 +48,13 @@ def make_blueprint(settings: APIDocsSettings) -> Blueprint:
     """The blueprint serving the document and, unless ``ui`` is off, the two pages."""
     from .extension import document_text
 
-    bp = Blueprint(settings.blueprint_name, __name__, template_folder="templates",
-                   static_folder="static", static_url_path="/_static/apidocs")  # fmt: skip
+    if not settings.ui:
+        bp = Blueprint(settings.blueprint_name, __name__)
+    else:
+        bp = Blueprint(
+            settings.blueprint_name, __name__, template_folder="templates",
+            static_folder="static", static_url_path="/_static/apidocs",
+        )  # fmt: skip
 
     @bp.get("/openapi.json")
     def document() -> Response:

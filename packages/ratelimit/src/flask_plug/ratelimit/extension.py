@@ -251,6 +251,16 @@ class _LimiterState:
         self._last_report = -math.inf
         self._unreported = 0
 
+    @property
+    def default_limits(self) -> tuple[str, ...]:
+        """The app's default limits as text; flask-plug-apidocs documents them."""
+        return tuple(limit.text for limit in self.settings.default)
+
+    @property
+    def exempt_methods(self) -> frozenset[str]:
+        """Methods never limited; flask-plug-apidocs documents no 429 for them."""
+        return self.settings.exempt_methods
+
     def plan_for(self, endpoint: str | None, method: str) -> Plan | None:
         """The limits that apply to ``method`` requests routed to ``endpoint``, if any."""
         cache_key = (endpoint, method)

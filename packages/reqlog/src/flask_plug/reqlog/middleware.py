@@ -142,5 +142,5 @@ class LoggedBody:
                     duration_ns,
                     self._started,
                     self._request_id,
-                )  # fmt: skip
+                )
             )
