@@ -12,6 +12,7 @@ import sys
 from importlib.metadata import version
 from pathlib import Path
 
+import bench_apidocs
 import bench_auth
 import bench_cors
 import bench_ratelimit
@@ -21,7 +22,15 @@ import bench_timer
 from harness import table
 
 DOCS_TABLE = Path(__file__).resolve().parent.parent / "docs" / "_generated" / "benchmarks.md"
-SUITES = [bench_timer, bench_cors, bench_ratelimit, bench_auth, bench_stats, bench_reqlog]
+SUITES = [
+    bench_timer,
+    bench_cors,
+    bench_ratelimit,
+    bench_auth,
+    bench_stats,
+    bench_reqlog,
+    bench_apidocs,
+]
 
 
 def main(argv: list[str]) -> int:
@@ -34,6 +43,7 @@ def main(argv: list[str]) -> int:
     for suite in SUITES:
         for title, results in suite.run():
             sections.append(table(title, results, baseline="bare Flask"))
+    sections.append(bench_apidocs.build_times())
     text = "\n\n".join(sections) + "\n"
     print(text)
     if "--no-write" not in argv:

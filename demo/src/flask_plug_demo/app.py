@@ -48,7 +48,6 @@ def create_app(
         # Combined lines in the instance folder, ready for goaccess; production sets
         # FLASK_REQLOG_FORMAT=json and FLASK_REQLOG_OUTPUT=stdout.
         REQLOG_OUTPUT="access.log",
-        REQLOG_MAX_BYTES=10_000_000,
         # The JSON API at /docs; the HTML pages and other extensions' routes stay out.
         APIDOCS_TITLE="Flask-Plug demo notes API",
         APIDOCS_VERSION="1.0.0",
@@ -69,6 +68,8 @@ def create_app(
     app.config.from_prefixed_env()
     if config is not None:
         app.config.update(config)
+    if app.config["REQLOG_OUTPUT"] == "access.log":
+        app.config.setdefault("REQLOG_MAX_BYTES", 10_000_000)  # then keep 7 old files
     if not app.config.get("SECRET_KEY"):
         app.config["SECRET_KEY"] = _instance_secret(Path(app.instance_path))
 

@@ -34,7 +34,7 @@ def test_doc_decorator_declares_the_body_and_the_status(document: dict[str, t.An
     body = operation["requestBody"]["content"]["application/json"]["schema"]
     assert body == {"$ref": "#/components/schemas/NewNote"}
     assert document["components"]["schemas"]["NewNote"]["required"] == ["title"]
-    assert list(operation["responses"]) == ["201"]
+    assert list(operation["responses"]) == ["201", "400", "415"]  # 400, 415: bad or no JSON
 
 
 def test_pages_and_assets_are_served(client: t.Any) -> None:

@@ -589,7 +589,7 @@ def test_responses_by_status_with_types_and_descriptions() -> None:
         body=NewNote, responses={201: Settings, 404: "No such thing", 409: Owner, 204: Owner}
     )
     responses = document["paths"]["/things"]["post"]["responses"]
-    assert list(responses) == ["201", "204", "404", "409"]
+    assert list(responses) == ["201", "204", "400", "404", "409", "415"]
     assert responses["201"]["description"] == "Created"
     assert response_schema(document, "201") == {"$ref": "#/components/schemas/Settings"}
     assert responses["204"] == {"description": "No Content"}

@@ -114,7 +114,11 @@ class SchemaRegistry:
             name = self._free_name(_REF_NAME.sub("_", f"{cls.__module__}.{cls.__qualname__}"))
         self._names[cls] = name
         self.components[name] = {}  # placeholder: a type may refer to itself
-        self.components[name] = self._named_schema(cls)
+        try:
+            self.components[name] = self._named_schema(cls)
+        except UnsupportedType:
+            del self._names[cls], self.components[name]
+            raise
         return name
 
     def _named_schema(self, cls: type) -> dict[str, t.Any]:

@@ -20,6 +20,7 @@ if t.TYPE_CHECKING:
 OPENAPI_VERSION = "3.1.0"
 _VARIABLE = re.compile(r"<(?:(?P<converter>\w+)(?:\((?P<args>.*?)\))?:)?(?P<name>\w+)>")
 _IGNORED_METHODS = {"HEAD", "OPTIONS"}
+_VARIABLE_IN_TEMPLATE = re.compile(r"\{([^}]*)\}")
 _LENGTHS = re.compile(r"\[\^/\]\{(?P<low>\d+)(?P<comma>,?)(?P<high>\d*)\}")
 _PROBLEM = {
     "type": "object",
@@ -52,18 +53,25 @@ def build(app: Flask, settings: APIDocsSettings) -> dict[str, t.Any]:
     registry = SchemaRegistry()
     builder = _Builder(app, settings, registry)
     paths: dict[str, dict[str, t.Any]] = {}
+    shapes: dict[str, str] = {}
     for rule in sorted(app.url_map.iter_rules(), key=lambda r: (r.rule, r.endpoint)):
         if builder.excluded(rule):
             continue
         path, parameters = builder.path(rule)
+        # Templates that differ only in variable names are one path to OpenAPI (and to a
+        # client): /users/<int:id> and /users/<name> become /users/{id}, either kind.
+        path = shapes.setdefault(_VARIABLE_IN_TEMPLATE.sub("{}", path), path)
+        parameters = _rename_path_parameters(parameters, path)
         for method in sorted((rule.methods or set()) - _IGNORED_METHODS):
             operations = paths.setdefault(path, {})
-            if method.lower() in operations:
-                continue  # two rules, one template: the first rule is the one Werkzeug tries
             operation = builder.operation(rule, method, parameters)
-            if operation is not None:
-                operation["operationId"] = builder.unique_id(operation["operationId"])
-                operations[method.lower()] = operation
+            if operation is None:
+                continue
+            if method.lower() in operations:
+                _merge(operations[method.lower()], operation)
+                continue
+            operation["operationId"] = builder.unique_id(operation["operationId"])
+            operations[method.lower()] = operation
     info: dict[str, t.Any] = {"title": settings.title, "version": settings.version}
     if settings.description:
         info["description"] = settings.description
@@ -177,6 +185,9 @@ class _Builder:
         if parameters:
             operation["parameters"] = parameters
         if docs.get("body") is not None:
+            # What Flask's request.get_json() answers to broken JSON, or to none at all.
+            docs = {**docs, "responses": {400: "Bad Request", 415: "Unsupported Media Type",
+                                          **docs.get("responses", {})}}  # fmt: skip
             operation["requestBody"] = {
                 "required": True,
                 "content": {"application/json": {"schema": self._schema(docs["body"], rule)}},
@@ -200,6 +211,17 @@ class _Builder:
         if len(rules) > 1:
             operation_id += f"_{rules.index(rule)}"
         return operation_id
+
+    def _return_type(self, handler: t.Callable[..., t.Any]) -> t.Any:
+        """The return hint, if it is a body type (not ``Response``, say)."""
+        annotation = _return_hint(handler)
+        if annotation is None:
+            return None
+        try:
+            self.registry.schema(annotation)
+        except (UnsupportedType, TypeError):
+            return None
+        return annotation
 
     def _schema(self, annotation: t.Any, rule: Rule) -> dict[str, t.Any]:
         try:
@@ -235,12 +257,22 @@ class _Builder:
         responses: dict[str, t.Any] = {}
         declared: dict[int, t.Any] = dict(docs.get("responses", {}))
         if not any(200 <= status < 300 for status in declared):
-            declared[int(docs.get("status", 200))] = docs.get("response", _return_type(handler))
+            declared[int(docs.get("status", 200))] = docs.get(
+                "response", self._return_type(handler)
+            )
         for status, body in sorted(declared.items()):
             responses[str(status)] = self._response(status, body, rule)
         if rule.arguments:
             # A value its converter refuses, or an id the view does not find.
             responses.setdefault("404", {"description": "Not Found"})
+        for other in self.app.url_map.iter_rules(rule.endpoint):
+            # Werkzeug redirects /pages/1 to /pages/ when that rule has defaults={"page": 1}.
+            if other is not rule and other.defaults and set(other.defaults) <= rule.arguments:
+                values = ", ".join(f"{key} is {value!r}" for key, value in other.defaults.items())
+                responses.setdefault("308", {
+                    "description": f"Permanent Redirect to {other.rule} when {values}.",
+                    "headers": {"Location": {"schema": {"type": "string"}}},
+                })  # fmt: skip
         auth = metadata.get("auth", {})
         if auth.get("login_required"):
             responses.setdefault("401", {"description": "Not logged in, or a bad token."})
@@ -311,6 +343,33 @@ class _Builder:
         return [{"session": list(roles)}, {"bearer": list(roles)}]
 
 
+def _rename_path_parameters(
+    parameters: list[dict[str, t.Any]], path: str
+) -> list[dict[str, t.Any]]:
+    names = _VARIABLE_IN_TEMPLATE.findall(path)
+    path_parameters = [p for p in parameters if p["in"] == "path"]
+    if [p["name"] for p in path_parameters] == names:
+        return parameters
+    renamed = iter(names)
+    return [{**p, "name": next(renamed)} if p["in"] == "path" else p for p in parameters]
+
+
+def _merge(operation: dict[str, t.Any], other: dict[str, t.Any]) -> None:
+    """Widen ``operation`` to also describe ``other``, a rule with the same template."""
+    for parameter, wider in zip(operation.get("parameters", ()), other.get("parameters", ())):
+        if parameter["in"] == "path" and parameter["schema"] != wider["schema"]:
+            parameter["schema"] = {"anyOf": [parameter["schema"], wider["schema"]]}
+    responses = operation["responses"]
+    for status, response in other["responses"].items():
+        mine = responses.setdefault(status, response)
+        if mine is response:
+            continue
+        for media, content in response.get("content", {}).items():
+            current = mine.setdefault("content", {}).setdefault(media, content)
+            if current is not content and current["schema"] != content["schema"]:
+                current["schema"] = {"anyOf": [current["schema"], content["schema"]]}
+
+
 def _metadata(target: object) -> dict[str, t.Any]:
     metadata = getattr(target, "__flask_plug__", None)
     return metadata if isinstance(metadata, dict) else {}
@@ -342,7 +401,7 @@ def _docstring(function: t.Callable[..., t.Any]) -> tuple[str | None, str | None
     return summary.strip() or None, rest.strip() or None
 
 
-def _return_type(handler: t.Callable[..., t.Any]) -> t.Any:
+def _return_hint(handler: t.Callable[..., t.Any]) -> t.Any:
     try:
         hints = t.get_type_hints(handler)
     except Exception:
@@ -353,10 +412,6 @@ def _return_type(handler: t.Callable[..., t.Any]) -> t.Any:
         annotation = t.get_args(annotation)[0] if t.get_args(annotation) else None
     if annotation is None or annotation is type(None):
         return None
-    try:
-        SchemaRegistry().schema(annotation)
-    except (UnsupportedType, TypeError):
-        return None  # Response, tuples with status codes …: not a body type
     return annotation
 
 

@@ -1,0 +1,57 @@
+"""``hatch run demo:prod``: the demo as it runs in production.
+
+gunicorn with several workers; rate limits in Redis, shared by every worker; users,
+sessions and tokens in PostgreSQL; stats in prometheus_client's multiprocess mode, so
+the dashboard counts every worker's requests; access logs as JSON lines on stdout.
+
+Settings come from the environment, all optional:
+
+``REDIS_URL``      default ``redis://127.0.0.1:6379/0``
+``DATABASE_URL``   default ``postgresql://postgres@127.0.0.1:5432/test``
+``BIND``           default ``127.0.0.1:8000``
+``WORKERS``        default 4
+``DEMO_INSTANCE``  the instance folder (secret key, first-run passwords); default the
+                   demo's own
+
+Any ``FLASK_*`` variable sets the config key of the same name, as in development:
+``FLASK_REQLOG_FORMAT=combined``, ``FLASK_SESSION_COOKIE_SECURE=false`` …
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import tempfile
+
+
+def environment(environ: dict[str, str]) -> dict[str, str]:
+    """The environment gunicorn and its workers run in: production defaults filled in."""
+    env = dict(environ)
+    database = env.get("DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/test")
+    if database.startswith("postgresql://"):
+        database = "postgresql+psycopg://" + database.removeprefix("postgresql://")
+    env.setdefault("FLASK_AUTH_DATABASE_URI", database)
+    env.setdefault("FLASK_RATELIMIT_STORAGE_URI", env.get("REDIS_URL", "redis://127.0.0.1:6379/0"))
+    env.setdefault("FLASK_REQLOG_FORMAT", "json")
+    env.setdefault("FLASK_REQLOG_OUTPUT", "stdout")
+    env.setdefault("FLASK_TIMER_SPANS", "false")
+    # Every worker writes its metrics here; a fresh folder, so old runs do not count.
+    env.setdefault("PROMETHEUS_MULTIPROC_DIR", tempfile.mkdtemp(prefix="flask-plug-demo-"))
+    return env
+
+
+def main() -> None:
+    env = environment(dict(os.environ))
+    os.environ.update(env)
+    instance = env.get("DEMO_INSTANCE")
+    # Tables and the first users are made once here, not by four workers at once.
+    from .app import create_app
+
+    create_app(instance_path=instance)
+    factory = f"flask_plug_demo:create_app(instance_path={instance!r})"
+    args = [sys.executable, "-m", "gunicorn", "-c", "python:flask_plug_demo.gunicorn_conf"]
+    os.execve(sys.executable, [*args, *sys.argv[1:], factory], env)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,287 @@
+"""Swagger UI and ReDoc, in a real Chromium, render the document with nothing from outside.
+
+The app is served under a host name that is not ``localhost`` (Chromium maps it to
+127.0.0.1), so no "local development" exception of a UI can hide a call it makes out. Every
+request the pages make is recorded, and any that is not to the app is aborted, so nothing
+leaves the machine even if a UI tries.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import threading
+import typing as t
+from pathlib import Path
+
+import pytest
+from flask import Blueprint, Flask, abort, request
+from werkzeug.serving import make_server
+
+from flask_plug.apidocs import APIDocs
+
+if t.TYPE_CHECKING:
+    from playwright.sync_api import Browser, BrowserContext, ConsoleMessage, Page, Route
+    from playwright.sync_api import Request as BrowserRequest
+
+pytestmark = pytest.mark.browser
+
+CHROMIUM = Path("/usr/bin/chromium")
+HOST = "docs.test"
+TITLE = "Kennel API"
+WAIT_MS = 15_000
+
+
+@dataclasses.dataclass
+class Dog:
+    """A dog in the kennel."""
+
+    id: int
+    name: str
+    good: bool
+
+
+@dataclasses.dataclass
+class NewDog:
+    name: str
+    good: bool = True
+
+
+@dataclasses.dataclass
+class DogQuery:
+    name: str | None = None
+
+
+def create_app() -> Flask:
+    app = Flask(__name__)
+    apidocs = APIDocs(app, title=TITLE, version="3.0.0", description="Dogs, **kept**.")
+    dogs = {1: Dog(1, "Rex", True), 2: Dog(2, "Fido", False)}
+    kennel = Blueprint("dogs", __name__, url_prefix="/dogs")
+
+    @kennel.get("")
+    @apidocs.doc(query=DogQuery)
+    def list_dogs() -> list[Dog]:
+        """List the dogs."""
+        name = request.args.get("name")
+        return [dog for dog in dogs.values() if name is None or dog.name == name]
+
+    @kennel.get("/<int:dog_id>")
+    @apidocs.doc(responses={404: "No such dog."})
+    def get_dog(dog_id: int) -> dict[str, t.Any]:
+        """Fetch one dog."""
+        if dog_id not in dogs:
+            abort(404)
+        return dataclasses.asdict(dogs[dog_id])
+
+    @kennel.post("")
+    @apidocs.doc(body=NewDog, response=Dog, status=201)
+    def add_dog() -> tuple[dict[str, t.Any], int]:
+        """Adopt a dog."""
+        data = request.get_json()
+        dog = Dog(max(dogs) + 1, data["name"], data.get("good", True))
+        dogs[dog.id] = dog
+        return dataclasses.asdict(dog), 201
+
+    @app.get("/health")
+    def health() -> dict[str, str]:
+        """Tell that the kennel is open."""
+        return {"status": "ok"}
+
+    app.register_blueprint(kennel)
+    return app
+
+
+SUMMARIES = ["List the dogs.", "Fetch one dog.", "Adopt a dog.", "Tell that the kennel is open."]
+
+
+@pytest.fixture(scope="module")
+def base_url() -> t.Iterator[str]:
+    """The app, served on 127.0.0.1 on a free port, as the browser reaches it."""
+    server = make_server("127.0.0.1", 0, create_app(), threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://{HOST}:{server.server_port}"
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=10)
+
+
+@pytest.fixture(scope="module")
+def browser() -> t.Iterator[Browser]:
+    """Debian's Chromium driven by Playwright; skipped where missing, except in CI."""
+    reason = None
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        reason = "playwright is not installed"
+    if reason is None and not CHROMIUM.exists():
+        reason = f"{CHROMIUM} is missing (apt-get install chromium)"
+    if reason is not None:
+        if os.environ.get("CI"):
+            pytest.fail(f"CI must run the browser tests: {reason}")
+        pytest.skip(reason)
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=str(CHROMIUM),
+            args=[
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-background-networking",
+                # Our name goes to the app; any other name resolves nowhere.
+                f"--host-resolver-rules=MAP {HOST} 127.0.0.1, MAP * ~NOTFOUND",
+            ],
+        )
+        try:
+            yield browser
+        finally:
+            browser.close()
+
+
+# Runs before any page script; the page's CSP does not apply to it.
+RECORD_CSP_VIOLATIONS = """
+window.__cspViolations = [];
+document.addEventListener("securitypolicyviolation", (event) => {
+  window.__cspViolations.push(event.violatedDirective + " " + event.blockedURI);
+});
+"""
+
+
+@dataclasses.dataclass
+class Visit:
+    """One browser context on the app, and everything it did."""
+
+    base_url: str
+    context: BrowserContext
+    page: Page
+    requests: list[str] = dataclasses.field(default_factory=list)
+    outside: list[str] = dataclasses.field(default_factory=list)
+    errors: list[str] = dataclasses.field(default_factory=list)
+
+    def is_ours(self, url: str) -> bool:
+        return url.startswith(self.base_url + "/") or url.startswith(("data:", "blob:"))
+
+    def route(self, route: Route) -> None:
+        if self.is_ours(route.request.url):
+            route.continue_()
+        else:
+            route.abort("blockedbyclient")
+
+    def on_request(self, browser_request: BrowserRequest) -> None:
+        self.requests.append(browser_request.url)
+        if not self.is_ours(browser_request.url):
+            self.outside.append(f"{browser_request.resource_type} {browser_request.url}")
+
+    def on_console(self, message: ConsoleMessage) -> None:
+        if message.type == "error":
+            self.errors.append(f"console: {message.text}")
+
+    def csp_violations(self) -> list[str]:
+        violations: list[str] = self.page.evaluate("window.__cspViolations")
+        return violations
+
+    def assert_clean(self) -> None:
+        """The policy refused nothing; then, once the page is left (which flushes anything
+        a UI sends on its way out), nothing went out and nothing failed."""
+        assert self.csp_violations() == []
+        self.page.goto(self.base_url + "/docs/openapi.json")
+        assert self.outside == []
+        assert self.errors == []
+        assert self.requests and all(self.is_ours(url) for url in self.requests)
+
+
+@pytest.fixture
+def visit(browser: Browser, base_url: str) -> t.Iterator[Visit]:
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    try:
+        page = context.new_page()
+        visit = Visit(base_url, context, page)
+        context.route("**/*", visit.route)
+        context.on("request", visit.on_request)
+        context.add_init_script(RECORD_CSP_VIOLATIONS)
+        page.on("console", visit.on_console)
+        page.on("pageerror", lambda error: visit.errors.append(f"page error: {error}"))
+        page.set_default_timeout(WAIT_MS)
+        yield visit
+    finally:
+        context.close()
+
+
+def open_swagger_ui(visit: Visit) -> Page:
+    page = visit.page
+    response = page.goto(visit.base_url + "/docs/")
+    assert response is not None and response.status == 200
+    assert "default-src 'none'" in (response.headers.get("content-security-policy") or "")
+    page.locator(".opblock").first.wait_for()
+    return page
+
+
+def test_swagger_ui_renders_the_3_1_document(visit: Visit) -> None:
+    page = open_swagger_ui(visit)
+    assert page.locator(".info .title").inner_text().startswith(TITLE)
+    assert "OAS 3.1" in page.locator(".info").inner_text()
+    assert "kept" in page.locator(".info .description").inner_text()
+    assert page.locator(".opblock").count() == 4
+    for summary in SUMMARIES:
+        assert page.locator(".opblock-summary-description", has_text=summary).count() == 1
+    paths = page.locator(".opblock-summary-path").all_inner_texts()
+    assert sorted(p.replace("\u200b", "") for p in paths) == [
+        "/dogs", "/dogs", "/dogs/{dog_id}", "/health",
+    ]  # fmt: skip
+    assert "Unable to render this definition" not in page.locator("body").inner_text()
+    assert visit.base_url + "/docs/openapi.json" in visit.requests
+    visit.assert_clean()
+
+
+def test_swagger_ui_try_it_out_shows_the_real_response(visit: Visit) -> None:
+    page = open_swagger_ui(visit)
+    operation = page.locator(".opblock-get", has_text="/dogs/{dog_id}")
+    operation.locator(".opblock-summary").click()
+    operation.get_by_role("button", name="Try it out").click()
+    operation.locator("input[placeholder='dog_id']").fill("2")
+    with page.expect_response(visit.base_url + "/dogs/2") as answer:
+        operation.get_by_role("button", name="Execute").click()
+    assert answer.value.status == 200
+    live = operation.locator(".live-responses-table")
+    live.locator(".response-col_status", has_text="200").wait_for()
+    shown = live.locator(".response-col_description pre").first.inner_text()
+    assert json.loads(shown) == {"id": 2, "name": "Fido", "good": False}
+    curl = operation.locator(".curl-command").inner_text()
+    assert f"{visit.base_url}/dogs/2" in curl
+    visit.assert_clean()
+
+
+def test_redoc_renders_the_document(visit: Visit) -> None:
+    page = visit.page
+    response = page.goto(visit.base_url + "/docs/redoc")
+    assert response is not None and response.status == 200
+    assert "default-src 'none'" in (response.headers.get("content-security-policy") or "")
+    page.locator(".api-info h1", has_text=TITLE).wait_for()
+    for summary in SUMMARIES:
+        page.locator("h2", has_text=summary).first.wait_for()
+        assert page.locator(".menu-content", has_text=summary).count() == 1
+    # ReDoc's logo, which it would fetch from its CDN, comes from the app.
+    logo = visit.base_url + "/docs/_static/redoc/logo-mini.svg"
+    page.wait_for_function(
+        "src => [...document.images].some(i => i.src === src && i.complete && i.naturalWidth)",
+        arg=logo,
+    )
+    assert logo in visit.requests
+    visit.assert_clean()
+
+
+def test_the_watch_sees_a_request_out_and_stops_it(visit: Visit) -> None:
+    # The checks above are only worth something if they would catch a UI calling out.
+    from playwright.sync_api import Error as PlaywrightError
+
+    page = open_swagger_ui(visit)
+    page.evaluate("fetch('https://cdn.example.org/ui.js').catch(() => null)")
+    page.wait_for_function("window.__cspViolations.length > 0")
+    assert visit.csp_violations() == ["connect-src https://cdn.example.org/ui.js"]
+    assert any("cdn.example.org" in error for error in visit.errors)
+    # A navigation is not the page's CSP's business: the route stops it.
+    with pytest.raises(PlaywrightError):
+        page.goto("https://cdn.example.org/")
+    assert visit.outside == ["document https://cdn.example.org/"]
