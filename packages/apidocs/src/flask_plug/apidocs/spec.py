@@ -356,8 +356,10 @@ def _rename_path_parameters(
 
 def _merge(operation: dict[str, t.Any], other: dict[str, t.Any]) -> None:
     """Widen ``operation`` to also describe ``other``, a rule with the same template."""
-    for parameter, wider in zip(operation.get("parameters", ()), other.get("parameters", ())):
-        if parameter["in"] == "path" and parameter["schema"] != wider["schema"]:
+    # Same template, so the same path parameters, first and in order; query ones may differ.
+    pairs = zip(operation.get("parameters", ()), other.get("parameters", ()), strict=False)
+    for parameter, wider in pairs:
+        if parameter["in"] == wider["in"] == "path" and parameter["schema"] != wider["schema"]:
             parameter["schema"] = {"anyOf": [parameter["schema"], wider["schema"]]}
     responses = operation["responses"]
     for status, response in other["responses"].items():
