@@ -154,3 +154,20 @@ def test_api_errors_are_json(client: t.Any, api_token: str) -> None:
         assert "GET" in response.headers["Allow"]
     with client.get("/nowhere") as response:
         assert response.mimetype == "text/html"
+
+
+def test_note_posting_is_limited_per_user(app: t.Any, client: t.Any, api_token: str) -> None:
+    from flask_plug_demo.extensions import auth
+
+    with app.test_request_context():
+        [admin] = [u for u in auth.store.list_users() if u.username == "admin"]
+        admin_token = auth.create_token(admin, name="tests")
+    for token in (api_token, admin_token):  # one address, two users: a limit each
+        bearer = {"Authorization": f"Bearer {token}"}
+        codes = [
+            client.post("/api/notes", json={"title": "t"}, headers=bearer).status_code
+            for _ in range(6)
+        ]
+        assert codes == [201] * 5 + [429]
+    refused = client.post("/api/notes", json={"title": "t"}, headers={"Authorization": "Bearer x"})
+    assert refused.status_code == 401  # no user: counted by address, which has posted nothing

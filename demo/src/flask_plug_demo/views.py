@@ -9,7 +9,7 @@ from werkzeug.exceptions import HTTPException
 
 from flask_plug.auth import csrf_valid
 
-from .extensions import apidocs, auth, limiter, reqlog, timer
+from .extensions import apidocs, auth, limiter, reqlog, timer, user_or_address
 
 bp = Blueprint("demo", __name__)
 
@@ -104,7 +104,7 @@ def list_notes() -> NoteList:
 
 
 @bp.post("/api/notes")
-@limiter.limit("5/minute")
+@limiter.limit("5/minute", key_func=user_or_address)
 @auth.login_required
 @apidocs.doc(body=NewNote, response=Note, status=201, responses={400: Problem})
 def add_note() -> tuple[Note, int]:

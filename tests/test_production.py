@@ -1,0 +1,184 @@
+"""The production configuration (``hatch run demo:prod``) against the real services:
+gunicorn with two workers, rate limits in Redis, users in PostgreSQL, stats in
+multiprocess mode, JSON access lines on stdout.
+
+Each run gets its own PostgreSQL schema and Redis key prefix, so runs do not meet.
+"""
+
+from __future__ import annotations
+
+import http.client
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import typing as t
+import uuid
+from collections import Counter
+from pathlib import Path
+
+import pytest
+
+REDIS_URL = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0")
+DATABASE_URL = os.environ.get("DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/test")
+
+
+def _reachable(url: str, default_port: int) -> bool:
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(url)
+    try:
+        with socket.create_connection((parts.hostname, parts.port or default_port), 1):
+            return True
+    except OSError:
+        return False
+
+
+def _need(condition: bool, reason: str) -> None:
+    if not condition:
+        if os.environ.get("CI"):
+            pytest.fail(f"{reason}, and CI must run the production test")
+        pytest.skip(reason)
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+class Server:
+    """``python -m flask_plug_demo.prod`` on a free port, its output in a file."""
+
+    def __init__(self, tmp_path: Path, env: dict[str, str]) -> None:
+        self.port = _free_port()
+        self.output = tmp_path / "server.log"
+        self.env = {**os.environ, **env, "BIND": f"127.0.0.1:{self.port}", "WORKERS": "2"}
+        with self.output.open("wb") as output:
+            self.process = subprocess.Popen(
+                [sys.executable, "-m", "flask_plug_demo.prod"],
+                env=self.env, stdout=output, stderr=subprocess.STDOUT,
+            )  # fmt: skip
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            try:
+                self.request("GET", "/api/notes")
+                return
+            except OSError:
+                time.sleep(0.2)
+        self.stop()
+        raise AssertionError(f"the server did not start:\n{self.log()}")
+
+    def request(
+        self, method: str, path: str, body: t.Any = None, headers: dict[str, str] | None = None
+    ) -> tuple[int, dict[str, str], bytes]:
+        connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=10)
+        try:
+            data = None if body is None else json.dumps(body).encode()
+            sent = {"Content-Type": "application/json"} if data is not None else {}
+            connection.request(method, path, data, {**sent, **(headers or {})})
+            response = connection.getresponse()
+            return response.status, dict(response.getheaders()), response.read()
+        finally:
+            connection.close()
+
+    def log(self) -> str:
+        return self.output.read_text(errors="replace")
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            self.process.wait(30)
+
+
+@pytest.fixture
+def schema() -> t.Iterator[str]:
+    _need(_reachable(DATABASE_URL, 5432), f"PostgreSQL is not reachable at {DATABASE_URL}")
+    import psycopg
+
+    name = f"demo_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(DATABASE_URL, autocommit=True) as connection:
+        connection.execute(f'CREATE SCHEMA "{name}"')
+    yield name
+    with psycopg.connect(DATABASE_URL, autocommit=True) as connection:
+        connection.execute(f'DROP SCHEMA "{name}" CASCADE')
+
+
+@pytest.fixture
+def server(tmp_path: Path, schema: str) -> t.Iterator[Server]:
+    _need(_reachable(REDIS_URL, 6379), f"Redis is not reachable at {REDIS_URL}")
+    separator = "&" if "?" in DATABASE_URL else "?"
+    env = {
+        "DEMO_INSTANCE": str(tmp_path / "instance"),
+        "DATABASE_URL": f"{DATABASE_URL}{separator}options=-csearch_path%3D{schema}",
+        "REDIS_URL": REDIS_URL,
+        "FLASK_RATELIMIT_KEY_PREFIX": f"demo-test-{schema}",
+        "PROMETHEUS_MULTIPROC_DIR": str(tmp_path / "metrics"),
+    }
+    (tmp_path / "metrics").mkdir()
+    running = Server(tmp_path, env)
+    yield running
+    running.stop()
+
+
+def _token(server: Server, username: str) -> str:
+    """An API token made the way the Account page makes one, in the server's database."""
+    code = f"""
+import os
+from flask_plug_demo import create_app
+from flask_plug_demo.extensions import auth
+app = create_app(instance_path=os.environ["DEMO_INSTANCE"])
+with app.test_request_context():
+    [user] = [u for u in auth.store.list_users() if u.username == {username!r}]
+    print(auth.create_token(user, name="tests"))
+"""
+    from flask_plug_demo.prod import environment
+
+    env = {**server.env, "FLASK_REQLOG_OUTPUT": "stderr"}
+    del env["PROMETHEUS_MULTIPROC_DIR"]  # this process's metrics are not the server's
+    result = subprocess.run(
+        [sys.executable, "-c", code], env=environment(env), capture_output=True, text=True,
+        check=True,
+    )  # fmt: skip
+    return result.stdout.strip().splitlines()[-1]
+
+
+def test_production_configuration_shares_state_between_workers(server: Server) -> None:
+    first_run = Path(server.env["DEMO_INSTANCE"], "first-run-passwords.txt")
+    assert "admin" in first_run.read_text()
+    demo = {"Authorization": f"Bearer {_token(server, 'demo')}"}
+    admin = {"Authorization": f"Bearer {_token(server, 'admin')}"}
+
+    # Limits live in Redis: five posts a minute in all, whichever worker answers.
+    statuses = [server.request("POST", "/api/notes", {"title": f"n{i}"}, demo)[0] for i in range(7)]
+    assert statuses == [201] * 5 + [429, 429]
+
+    # Users and tokens live in PostgreSQL; a wrong token is refused by every worker.
+    for _ in range(4):
+        status, headers, _ = server.request("POST", "/api/notes", {"title": "x"},
+                                            {"Authorization": "Bearer nope"})  # fmt: skip
+        assert status == 401
+        assert headers["Content-Type"] == "application/json"
+
+    # Stats add up every worker's requests.
+    for _ in range(10):
+        assert server.request("GET", "/api/notes")[0] == 200
+    status, _, body = server.request("GET", "/admin/stats", headers=admin)
+    assert status == 200
+    endpoints = json.loads(body)["endpoints"]
+    listing, posting = endpoints["demo.list_notes"], endpoints["demo.add_note"]
+    assert listing["count"] >= 10  # and the server's own start-up probes
+    assert posting["statuses"] == {"201": 5, "429": 2, "401": 4}
+    assert server.request("GET", "/admin/stats")[0] == 403  # admins only
+
+    # Access lines are JSON on stdout, one per request, with the user and the request id.
+    server.stop()
+    lines = [json.loads(line) for line in server.log().splitlines() if line.startswith("{")]
+    posts = [line for line in lines if line["method"] == "POST"]
+    # Each worker writes its own lines, so only the counts are in a known order.
+    assert Counter(line["status"] for line in posts) == {201: 5, 429: 2, 401: 4}
+    assert {line["user"] for line in posts if line["status"] != 401} == {"demo"}
+    assert len({line["request_id"] for line in lines}) == len(lines)
