@@ -360,7 +360,7 @@ def _merge(operation: dict[str, t.Any], other: dict[str, t.Any]) -> None:
     pairs = zip(operation.get("parameters", ()), other.get("parameters", ()), strict=False)
     for parameter, wider in pairs:
         if parameter["in"] == wider["in"] == "path" and parameter["schema"] != wider["schema"]:
-            parameter["schema"] = {"anyOf": [parameter["schema"], wider["schema"]]}
+            parameter["schema"] = _either(parameter["schema"], wider["schema"])
     responses = operation["responses"]
     for status, response in other["responses"].items():
         mine = responses.setdefault(status, response)
@@ -370,6 +370,18 @@ def _merge(operation: dict[str, t.Any], other: dict[str, t.Any]) -> None:
             current = mine.setdefault("content", {}).setdefault(media, content)
             if current is not content and current["schema"] != content["schema"]:
                 current["schema"] = {"anyOf": [current["schema"], content["schema"]]}
+
+
+def _either(first: dict[str, t.Any], second: dict[str, t.Any]) -> dict[str, t.Any]:
+    """A path parameter's schema when either of two converters may match it.
+
+    On the wire a path parameter is text: when one side takes any segment, so does the
+    union. Otherwise ``anyOf`` says it.
+    """
+    for schema in (first, second):
+        if schema.get("pattern") == "^[^/]+$" and "maxLength" not in schema:
+            return {"type": "string", "pattern": "^[^/]+$", "minLength": 1}
+    return {"anyOf": [first, second]}
 
 
 def _metadata(target: object) -> dict[str, t.Any]:
