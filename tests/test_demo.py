@@ -3,10 +3,15 @@ from __future__ import annotations
 import typing as t
 
 
-def test_home_page_links_the_api(client: t.Any) -> None:
-    response = client.get("/")
-    assert response.status_code == 200
-    assert b'href="/api/notes"' in response.data
+def test_home_page_shows_every_extension_at_work(client: t.Any) -> None:
+    with client.get("/") as response:
+        assert response.status_code == 200
+        page = response.get_data(as_text=True)
+    for name in ("timer", "cors", "ratelimit", "auth", "stats", "reqlog", "apidocs"):
+        assert f"<strong>{name}</strong>" in page
+    for link in ("/api/notes", "/cors", "/admin/stats/dashboard", "/docs/", "/docs/redoc"):
+        assert f'href="{link}"' in page or f'href="http://localhost:5000{link}"' in page
+    assert response.headers["X-Request-ID"] in page
 
 
 def test_api_is_timed_with_spans(client: t.Any) -> None:
