@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import secrets
 import sys
 import typing as t
@@ -71,7 +72,8 @@ def create_app(
     if app.config["REQLOG_OUTPUT"] == "access.log":
         app.config.setdefault("REQLOG_MAX_BYTES", 10_000_000)  # then keep 7 old files
     if not app.config.get("SECRET_KEY"):
-        app.config["SECRET_KEY"] = _instance_secret(Path(app.instance_path))
+        with _setup_lock(Path(app.instance_path)):
+            app.config["SECRET_KEY"] = _instance_secret(Path(app.instance_path))
 
     app.register_blueprint(bp)
     auth.init_app(app)
@@ -83,11 +85,29 @@ def create_app(
     limiter.limit("10/minute", methods=["POST"])(app.blueprints["auth"])
     timer.init_app(app)  # after the others, so its total covers them too
     reqlog.init_app(app)  # outermost: its duration covers everything, timer included
-    with app.app_context():
+    # Several workers may start at once on a fresh instance: one sets it up.
+    with _setup_lock(Path(app.instance_path)), app.app_context():
         auth.store.create_tables()
         if auth.store.count_users() == 0:
             _first_users(app)
     return app
+
+
+@contextlib.contextmanager
+def _setup_lock(instance: Path) -> t.Iterator[None]:
+    """Hold an exclusive lock on the instance folder (POSIX; elsewhere, no lock)."""
+    instance.mkdir(parents=True, exist_ok=True)
+    try:
+        import fcntl
+    except ImportError:
+        yield
+        return
+    with (instance / ".setup.lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
 
 
 def _instance_secret(instance: Path) -> str:
@@ -112,7 +132,7 @@ def _first_users(app: Flask) -> None:
     path.chmod(0o600)
     if not app.testing:
         print(  # the one time these passwords are shown
-            "\nFlask-Plug demo: created users (log in at http://127.0.0.1:5000/auth/login):\n"
+            "\nFlask-Plug demo: created users (log in at /auth/login):\n"
             + "\n".join(lines)
             + f"\n(also saved in {path}; delete that file once noted)\n",
             file=sys.stderr,

@@ -25,12 +25,3 @@ def admins_only() -> bool:
     from flask import g
 
     return g.user is not None and g.user.has_role("admin")
-
-
-def user_or_address() -> str:
-    """Rate-limit key: the logged-in user, so people behind one address (an office, a
-    proxy) do not share a limit; the address for requests without a user."""
-    from flask import g, request
-
-    user = g.user
-    return f"user:{user.id}" if user is not None else f"address:{request.remote_addr}"

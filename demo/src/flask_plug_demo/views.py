@@ -8,8 +8,9 @@ from flask import Blueprint, Response, abort, g, jsonify, render_template, reque
 from werkzeug.exceptions import HTTPException
 
 from flask_plug.auth import csrf_valid
+from flask_plug.ratelimit import user_or_remote_addr
 
-from .extensions import apidocs, auth, limiter, reqlog, timer, user_or_address
+from .extensions import apidocs, auth, limiter, reqlog, timer
 
 bp = Blueprint("demo", __name__)
 
@@ -41,7 +42,7 @@ class NoteList(t.TypedDict):
     notes: list[Note]
 
 
-class Problem(t.TypedDict):
+class APIError(t.TypedDict):
     """An error, as the API reports it."""
 
     error: str
@@ -104,9 +105,11 @@ def list_notes() -> NoteList:
 
 
 @bp.post("/api/notes")
-@limiter.limit("5/minute", key_func=user_or_address)
+# Counted per logged-in user, so people behind one address (an office, a proxy) do not
+# share a limit; by address for requests without a user.
+@limiter.limit("5/minute", key_func=user_or_remote_addr)
 @auth.login_required
-@apidocs.doc(body=NewNote, response=Note, status=201, responses={400: Problem})
+@apidocs.doc(body=NewNote, response=Note, status=201, responses={400: APIError})
 def add_note() -> tuple[Note, int]:
     """Add a note.
 
