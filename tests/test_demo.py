@@ -83,7 +83,9 @@ def test_posting_without_login_gets_401_json(client: t.Any) -> None:
 
 
 def test_pages_need_login_and_admin_needs_the_role(client: t.Any, api_token: str) -> None:
-    assert client.get("/notes").status_code == 302
+    browser = {"Accept": "text/html,application/xhtml+xml,*/*;q=0.8"}
+    assert client.get("/notes", headers=browser).status_code == 302  # to the login page
+    assert client.get("/notes").status_code == 401  # a program: no redirect to a form
     bearer = {"Authorization": f"Bearer {api_token}"}
     assert client.get("/notes", headers=bearer).status_code == 200
     assert client.get("/admin", headers=bearer).status_code == 403

@@ -117,12 +117,16 @@ def add_note() -> tuple[Note, int]:
     (create one on the Account page).
     """
     data = request.get_json(silent=True)
-    if not isinstance(data, dict) or not isinstance(data.get("title"), str):
+    if (
+        not isinstance(data, dict)
+        or not isinstance(data.get("title"), str)
+        or not isinstance(data.get("body", ""), str)
+    ):
         abort(400, description='send JSON like {"title": "...", "body": "..."}')
     note: Note = {
         "id": max(n["id"] for n in NOTES) + 1,
         "title": data["title"][:200],
-        "body": str(data.get("body", ""))[:2000],
+        "body": data.get("body", "")[:2000],
         "author": g.user.username,
     }
     NOTES.append(note)

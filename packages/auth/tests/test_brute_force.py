@@ -37,7 +37,7 @@ def test_account_is_throttled_after_max_failures_even_with_the_right_password(
     assert response.status_code == 429
     assert 1 <= int(response.headers["Retry-After"]) <= 15 * 60
     assert generic_failure in response.get_data(as_text=True)
-    assert client.get("/private").status_code == 302
+    assert client.get("/private").status_code == 401  # not logged in
 
 
 def test_throttled_account_stays_throttled_from_another_address(

@@ -24,14 +24,11 @@ def test_browser_without_login_is_redirected_to_login_with_next(
     assert parse_qs(location.query) == {"next": [path]}
 
 
-def test_request_without_accept_header_is_treated_as_a_browser(client: t.Any) -> None:
-    response = client.get("/private")
-    assert response.status_code == 302
-
-
 @pytest.mark.parametrize(
     "headers",
     [
+        {},  # no Accept: curl, HTTP libraries
+        {"Accept": "*/*"},  # fetch() from a page, requests, curl
         {"Accept": "application/json"},
         {"Accept": "application/json, text/html;q=0.5"},
         {"Authorization": "Bearer not-a-token"},
@@ -42,6 +39,8 @@ def test_request_without_accept_header_is_treated_as_a_browser(client: t.Any) ->
         {"Content-Type": "application/json", "Accept": "text/html"},
     ],
     ids=[
+        "no-accept",
+        "any",
         "json",
         "json-preferred",
         "bearer",

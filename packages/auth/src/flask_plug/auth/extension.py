@@ -361,14 +361,16 @@ def valid_username(username: str) -> bool:
 
 
 def _wants_json() -> bool:
-    """Whether the client is a program: it authenticates, sends JSON or prefers it."""
+    """Whether the client is a program: it authenticates, sends JSON, prefers JSON, or
+    does not ask for HTML by name (browsers name it when they load a page; ``fetch``,
+    curl and HTTP libraries send ``*/*`` or nothing)."""
     if "Authorization" in request.headers or request.is_json:
         return True
-    best = request.accept_mimetypes.best_match(["text/html", "application/json"])
-    return (
-        best == "application/json"
-        and request.accept_mimetypes[best] > request.accept_mimetypes["text/html"]
-    )
+    accept = request.accept_mimetypes
+    if not any(mimetype == "text/html" and quality > 0 for mimetype, quality in accept):
+        return True
+    best = accept.best_match(["text/html", "application/json"])
+    return best == "application/json" and accept[best] > accept["text/html"]
 
 
 def _unauthorized() -> Response:
