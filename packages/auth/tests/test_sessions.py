@@ -150,3 +150,33 @@ def test_purge_removes_expired_sessions_and_old_failures(
         assert conn.scalar(select(func.count()).select_from(login_sessions)) == 1
     assert client.get("/api/me", headers=json_headers).status_code == 401
     assert other.get("/api/me", headers=json_headers).status_code == 200
+
+
+def test_requests_without_a_session_cookie_get_an_empty_session(
+    app: Flask, client: t.Any, users: dict[str, User], login: t.Any, passwords: dict[str, str]
+) -> None:
+    from flask.sessions import SecureCookieSessionInterface
+
+    # auth replaces Flask's default interface with one that skips the cookie signer when
+    # there is no cookie; sessions behave the same.
+    assert type(app.session_interface) is not SecureCookieSessionInterface
+    assert isinstance(app.session_interface, SecureCookieSessionInterface)
+    with app.test_request_context():
+        assert app.session_interface.open_session(app, app.request_class({})) == {}
+    login(client, "bob", passwords["bob"])
+    assert client.get("/private").status_code == 200
+
+
+def test_a_custom_session_interface_is_kept(tmp_path: t.Any) -> None:
+    import secrets
+
+    from flask.sessions import SecureCookieSessionInterface
+
+    class Custom(SecureCookieSessionInterface):
+        pass
+
+    app = Flask(__name__, instance_path=str(tmp_path))
+    app.config.update(SECRET_KEY=secrets.token_urlsafe(40), TESTING=True)
+    app.session_interface = Custom()
+    Auth(app, database_uri="sqlite://")
+    assert type(app.session_interface) is Custom
