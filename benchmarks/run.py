@@ -17,8 +17,10 @@ import bench_auth
 import bench_cors
 import bench_ratelimit
 import bench_reqlog
+import bench_stack
 import bench_stats
 import bench_timer
+import chart
 from harness import table
 
 DOCS_TABLE = Path(__file__).resolve().parent.parent / "docs" / "_generated" / "benchmarks.md"
@@ -30,6 +32,7 @@ SUITES = [
     bench_stats,
     bench_reqlog,
     bench_apidocs,
+    bench_stack,
 ]
 
 
@@ -40,15 +43,19 @@ def main(argv: list[str]) -> int:
         " median of 21 interleaved rounds of 2000 WSGI requests each (Redis: 11 of 500),"
         " ± half the interquartile range."
     ]
+    measured = []
     for suite in SUITES:
         for title, results in suite.run():
+            measured.append((title, results))
             sections.append(table(title, results, baseline="bare Flask"))
     sections.append(bench_apidocs.build_times())
+    sections.append(bench_stack.server_table())
     text = "\n\n".join(sections) + "\n"
     print(text)
     if "--no-write" not in argv:
         DOCS_TABLE.parent.mkdir(exist_ok=True)
         DOCS_TABLE.write_text(text)
+        chart.write_chart(measured)
         print(f"written to {DOCS_TABLE.relative_to(Path.cwd())}", file=sys.stderr)
     return 0
 
