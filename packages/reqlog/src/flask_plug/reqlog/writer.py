@@ -101,8 +101,8 @@ class LogWriter:
     def _run(self, queue: SimpleQueue[object]) -> None:
         while True:
             items = [queue.get()]
-            # Gather what arrives meanwhile: waking once per request would cost more than
-            # the whole line, in thread switches. flush() and close() cut the wait short.
+            # Gather what arrives meanwhile, so a busy app makes a few writes a second rather
+            # than one per request. flush() and close() cut the wait short.
             self._wake.wait(BATCH_INTERVAL)
             self._wake.clear()
             while True:
