@@ -52,10 +52,17 @@ def test_posting_notes_is_rate_limited(client: t.Any, api_token: str) -> None:
         for i in range(6)
     ]
     assert codes == [201] * 5 + [429]
-    refused = client.post("/api/notes", json={"title": "again"}, headers=bearer)
+    front_end = {**bearer, "Origin": "http://localhost:5000"}
+    refused = client.post("/api/notes", json={"title": "again"}, headers=front_end)
+    assert refused.status_code == 429
     assert refused.content_type == "application/problem+json"
     assert int(refused.headers["Retry-After"]) >= 1
+    # The refusal still carries every other extension's headers: the front end can read
+    # it (CORS), and it is timed, counted and logged like any answer.
+    assert refused.headers["Access-Control-Allow-Origin"] == "http://localhost:5000"
+    assert "x-response-time" in refused.headers["Access-Control-Expose-Headers"].lower()
     assert refused.headers["Server-Timing"].startswith("app;dur=")
+    assert len(refused.headers["X-Request-ID"]) == 32
 
 
 def test_preflight_is_not_rate_limited(client: t.Any) -> None:
