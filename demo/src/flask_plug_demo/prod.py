@@ -35,6 +35,9 @@ def environment(environ: dict[str, str]) -> dict[str, str]:
     env.setdefault("FLASK_REQLOG_FORMAT", "json")
     env.setdefault("FLASK_REQLOG_OUTPUT", "stdout")
     env.setdefault("FLASK_TIMER_SPANS", "false")
+    # Browsers keep Secure cookies on http://127.0.0.1 and localhost too; behind TLS, as
+    # production is, nothing else works anyway.
+    env.setdefault("FLASK_SESSION_COOKIE_SECURE", "true")
     # Every worker writes its metrics here; a fresh folder, so old runs do not count.
     env.setdefault("PROMETHEUS_MULTIPROC_DIR", tempfile.mkdtemp(prefix="flask-plug-demo-"))
     return env
