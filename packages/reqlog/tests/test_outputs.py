@@ -4,11 +4,9 @@ or moved away by logrotate, without losing, splitting or repeating a line."""
 from __future__ import annotations
 
 import contextlib
-import http.client
 import io
 import logging
 import os
-import threading
 import time
 import typing as t
 import uuid
@@ -17,7 +15,6 @@ from pathlib import Path
 
 import pytest
 from flask import Flask
-from werkzeug.serving import WSGIRequestHandler, make_server
 
 from flask_plug.reqlog import RequestLog
 
@@ -64,53 +61,9 @@ def all_lines(log_path: Path) -> list[str]:
     return found
 
 
-class QuietRequestHandler(WSGIRequestHandler):
-    def log(self, type: str, message: str, *args: t.Any) -> None:
-        pass  # werkzeug's own request log would set up the "werkzeug" logger for the session
-
-
-class LiveServer:
-    """A threaded werkzeug server on a free port; leaving it joins every request thread,
-    so every request has finished (and queued its line) once the ``with`` block ends."""
-
-    def __init__(self, app: Flask) -> None:
-        self.server = make_server(
-            "127.0.0.1", 0, app, threaded=True, request_handler=QuietRequestHandler
-        )
-        self.server.daemon_threads = False  # server_close() joins the request threads
-        self.port = self.server.server_port
-        self.thread = threading.Thread(
-            target=self.server.serve_forever, kwargs={"poll_interval": 0.05}
-        )
-
-    def __enter__(self) -> LiveServer:
-        self.thread.start()
-        return self
-
-    def __exit__(self, *exc_info: object) -> None:
-        self.server.shutdown()
-        self.thread.join(10)
-        self.server.server_close()
-
-    def request_ids(self, count: int, path: str = "/") -> list[str]:
-        """The X-Request-ID of ``count`` GETs on one keep-alive connection."""
-        connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=10)
-        ids = []
-        try:
-            for _ in range(count):
-                connection.request("GET", path)
-                with connection.getresponse() as response:
-                    response.read()
-                    assert response.status == 200
-                    ids.append(response.getheader("X-Request-ID"))
-        finally:
-            connection.close()
-        return ids
-
-
-def hammer(app: Flask, clients: int, each: int, path: str = "/") -> list[str]:
+def hammer(live_server: t.Any, app: Flask, clients: int, each: int, path: str = "/") -> list[str]:
     """``clients`` threads making ``each`` requests at once to a live server."""
-    with LiveServer(app) as server, ThreadPoolExecutor(clients) as pool:
+    with live_server(app) as server, ThreadPoolExecutor(clients) as pool:
         batches = list(pool.map(lambda _: server.request_ids(each, path), range(clients)))
     return [request_id for batch in batches for request_id in batch]
 
@@ -275,7 +228,7 @@ def test_file_output_is_utf8_and_one_line_per_request(
 
 
 def test_size_rotation_under_concurrent_requests_loses_no_line(
-    make_app: t.Callable[..., Flask], tmp_path: Path
+    make_app: t.Callable[..., Flask], tmp_path: Path, live_server: t.Any
 ) -> None:
     log_path = tmp_path / "access.log"
     app = make_app(
@@ -291,7 +244,7 @@ def test_size_rotation_under_concurrent_requests_loses_no_line(
         time.sleep(0.005)  # 100 requests a client span several of the writer's batches
         return "ok"
 
-    ids = hammer(app, clients=8, each=100, path="/slow")
+    ids = hammer(live_server, app, clients=8, each=100, path="/slow")
     assert reqlog.flush(app, timeout=10)
 
     assert len(ids) == len(set(ids)) == 800
@@ -349,7 +302,7 @@ def test_time_rotation_loses_no_line(make_app: t.Callable[..., Flask], tmp_path:
 
 
 def test_time_rotation_under_concurrent_requests_loses_no_line(
-    make_app: t.Callable[..., Flask], tmp_path: Path
+    make_app: t.Callable[..., Flask], tmp_path: Path, live_server: t.Any
 ) -> None:
     log_path = tmp_path / "access.log"
     app = make_app(
@@ -360,7 +313,7 @@ def test_time_rotation_under_concurrent_requests_loses_no_line(
     )
     reqlog = RequestLog(app)
     ids: list[str] = []
-    with LiveServer(app) as server:
+    with live_server(app) as server:
 
         def client() -> list[str]:
             found = []

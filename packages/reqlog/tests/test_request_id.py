@@ -3,7 +3,6 @@ the app's own log records, one per request even across threads."""
 
 from __future__ import annotations
 
-import http.client
 import json
 import logging
 import re
@@ -18,7 +17,6 @@ import pytest
 from flask import Flask, g, request
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from werkzeug.serving import WSGIRequestHandler, make_server
 
 from flask_plug.reqlog import RequestIdFilter, RequestLog
 
@@ -100,51 +98,6 @@ def fresh_app(tmp_path: Path) -> t.Iterator[Flask]:
     yield app
     if "flask-plug-reqlog" in app.extensions:
         RequestLog().close(app)
-
-
-class QuietRequestHandler(WSGIRequestHandler):
-    def log(self, type: str, message: str, *args: t.Any) -> None:
-        pass  # werkzeug's own request log would set up the "werkzeug" logger for the session
-
-
-class LiveServer:
-    """A threaded werkzeug server on a free port; leaving it joins every request thread,
-    so every request has finished (and queued its line) once the ``with`` block ends."""
-
-    def __init__(self, app: Flask) -> None:
-        self.server = make_server(
-            "127.0.0.1", 0, app, threaded=True, request_handler=QuietRequestHandler
-        )
-        self.server.daemon_threads = False  # server_close() joins the request threads
-        self.port = self.server.server_port
-        self.thread = threading.Thread(
-            target=self.server.serve_forever, kwargs={"poll_interval": 0.05}
-        )
-
-    def __enter__(self) -> LiveServer:
-        self.thread.start()
-        return self
-
-    def __exit__(self, *exc_info: object) -> None:
-        self.server.shutdown()
-        self.thread.join(10)
-        self.server.server_close()
-
-    def get_many(
-        self, paths: list[str], headers: dict[str, str] | None = None
-    ) -> list[tuple[int, dict[str, str], str]]:
-        """Status, headers and body of each path, in order, on one keep-alive connection."""
-        connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=10)
-        answers = []
-        try:
-            for path in paths:
-                connection.request("GET", path, headers=headers or {})
-                with connection.getresponse() as response:
-                    body = response.read().decode()
-                    answers.append((response.status, dict(response.getheaders()), body))
-        finally:
-            connection.close()
-        return answers
 
 
 # An incoming id
@@ -241,10 +194,10 @@ def test_every_request_gets_a_distinct_id(app: Flask, reqlog: RequestLog, read_l
 
 
 def test_threads_on_a_live_server_get_distinct_ids(
-    app: Flask, reqlog: RequestLog, read_log: t.Any
+    app: Flask, reqlog: RequestLog, read_log: t.Any, live_server: t.Any
 ) -> None:
     reqlog.init_app(app, format="%L")
-    with LiveServer(app) as server, ThreadPoolExecutor(8) as pool:
+    with live_server(app) as server, ThreadPoolExecutor(8) as pool:
         batches = list(pool.map(lambda _: server.get_many(["/"] * 50), range(8)))
     answers = [answer for batch in batches for answer in batch]
     ids = [headers["X-Request-ID"] for _, headers, _ in answers]
@@ -444,7 +397,7 @@ def test_flask_exception_log_carries_the_request_id(
 
 
 def test_concurrent_requests_keep_their_own_id_on_log_records(
-    fresh_app: Flask, root_records: t.Callable[..., Records], tmp_path: Path
+    fresh_app: Flask, root_records: t.Callable[..., Records], tmp_path: Path, live_server: t.Any
 ) -> None:
     app = fresh_app
     library = logging.getLogger("somelib")
@@ -464,7 +417,7 @@ def test_concurrent_requests_keep_their_own_id_on_log_records(
     records = root_records(app.logger.name, "somelib")
     reqlog = RequestLog()
     reqlog.init_app(app)
-    with LiveServer(app) as server, ThreadPoolExecutor(4) as pool:
+    with live_server(app) as server, ThreadPoolExecutor(4) as pool:
         batches = list(
             pool.map(
                 lambda client: (
