@@ -137,9 +137,11 @@ def add_note() -> tuple[Note, int]:
 @bp.app_errorhandler(HTTPException)
 def api_error(error: HTTPException) -> Response | HTTPException:
     """Errors of the JSON API are JSON, as its document says; pages keep Flask's HTML."""
+    if not request.path.startswith("/api/"):
+        return error  # a page: Flask's HTML
     default = error.get_response()
-    if not request.path.startswith("/api/") or default.mimetype != "text/html":
-        return error  # a page, or an error with a body of its own (ratelimit's 429)
+    if default.mimetype != "text/html":
+        return error  # an error with a body of its own (ratelimit's 429)
     response = jsonify(error=error.description)
     response.status_code = default.status_code
     for name, value in default.headers.items():  # Allow, WWW-Authenticate …

@@ -185,9 +185,6 @@ class _Builder:
         if parameters:
             operation["parameters"] = parameters
         if docs.get("body") is not None:
-            # What Flask's request.get_json() answers to broken JSON, or to none at all.
-            docs = {**docs, "responses": {400: "Bad Request", 415: "Unsupported Media Type",
-                                          **docs.get("responses", {})}}  # fmt: skip
             operation["requestBody"] = {
                 "required": True,
                 "content": {"application/json": {"schema": self._schema(docs["body"], rule)}},
@@ -265,6 +262,10 @@ class _Builder:
         if rule.arguments:
             # A value its converter refuses, or an id the view does not find.
             responses.setdefault("404", {"description": "Not Found"})
+        if docs.get("body") is not None:
+            # What Flask's request.get_json() answers to broken JSON, or to none at all.
+            responses.setdefault("400", {"description": "Bad Request"})
+            responses.setdefault("415", {"description": "Unsupported Media Type"})
         for other in self.app.url_map.iter_rules(rule.endpoint):
             # Werkzeug redirects /pages/1 to /pages/ when that rule has defaults={"page": 1}.
             if other is not rule and other.defaults and set(other.defaults) <= rule.arguments:

@@ -119,9 +119,9 @@ class _LineFormat:
         return escape_field("?" + self._redactor.query(query)) if query else ""
 
     def _request_header(self, name: str) -> _Atom:
-        if self._redactor.is_secret(name):
-            return lambda entry: REDACTED if environ_key(name) in entry.environ else "-"
         key = environ_key(name)
+        if self._redactor.is_secret(name):
+            return lambda entry: REDACTED if key in entry.environ else "-"
         if name.lower() == "referer":
             url = self._redactor.url
             return lambda entry: (
