@@ -5,7 +5,13 @@ the request thread."""
 from __future__ import annotations
 
 from .entry import LogEntry
-from .escaping import DEFAULT_REDACT, MAX_FIELD_LENGTH, REDACTED
+from .escaping import (
+    DEFAULT_REDACT,
+    DEFAULT_REDACT_NAMES,
+    DEFAULT_REDACT_PARTS,
+    MAX_FIELD_LENGTH,
+    REDACTED,
+)
 from .extension import RequestLog
 from .formats import COMBINED, COMMON
 from .middleware import REQUEST_ID_KEY
@@ -18,6 +24,8 @@ __all__ = [
     "COMBINED",
     "COMMON",
     "DEFAULT_REDACT",
+    "DEFAULT_REDACT_NAMES",
+    "DEFAULT_REDACT_PARTS",
     "MAX_FIELD_LENGTH",
     "REDACTED",
     "REQUEST_ID_KEY",

@@ -11,16 +11,66 @@ REDACTED = "REDACTED"
 DEFAULT_REDACT = (
     "password",
     "passwd",
+    "passphrase",
     "secret",
     "token",
     "apikey",
+    "accesskey",
+    "privatekey",
     "authorization",
     "cookie",
     "session",
+    "sessid",
     "signature",
+    "credential",
 )
-"""Parameter and header names holding any of these are redacted. Case, ``-`` and ``_`` do
-not count: ``apikey`` covers ``api_key``, ``X-API-Key`` and ``api-key``."""
+"""Fragments: a parameter or header name containing one of these anywhere is secret. Case
+and everything but letters and digits do not count: ``apikey`` covers ``api_key``,
+``X-API-Key``, ``apiKey`` and ``xapikey``; ``session`` covers ``PHPSESSIONID`` and
+``sessionid``. ``REQLOG_REDACT`` adds fragments."""
+
+DEFAULT_REDACT_PARTS = (
+    "key",
+    "pass",
+    "pwd",
+    "pw",
+    "passcode",
+    "pin",
+    "auth",
+    "jwt",
+    "assertion",
+    "sig",
+    "hmac",
+    "otp",
+    "totp",
+    "hotp",
+    "mfa",
+    "2fa",
+    "verifier",
+    "csrf",
+    "xsrf",
+    "sid",
+    "cvv",
+    "cvc",
+    "device_code",
+    "user_code",
+    "recovery_code",
+    "backup_code",
+    "verification_code",
+    "security_code",
+    "reset_code",
+    "login_code",
+)
+"""Words: a name is secret if one of its parts is one of these (or, written with ``_``, a
+run of its parts). A name's parts are what is left between ``-``, ``_``, ``.``, other
+punctuation and camelCase boundaries, lower-cased, trailing digits aside: ``X-Access-Key``
+is ``x access key``, ``apiKey2`` is ``api key``, ``AWSAccessKeyId`` is
+``aws access key id``. So ``key`` covers ``api_key`` and ``Key-Pair-Id`` but not
+``keyboard``, ``monkey`` or ``keys``; ``pass`` covers ``user_pass`` but not ``passage``."""
+
+DEFAULT_REDACT_NAMES = ("code", "ticket")
+"""Whole names: secret only as the entire name. OAuth's ``code`` and CAS's ``ticket``
+are secrets; ``country_code`` and ``ticket_id`` are not."""
 
 # Printable ASCII except the quote and the backslash: what may appear in a line as it is;
 # outside quotes, not the space and the brackets either.
@@ -103,24 +153,53 @@ def wire_text(value: str) -> str:
 
 
 class Redactor:
-    """Decides which query parameters and headers are secret, by name."""
+    """Decides which query parameters and headers are secret, by name.
 
-    def __init__(self, names: tuple[str, ...]) -> None:
-        self.names = tuple(sorted({_normal(name) for name in names}))
+    :param fragments: secret wherever they appear in a name (:data:`DEFAULT_REDACT` and
+        ``REQLOG_REDACT``).
+    :param parts: secret as a whole part, or a run of parts (:data:`DEFAULT_REDACT_PARTS`).
+    :param names: secret as the whole name (:data:`DEFAULT_REDACT_NAMES`).
+    """
+
+    def __init__(
+        self,
+        fragments: tuple[str, ...],
+        parts: tuple[str, ...] = DEFAULT_REDACT_PARTS,
+        names: tuple[str, ...] = DEFAULT_REDACT_NAMES,
+    ) -> None:
+        self.names = tuple(sorted({_normal(name) for name in fragments}))
         """Fragments, normalised; a name containing one of them is secret."""
         self._pattern = re.compile("|".join(re.escape(name) for name in self.names))
+        self._words = frozenset(word for word in parts if "_" not in word)
+        self._runs = tuple(tuple(run.split("_")) for run in parts if "_" in run)
+        self._whole = frozenset(names)
         self._seen: dict[str, bool] = {}
 
     def is_secret(self, name: str) -> bool:
         """Whether a parameter or header called ``name`` holds a secret."""
         secret = self._seen.get(name)
         if secret is None:
-            decoded = unquote(name, "latin-1") if "%" in name else name
-            secret = self._pattern.search(_normal(decoded)) is not None
+            secret = self._decide(unquote(name, "latin-1") if "%" in name else name)
             # Names come from clients: remember a bounded number of them.
             if len(self._seen) < 4096:
                 self._seen[name] = secret
         return secret
+
+    def _decide(self, name: str) -> bool:
+        if self._pattern.search(_normal(name)) is not None:
+            return True
+        parts = name_parts(name)
+        if not parts:
+            return False
+        if len(parts) == 1 and parts[0] in self._whole:
+            return True
+        if not self._words.isdisjoint(parts):
+            return True
+        return any(
+            parts[i : i + len(run)] == list(run)
+            for run in self._runs
+            for i in range(len(parts) - len(run) + 1)
+        )
 
     def query(self, query: str) -> str:
         """``query`` with the values of secret parameters replaced by ``REDACTED``."""
@@ -134,13 +213,32 @@ class Redactor:
         return "&".join(pairs)
 
     def url(self, url: str) -> str:
-        """``url`` (a path or an absolute URL) with its query redacted."""
-        path, question, query = url.partition("?")
-        if not question:
-            return url
-        query, hash_sign, fragment = query.partition("#")
-        return f"{path}?{self.query(query)}{hash_sign}{fragment}"
+        """``url`` (a path or an absolute URL) with its query redacted, and its fragment
+        too where it holds ``name=value`` pairs (OAuth's implicit flow puts tokens there)."""
+        rest, hash_sign, fragment = url.partition("#")
+        if hash_sign and "=" in fragment:
+            fragment = self.query(fragment)
+        path, question, query = rest.partition("?")
+        if question:
+            rest = f"{path}?{self.query(query)}"
+        return f"{rest}{hash_sign}{fragment}"
+
+
+# Lower then upper (apiKey), or an acronym's last capital before a word (AWSAccess).
+_CAMEL = re.compile(r"(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])")
+_NOT_ALNUM = re.compile(r"[^a-z0-9]+")
+
+
+def name_parts(name: str) -> list[str]:
+    """The lower-cased parts of a parameter or header name, trailing digits aside:
+    ``X-Hub-Signature-256`` is ``["x", "hub", "signature", "256"]``, ``apiKey2`` is
+    ``["api", "key"]``."""
+    parts = []
+    for part in _NOT_ALNUM.split(_CAMEL.sub(" ", name).lower()):
+        if part:
+            parts.append(part.rstrip("0123456789") or part)
+    return parts
 
 
 def _normal(name: str) -> str:
-    return name.lower().replace("-", "").replace("_", "")
+    return _NOT_ALNUM.sub("", name.lower())
