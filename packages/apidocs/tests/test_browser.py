@@ -8,6 +8,7 @@ leaves the machine even if a UI tries.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import json
 import os
@@ -95,10 +96,10 @@ def create_app() -> Flask:
 SUMMARIES = ["List the dogs.", "Fetch one dog.", "Adopt a dog.", "Tell that the kennel is open."]
 
 
-@pytest.fixture(scope="module")
-def base_url() -> t.Iterator[str]:
-    """The app, served on 127.0.0.1 on a free port, as the browser reaches it."""
-    server = make_server("127.0.0.1", 0, create_app(), threaded=True)
+@contextlib.contextmanager
+def serve(app: Flask) -> t.Iterator[str]:
+    """``app``, served on 127.0.0.1 on a free port; yields its URL as the browser reaches it."""
+    server = make_server("127.0.0.1", 0, app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:
@@ -107,6 +108,12 @@ def base_url() -> t.Iterator[str]:
         server.shutdown()
         server.server_close()
         thread.join(timeout=10)
+
+
+@pytest.fixture(scope="module")
+def base_url() -> t.Iterator[str]:
+    with serve(create_app()) as url:
+        yield url
 
 
 @pytest.fixture(scope="module")
@@ -192,9 +199,10 @@ class Visit:
         assert self.requests and all(self.is_ours(url) for url in self.requests)
 
 
-@pytest.fixture
-def visit(browser: Browser, base_url: str) -> t.Iterator[Visit]:
-    context = browser.new_context(viewport={"width": 1280, "height": 900})
+@contextlib.contextmanager
+def open_visit(browser: Browser, base_url: str, **options: t.Any) -> t.Iterator[Visit]:
+    """A fresh browser context on ``base_url``; ``options`` go to ``new_context``."""
+    context = browser.new_context(viewport={"width": 1280, "height": 900}, **options)
     try:
         page = context.new_page()
         visit = Visit(base_url, context, page)
@@ -207,6 +215,12 @@ def visit(browser: Browser, base_url: str) -> t.Iterator[Visit]:
         yield visit
     finally:
         context.close()
+
+
+@pytest.fixture
+def visit(browser: Browser, base_url: str) -> t.Iterator[Visit]:
+    with open_visit(browser, base_url) as visit:
+        yield visit
 
 
 def open_swagger_ui(visit: Visit) -> Page:
@@ -285,3 +299,91 @@ def test_the_watch_sees_a_request_out_and_stops_it(visit: Visit) -> None:
     with pytest.raises(PlaywrightError):
         page.goto("https://cdn.example.org/")
     assert visit.outside == ["document https://cdn.example.org/"]
+
+
+# What an attacker who gets text into a description (a docstring, a model's docstring, a
+# field a plug-in fills in) would write: rendered as HTML, the first line takes the page
+# elsewhere and the second runs script.
+HOSTILE_MARKUP = """\
+<meta http-equiv="refresh" content="0; url=/landed">
+
+<img src=x onerror="window.__pwned = (window.__pwned || 0) + 1">
+"""
+
+
+def create_hostile_app() -> Flask:
+    app = Flask(__name__)
+    apidocs = APIDocs(app, title=TITLE, description="Dogs, kept.\n\n" + HOSTILE_MARKUP)
+
+    @app.get("/trap")
+    def trap() -> dict[str, str]:
+        """Spring the trap.
+
+        Traps are set here.
+
+        <meta http-equiv="refresh" content="0; url=/landed">
+
+        <img src=x onerror="window.__pwned = (window.__pwned || 0) + 1">
+        """
+        return {}
+
+    @app.get("/landed")
+    @apidocs.exclude
+    def landed() -> str:
+        return "landed"
+
+    return app
+
+
+@pytest.fixture(scope="module")
+def hostile_url() -> t.Iterator[str]:
+    with serve(create_hostile_app()) as url:
+        yield url
+
+
+def assert_inert(visit: Visit, url: str) -> None:
+    """The markup was rendered as harmless HTML: it neither moved the page nor ran."""
+    page = visit.page
+    # The markup is in the page by now; a zero-second refresh or an image error fires at
+    # once, so a second is ample for either to have happened.
+    page.wait_for_timeout(1000)
+    # Swagger UI's deep links change the fragment only.
+    assert page.url.partition("#")[0] == url
+    assert visit.base_url + "/landed" not in visit.requests
+    assert page.evaluate("window.__pwned") is None
+    assert page.locator("meta[http-equiv], [onerror]").count() == 0
+    # The CSP may report refusing an inline handler: DOMPurify, which both UIs sanitise
+    # with, sets the attribute on a parsed element before it strips it.
+
+
+# Without the page's CSP too: the rendering must be safe on its own, not only because the
+# policy refuses inline handlers (and a policy does not stop a meta refresh at all).
+CSP_CASES = pytest.mark.parametrize("bypass_csp", [False, True], ids=["csp", "no-csp"])
+
+
+@CSP_CASES
+def test_redoc_renders_markup_in_descriptions_inert(
+    browser: Browser, hostile_url: str, bypass_csp: bool
+) -> None:
+    with open_visit(browser, hostile_url, bypass_csp=bypass_csp) as visit:
+        url = hostile_url + "/docs/redoc"
+        visit.page.goto(url)
+        visit.page.locator("h2", has_text="Spring the trap.").first.wait_for()
+        visit.page.get_by_text("Traps are set here.").first.wait_for()
+        visit.page.get_by_text("Dogs, kept.").first.wait_for()
+        assert_inert(visit, url)
+
+
+@CSP_CASES
+def test_swagger_ui_renders_markup_in_descriptions_inert(
+    browser: Browser, hostile_url: str, bypass_csp: bool
+) -> None:
+    with open_visit(browser, hostile_url, bypass_csp=bypass_csp) as visit:
+        url = hostile_url + "/docs/"
+        page = visit.page
+        page.goto(url)
+        page.get_by_text("Dogs, kept.").first.wait_for()
+        operation = page.locator(".opblock", has_text="/trap")
+        operation.locator(".opblock-summary").click()
+        operation.get_by_text("Traps are set here.").wait_for()
+        assert_inert(visit, url)
