@@ -271,9 +271,7 @@ def test_secret_response_header_is_redacted(
 
 
 @pytest.mark.parametrize("header", KEPT_HEADERS)
-def test_other_header_is_kept(
-    app: Flask, reqlog: RequestLog, read_log: t.Any, header: str
-) -> None:
+def test_other_header_is_kept(app: Flask, reqlog: RequestLog, read_log: t.Any, header: str) -> None:
     client = start(app, reqlog, f'"%{{{header}}}i"')
     fetch(client, "/", headers={header: "visible"})
     (line,) = read_log()

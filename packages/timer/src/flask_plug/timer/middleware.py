@@ -5,6 +5,7 @@ from __future__ import annotations
 import typing as t
 from time import perf_counter_ns
 
+from .escaping import escape_wsgi
 from .headers import format_duration
 from .signals import request_timed
 from .spans import RequestTiming, current_timing
@@ -79,7 +80,11 @@ class TimingMiddleware:
             headers.append(self._timing_allow_origin)
         if self._log:
             self._app.logger.debug(
-                "%s %s %s %s ms", environ["REQUEST_METHOD"], _path(environ), status[:3], total
+                "%s %s %s %s ms",
+                escape_wsgi(environ.get("REQUEST_METHOD", "")) or "-",
+                escape_wsgi(environ.get("SCRIPT_NAME", "") + environ.get("PATH_INFO", "")) or "-",
+                status[:3],
+                total,
             )
         if request_timed.receivers:
             self._send_signal(timing, duration_ns, int(status[:3]))
@@ -92,9 +97,3 @@ class TimingMiddleware:
         except Exception:
             # A broken receiver must not turn a finished response into a server error.
             self._app.logger.exception("a request_timed receiver failed")
-
-
-def _path(environ: WSGIEnvironment) -> str:
-    # WSGI carries the path as Latin-1 characters standing for its UTF-8 bytes.
-    raw = environ.get("SCRIPT_NAME", "") + environ.get("PATH_INFO", "")
-    return raw.encode("latin-1").decode("utf-8", "replace")  # type: ignore[no-any-return]
