@@ -1,9 +1,13 @@
 from __future__ import annotations
 
+import os
+import threading
 import typing as t
+from uuid import uuid4
 
 import pytest
 from flask import Flask
+from werkzeug.serving import make_server
 
 from flask_plug.ratelimit import RateLimiter
 
@@ -33,3 +37,47 @@ def app(limiter: RateLimiter) -> Flask:
 @pytest.fixture
 def client(app: Flask) -> t.Any:
     return app.test_client()
+
+
+@pytest.fixture(params=["memory", "redis"])
+def storage(request: pytest.FixtureRequest) -> t.Iterator[dict[str, str]]:
+    """``RateLimiter`` options for memory storage, then for the Redis at ``REDIS_URL``
+    under a key prefix of this test's own (deleted afterwards)."""
+    if request.param == "memory":
+        yield {"storage_uri": "memory://"}
+        return
+    redis = pytest.importorskip("redis")
+    url = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0")
+    client = redis.Redis.from_url(url, socket_timeout=2, socket_connect_timeout=2)
+    try:
+        client.ping()
+    except (redis.RedisError, OSError) as e:
+        client.close()
+        reason = f"Redis at {url} is unreachable ({e}); set REDIS_URL"
+        if os.environ.get("CI"):
+            pytest.fail(reason)
+        pytest.skip(reason)
+    prefix = f"test-{uuid4().hex}"
+    try:
+        yield {"storage_uri": url, "key_prefix": prefix}
+    finally:
+        for key in client.scan_iter(match=f"{prefix}:*"):
+            client.delete(key)
+        client.close()
+
+
+@pytest.fixture
+def live_server() -> t.Iterator[t.Callable[[Flask], str]]:
+    """Serve an app on 127.0.0.1 with Werkzeug's threaded server; returns its base URL."""
+    servers = []
+
+    def serve(app: Flask) -> str:
+        server = make_server("127.0.0.1", 0, app, threaded=True)
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+        servers.append(server)
+        return f"http://127.0.0.1:{server.server_port}"
+
+    yield serve
+    for server in servers:
+        server.shutdown()
+        server.server_close()

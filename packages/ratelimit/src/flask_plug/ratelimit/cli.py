@@ -13,13 +13,14 @@ ratelimit_cli = AppGroup("ratelimit", help="Inspect and reset rate limits.")
 
 @ratelimit_cli.command("show")
 def show() -> None:
-    """List every route with the limits that apply to it."""
+    """List every route with the limits that apply to each method; HEAD shows the limits
+    of GET, which it is counted with."""
     from .extension import EXTENSION_KEY
 
     state = current_app.extensions[EXTENSION_KEY]
     rules = sorted(current_app.url_map.iter_rules(), key=lambda rule: (rule.rule, rule.endpoint))
     for rule in rules:
-        for method in sorted((rule.methods or set()) - {"HEAD"}):
+        for method in sorted(rule.methods or ()):
             plan = state.plan_for(rule.endpoint, method)
             shown = "-"
             if plan is not None:

@@ -30,6 +30,10 @@ if t.TYPE_CHECKING:
 EXTENSION_KEY = "flask-plug-ratelimit"
 _APPLIED = "flask_plug.ratelimit.applied"
 _UNMATCHED = "<unmatched>"
+_OTHER = "<other>"
+"""The one plan key of every method neither standard nor declared by the route: lower
+case, so no request method (Werkzeug upper-cases them) can equal it."""
+_STANDARD_METHODS = ("GET", "HEAD", "POST", "PUT", "DELETE", "PATCH", "OPTIONS", "CONNECT", "TRACE")
 T = t.TypeVar("T")
 
 
@@ -143,6 +147,8 @@ class RateLimiter:
         :param limits: one or more limits separated by ``;``.
         :param key_func: who these limits count; default: the app's ``key_func``.
         :param methods: only these methods are limited, each counted on its own.
+            ``GET`` covers ``HEAD`` (Flask answers it with the GET view): both share one
+            count. Naming ``HEAD`` without ``GET`` raises ``ValueError``.
         :param cost: how much a request uses (an int, or a function returning one).
         :param exempt_when: a function; when it returns true the request is not counted.
         :param on_storage_error: ``"allow"`` or ``"deny"`` for these limits, instead of
@@ -178,6 +184,14 @@ class RateLimiter:
         on_storage_error = options.get("on_storage_error")
         if isinstance(methods, str):
             raise ValueError(f"{where}: methods must be a list, like ['POST']")
+        upper = None if methods is None else frozenset(m.upper() for m in methods)
+        if upper is not None and "HEAD" in upper:
+            if "GET" not in upper:
+                raise ValueError(
+                    f"{where}: methods={sorted(upper)!r}: HEAD is answered by the GET view and"
+                    " counted as GET; name 'GET', which limits HEAD too"
+                )
+            upper -= {"HEAD"}
         if not (callable(cost) or (isinstance(cost, int) and cost >= 0)):
             raise ValueError(f"{where}: cost must be an int >= 0 or a function, got {cost!r}")
         if on_storage_error not in (None, "allow", "deny"):
@@ -185,7 +199,7 @@ class RateLimiter:
         spec = LimitSpec(
             limits=parsed,
             scope=scope,
-            methods=None if methods is None else frozenset(m.upper() for m in methods),
+            methods=upper,
             key_func=options.get("key_func"),
             cost=cost,
             exempt_when=options.get("exempt_when"),
@@ -240,13 +254,21 @@ class Plan:
 
 
 class _LimiterState:
-    """Per-app settings, storage and the plan of each (endpoint, method), cached."""
+    """Per-app settings, storage and the plan of each (endpoint, method), cached.
+
+    The cache stays bounded whatever clients send: its keys are an endpoint (or ``None``
+    for requests no route matches) and a method from a fixed set, the standard ones, the
+    exempt ones and those the endpoint's routes declare; every other method shares one key.
+    """
 
     def __init__(self, settings: LimiterSettings, storage: Storage) -> None:
         self.settings = settings
         self.storage = storage
         self._key_head = settings.key_prefix + ":{"
         self._plans: dict[tuple[str | None, str], Plan | None] = {}
+        # Each known method's plan key; HEAD is planned as GET, since GET's view answers it.
+        self._method_keys = {m: m for m in (*_STANDARD_METHODS, *settings.exempt_methods)}
+        self._method_keys["HEAD"] = "GET"
         self._failing_since = 0.0
         self._last_report = -math.inf
         self._unreported = 0
@@ -262,7 +284,22 @@ class _LimiterState:
         return self.settings.exempt_methods
 
     def plan_for(self, endpoint: str | None, method: str) -> Plan | None:
-        """The limits that apply to ``method`` requests routed to ``endpoint``, if any."""
+        """The limits that apply to ``method`` requests routed to ``endpoint``, if any.
+
+        ``HEAD`` gets the plan of ``GET``; ``endpoint`` ``None`` means no route matched.
+        """
+        method = method.upper()
+        key = self._method_keys.get(method)
+        if key is None:
+            try:
+                rules = list(current_app.url_map.iter_rules(endpoint)) if endpoint else []
+            except KeyError:  # no such endpoint
+                rules = []
+            declared = any(rule.methods is not None and method in rule.methods for rule in rules)
+            key = method if declared else _OTHER
+        return self._cached_plan(endpoint, key)
+
+    def _cached_plan(self, endpoint: str | None, method: str) -> Plan | None:
         cache_key = (endpoint, method)
         try:
             return self._plans[cache_key]
@@ -271,6 +308,7 @@ class _LimiterState:
             return plan
 
     def _plan(self, app: Flask, endpoint: str | None, method: str) -> Plan | None:
+        """Work out a plan; ``method`` is a plan key: never ``HEAD``, maybe ``_OTHER``."""
         if method in self.settings.exempt_methods:
             return None
         targets: list[object] = []
@@ -286,13 +324,19 @@ class _LimiterState:
                 specs = metadata["specs"]
                 break
         route = endpoint or _UNMATCHED
+        # Counted OPTIONS requests (CORS preflights, when not exempt) get counts of their
+        # own, so that they never spend the quota of the method they announce.
+        options = ":OPTIONS" if method == "OPTIONS" else ""
         groups: list[tuple[LimitSpec | None, str, str, tuple[Limit, ...]]] = []
         for spec in specs:
             if spec.methods is None or method in spec.methods:
-                scope = spec.scope or (route if spec.methods is None else f"{route}:{method}")
+                if spec.scope is None and spec.methods is not None:
+                    scope = f"{route}:{method}"
+                else:
+                    scope = (spec.scope or route) + options
                 groups.append((spec, scope, spec.scope or route, spec.limits))
         if not specs and self.settings.default:
-            groups.append((None, route, "default", self.settings.default))
+            groups.append((None, route + options, "default", self.settings.default))
         if not groups:
             return None
         names = [
@@ -320,7 +364,12 @@ class _LimiterState:
         """``before_request``: check and charge the request's limits, or refuse it."""
         req: Request = request._get_current_object()  # type: ignore[attr-defined]
         rule = req.url_rule
-        plan = self.plan_for(None if rule is None else rule.endpoint, req.method)
+        method = req.method
+        key = self._method_keys.get(method)
+        if key is None:  # what plan_for does, without looking the rule up again
+            declared = rule is not None and rule.methods is not None and method in rule.methods
+            key = method if declared else _OTHER
+        plan = self._cached_plan(None if rule is None else rule.endpoint, key)
         if plan is None:
             return
         settings = self.settings

@@ -62,6 +62,7 @@ class LimiterSettings:
     headers: bool
     legacy_headers: bool
     exempt_methods: frozenset[str]
+    """Upper case; ``HEAD`` is in it exactly when ``GET`` is."""
     key_prefix: str
     enabled: bool
     memory_max_keys: int
@@ -115,6 +116,15 @@ def resolve(app: Flask, options: dict[str, t.Any]) -> LimiterSettings:
         and all(isinstance(m, str) for m in methods),
         "a list of HTTP methods",
     )
+    exempt = frozenset(m.upper() for m in methods)
+    if "HEAD" in exempt and "GET" not in exempt:
+        # Flask answers HEAD with the GET view: exempting it alone would open the GET limits.
+        raise ValueError(
+            f"{key('exempt_methods')}: HEAD is answered by the GET view and counted as GET;"
+            f" exempt 'GET' (which exempts HEAD too) or remove 'HEAD', got {methods!r}"
+        )
+    if "GET" in exempt:
+        exempt |= {"HEAD"}
     prefix = values["key_prefix"]
     check("key_prefix", isinstance(prefix, str) and bool(prefix), "a non-empty string")
     default = values["default"]
@@ -127,7 +137,7 @@ def resolve(app: Flask, options: dict[str, t.Any]) -> LimiterSettings:
         storage_timeout_ms=values["storage_timeout_ms"],
         headers=values["headers"],
         legacy_headers=values["legacy_headers"],
-        exempt_methods=frozenset(m.upper() for m in methods),
+        exempt_methods=exempt,
         key_prefix=prefix,
         enabled=values["enabled"],
         memory_max_keys=values["memory_max_keys"],
