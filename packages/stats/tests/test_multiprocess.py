@@ -12,8 +12,10 @@ import importlib.util
 import json
 import math
 import os
+import random
 import re
 import signal
+import string
 import subprocess
 import sys
 import time
@@ -47,6 +49,11 @@ def hit():
     return str(os.getpid())
 
 
+@app.route("/dav", methods=["PROPFIND"])
+def dav():
+    return "dav"
+
+
 @app.get("/crash")
 def crash():
     os._exit(1)  # the worker dies mid-request: its in-flight gauge is left at 1
@@ -67,8 +74,12 @@ def child_exit(server, worker):
 class Gunicorn:
     """One gunicorn master serving ``mp_app:app`` from ``root``, its output in a log file."""
 
-    def __init__(self, root: Path) -> None:
+    def __init__(
+        self, root: Path, workers: int = WORKERS, max_requests: int = MAX_REQUESTS
+    ) -> None:
         self.root = root
+        self.workers = workers
+        self.max_requests = max_requests
         self.multiproc_dir = root / "prometheus"
         self.multiproc_dir.mkdir()
         self.log_path = root / "gunicorn.log"
@@ -82,9 +93,9 @@ class Gunicorn:
         env["PROMETHEUS_MULTIPROC_DIR"] = str(self.multiproc_dir)
         command = [
             sys.executable, "-m", "gunicorn",
-            "-w", str(WORKERS),
-            "--max-requests", str(MAX_REQUESTS),
-            "--max-requests-jitter", str(JITTER),
+            "-w", str(self.workers),
+            "--max-requests", str(self.max_requests),
+            "--max-requests-jitter", str(JITTER if self.max_requests else 0),
             "-b", "127.0.0.1:0",  # the kernel picks a free port; read back from the log
             "-c", str(self.root / "gunicorn_conf.py"),
             "mp_app:app",
@@ -149,21 +160,31 @@ def get(url: str, timeout: float = 10) -> tuple[int, str]:
             return error.code, error.read().decode(errors="replace")
 
 
-@pytest.fixture
-def gunicorn(tmp_path: Path) -> t.Iterator[Gunicorn]:
+def serve(server: Gunicorn) -> t.Iterator[Gunicorn]:
     if sys.platform == "win32":
         pytest.skip("gunicorn runs on POSIX only")
     if importlib.util.find_spec("gunicorn") is None:
         if os.environ.get("CI"):
             pytest.fail("gunicorn is not installed, and CI must run the multiprocess test")
         pytest.skip("gunicorn is not installed")
-    server = Gunicorn(tmp_path)
     try:
         server.start()
         yield server
     finally:
         if server.process is not None and server.process.poll() is None:
             server.stop()
+
+
+@pytest.fixture
+def gunicorn(tmp_path: Path) -> t.Iterator[Gunicorn]:
+    yield from serve(Gunicorn(tmp_path))
+
+
+@pytest.fixture
+def steady_gunicorn(tmp_path: Path) -> t.Iterator[Gunicorn]:
+    """One worker, never replaced (0 turns --max-requests off): each new worker writes
+    files of its own, whatever the requests were, and the warm-up must reach them all."""
+    yield from serve(Gunicorn(tmp_path, workers=1, max_requests=0))
 
 
 def scrape(server: Gunicorn) -> tuple[dict[str, t.Any], dict[str, t.Any]]:
@@ -230,3 +251,48 @@ def test_restarted_workers_add_up_and_dead_workers_leave_nothing_in_flight(
     # Every worker is gone: child_exit dropped every live gauge; the counts stay on disk.
     assert not list(gunicorn.multiproc_dir.glob("gauge_livesum_*.db"))
     assert list(gunicorn.multiproc_dir.glob("counter_*.db"))
+
+
+def send(server: Gunicorn, method: str, path: str) -> int:
+    """One request on a connection of its own: gunicorn's sync workers close each one."""
+    host, port = server.url.removeprefix("http://").split(":")
+    connection = http.client.HTTPConnection(host, int(port), timeout=10)
+    try:
+        connection.request(method, path)
+        response = connection.getresponse()
+        response.read()
+        return response.status
+    finally:
+        connection.close()
+
+
+def directory_size(path: Path) -> int:
+    return sum(file.stat().st_size for file in path.iterdir())
+
+
+def test_random_methods_and_paths_do_not_grow_the_multiprocess_files(
+    steady_gunicorn: Gunicorn,
+) -> None:
+    # Warm up: the worker writes every series the attack below can reach, once.
+    assert send(steady_gunicorn, "GET", "/hit") == 200
+    assert send(steady_gunicorn, "BREW", "/hit") == 405
+    assert send(steady_gunicorn, "BREW", "/nowhere") == 404
+    assert send(steady_gunicorn, "PROPFIND", "/dav") == 200
+    before = directory_size(steady_gunicorn.multiproc_dir)
+
+    rng = random.Random(13)
+    for _ in range(1500):
+        # gunicorn itself refuses lower case in a method (400, never reaching the app).
+        method = "".join(rng.choices(string.ascii_uppercase, k=rng.randint(4, 14)))
+        path = rng.choice(["/hit", "/dav", "/" + "".join(rng.choices(string.ascii_letters, k=10))])
+        assert send(steady_gunicorn, method, path) in {404, 405}
+
+    # prometheus_client's files start at 64 KiB and double when full: 0.1 grew them by
+    # ~3 KB per method, 1500 methods to several MB.
+    after = directory_size(steady_gunicorn.multiproc_dir)
+    assert after <= before, (before, after)
+    families, summary = scrape(steady_gunicorn)
+    methods = {sample.labels["method"] for sample in families["flask_http_requests"].samples}
+    assert methods == {"GET", "PROPFIND", "other"}
+    assert set(summary["endpoints"]) == {"hit", "dav", "<unmatched>"}
+    assert steady_gunicorn.stop() == 0, steady_gunicorn.log()

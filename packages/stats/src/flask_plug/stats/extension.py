@@ -10,7 +10,14 @@ from time import perf_counter
 
 from flask import abort, current_app, got_request_exception, request, request_finished
 
-from .metrics import DEFAULT_BUCKETS, UNMATCHED, AppMetrics
+from .metrics import (
+    DEFAULT_BUCKETS,
+    OTHER,
+    STANDARD_METHODS,
+    STATUS_LABELS,
+    UNMATCHED,
+    AppMetrics,
+)
 
 if t.TYPE_CHECKING:
     from _typeshed import OptExcInfo
@@ -142,6 +149,7 @@ class _StatsState:
         self.prefix = settings["metric_prefix"]
         self.metrics = AppMetrics(self.prefix, settings["buckets"])
         self._label_cache: dict[str | None, str | None] = {}
+        self._methods: frozenset[str] | None = None
         self._children: dict[tuple[str, str, str], tuple[t.Any, t.Any]] = {}
         self._collector_errors: dict[str, float] = {}
 
@@ -161,6 +169,18 @@ class _StatsState:
         self._label_cache[endpoint] = label
         return label
 
+    def method_label(self, method: str) -> str:
+        """``method`` if it is standard or some route declares it, else ``"other"``."""
+        methods = self._methods
+        if methods is None:
+            # At the first request, not at init_app: routes are added after init_app, and
+            # Flask refuses new ones once the first request has been handled.
+            methods = STANDARD_METHODS.union(
+                *(rule.methods or () for rule in current_app.url_map.iter_rules())
+            )
+            self._methods = methods
+        return method if method in methods else OTHER
+
     def record(self, environ: WSGIEnvironment, status: str, elapsed: float) -> None:
         try:
             req: Request = request._get_current_object()  # type: ignore[attr-defined]
@@ -170,7 +190,11 @@ class _StatsState:
         label = self.endpoint_label(None if rule is None else rule.endpoint)
         if label is None:
             return
-        key = (label, req.method, status[:3])
+        code = status[:3]
+        # "1234 UNKNOWN" (any int goes through Werkzeug) is not status 123.
+        if code not in STATUS_LABELS or status[3:4] not in ("", " "):
+            code = OTHER
+        key = (label, self.method_label(req.method), code)
         children = self._children.get(key)
         if children is None:  # the first such request: look the series up once
             metrics = self.metrics
@@ -211,7 +235,8 @@ class _StatsState:
         rule = request.url_rule
         label = self.endpoint_label(None if rule is None else rule.endpoint)
         if label is not None:
-            self.metrics.exceptions.labels(label, request.method, type(exception).__name__).inc()
+            method = self.method_label(request.method)
+            self.metrics.exceptions.labels(label, method, type(exception).__name__).inc()
 
     def check_access(self) -> None:
         allowed = self.settings["access"] or self.stats._access

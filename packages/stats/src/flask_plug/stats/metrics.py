@@ -17,6 +17,18 @@ DEFAULT_BUCKETS = (
 UNMATCHED = "<unmatched>"
 """The one endpoint label shared by every request that matched no route."""
 
+OTHER = "other"
+"""The one label value for every method no route declares and every status outside
+100-599: a client picks its method, so it must not pick label values."""
+
+STANDARD_METHODS = frozenset(
+    {"GET", "HEAD", "POST", "PUT", "DELETE", "CONNECT", "OPTIONS", "TRACE", "PATCH"}
+)
+"""The methods of RFC 9110 and PATCH (RFC 5789): labelled as they are, routes or not."""
+
+STATUS_LABELS = frozenset(str(code) for code in range(100, 600))
+"""Status codes labelled as they are; the range RFC 9110 defines."""
+
 
 class AppMetrics:
     """The request metrics of one app.
