@@ -283,6 +283,9 @@ def test_redoc_renders_the_document(visit: Visit) -> None:
         arg=logo,
     )
     assert logo in visit.requests
+    # Search runs in a worker made from a blob: URL, which the policy must allow.
+    page.get_by_placeholder("Search...").fill("adopt")
+    page.locator("[data-role='search:results']", has_text="Adopt a dog.").wait_for()
     visit.assert_clean()
 
 
