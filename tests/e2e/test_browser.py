@@ -78,6 +78,7 @@ def test_login_use_the_app_and_log_out(live_demo: LiveDemo, visit: Visit) -> Non
     assert page.get_by_role("heading", name="demo").is_visible()
     assert page.locator("#token").count() == 0
     page.get_by_label("Token name").fill("browser test")
+    page.get_by_label("Your password").fill(demo.password("demo"))
     page.get_by_role("button", name="Create a token").click()
     token = page.locator("#token").inner_text().strip()
     assert re.fullmatch(r"[\w-]{20,}", token), token
@@ -203,24 +204,32 @@ def test_swagger_ui_try_it_out_on_the_notes(live_demo: LiveDemo, visit: Visit) -
 
 # -- cors: the demo's CORS page, from the allowed origin and from another -------------------
 
-# cors.html calls the API on 127.0.0.1 at its own port.
+# cors.js, the CORS page's script, calls the API on 127.0.0.1 at its own port.
 PAGE_API = 'const api = location.protocol + "//127.0.0.1:" + location.port;'
+PAGE_SCRIPT = re.compile(r'<script src="([^"]+/cors\.js)"></script>')
+PAGE_STYLES = re.compile(r'<link rel="stylesheet"[^>]*>')
 RESULT = "#result"
 
 
 def open_cors_page(visit: Visit, demo: LiveDemo, origin: str) -> None:
     """The demo's CORS page as a page of ``origin``. On the demo's own server it is the
-    real page; elsewhere, page.set_content writes its HTML, calling the demo's API, into
-    the page open there."""
+    real page; elsewhere, page.set_content writes its HTML, with its script inline and
+    calling the demo's API, into the page open there."""
     page = visit.page
     if origin == demo.front_end:
         page.goto(origin + "/cors")
     else:
         with urllib.request.urlopen(demo.url + "/cors", timeout=10) as response:
             html: str = response.read().decode()
-        assert html.count(PAGE_API) == 1, "cors.html no longer finds its API this way"
+        script = PAGE_SCRIPT.search(html)
+        assert script, "cors.html no longer loads cors.js"
+        with urllib.request.urlopen(demo.url + script[1], timeout=10) as response:
+            code: str = response.read().decode()
+        assert code.count(PAGE_API) == 1, "cors.js no longer finds its API this way"
+        code = code.replace(PAGE_API, f'const api = "{demo.url}";')
+        html = PAGE_STYLES.sub("", html).replace(script[0], f"<script>{code}</script>")
         page.goto(origin + "/")
-        page.set_content(html.replace(PAGE_API, f'const api = "{demo.url}";'))
+        page.set_content(html)
     assert page.locator("#origin").inner_text() == origin
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import secrets
 import sys
 import typing as t
@@ -11,6 +10,7 @@ from pathlib import Path
 from flask import Flask
 
 from .extensions import apidocs, auth, cors, limiter, reqlog, stats, timer
+from .instance import create_private_file, instance_secret, make_private_folder, setup_lock
 from .views import bp
 
 FRONTEND_ORIGIN = "http://localhost:5000"
@@ -71,9 +71,16 @@ def create_app(
         app.config.update(config)
     if app.config["REQLOG_OUTPUT"] == "access.log":
         app.config.setdefault("REQLOG_MAX_BYTES", 10_000_000)  # then keep 7 old files
+    instance = Path(app.instance_path)
+    make_private_folder(instance)
     if not app.config.get("SECRET_KEY"):
-        with _setup_lock(Path(app.instance_path)):
-            app.config["SECRET_KEY"] = _instance_secret(Path(app.instance_path))
+        with setup_lock(instance):
+            app.config["SECRET_KEY"] = instance_secret(instance)
+    # Files other programs create (SQLite, the log handler) would get the umask's mode.
+    if "AUTH_DATABASE_URI" not in app.config:
+        create_private_file(instance / "auth.db")
+    if app.config["REQLOG_OUTPUT"] == "access.log":
+        create_private_file(instance / "access.log")
 
     app.register_blueprint(bp)
     auth.init_app(app)
@@ -81,43 +88,22 @@ def create_app(
     limiter.init_app(app)
     stats.init_app(app)
     apidocs.init_app(app)
-    # Login attempts from one address: on top of auth's own per-account lockout.
+    # The auth pages, per client address. A limit naming methods leaves every other method
+    # unlimited (and replaces the 300/minute default), so there are two: every method, 60 a
+    # minute: the login form is cheap, but each GET (and HEAD, counted with it) renders a
+    # CSRF token and writes the session cookie, which a person never needs 60 times a
+    # minute; and POST, 10 a minute: each guess costs an Argon2 hash, on top of auth's own
+    # per-account lockout.
+    limiter.limit("60/minute")(app.blueprints["auth"])
     limiter.limit("10/minute", methods=["POST"])(app.blueprints["auth"])
     timer.init_app(app)  # after the others, so its total covers them too
     reqlog.init_app(app)  # outermost: its duration covers everything, timer included
     # Several workers may start at once on a fresh instance: one sets it up.
-    with _setup_lock(Path(app.instance_path)), app.app_context():
+    with setup_lock(instance), app.app_context():
         auth.store.create_tables()
         if auth.store.count_users() == 0:
             _first_users(app)
     return app
-
-
-@contextlib.contextmanager
-def _setup_lock(instance: Path) -> t.Iterator[None]:
-    """Hold an exclusive lock on the instance folder (POSIX; elsewhere, no lock)."""
-    instance.mkdir(parents=True, exist_ok=True)
-    try:
-        import fcntl
-    except ImportError:
-        yield
-        return
-    with (instance / ".setup.lock").open("w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(lock, fcntl.LOCK_UN)
-
-
-def _instance_secret(instance: Path) -> str:
-    """A random secret key kept in the instance folder, made on first run."""
-    instance.mkdir(parents=True, exist_ok=True)
-    path = instance / "secret_key"
-    if not path.exists():
-        path.write_text(secrets.token_hex(32))
-        path.chmod(0o600)
-    return path.read_text().strip()
 
 
 def _first_users(app: Flask) -> None:
@@ -128,8 +114,10 @@ def _first_users(app: Flask) -> None:
         auth.register_user(username, password, roles=roles)
         lines.append(f"  {username:6} {password}")
     path = Path(app.instance_path) / "first-run-passwords.txt"
-    path.write_text("\n".join(["Flask-Plug demo users (user name, password):", *lines]) + "\n")
-    path.chmod(0o600)
+    path.unlink(missing_ok=True)
+    create_private_file(
+        path, "\n".join(["Flask-Plug demo users (user name, password):", *lines]) + "\n"
+    )
     if not app.testing:
         print(  # the one time these passwords are shown
             "\nFlask-Plug demo: created users (log in at /auth/login):\n"

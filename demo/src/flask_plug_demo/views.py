@@ -14,6 +14,22 @@ from .extensions import apidocs, auth, limiter, reqlog, timer
 
 bp = Blueprint("demo", __name__)
 
+PAGE_POLICY = "; ".join(
+    [
+        "default-src 'none'",
+        "script-src 'self'",
+        "style-src 'self'",
+        "img-src 'self' data:",
+        # The CORS page calls the API under its other name, 127.0.0.1 (any port).
+        "connect-src 'self' http://127.0.0.1:* https://127.0.0.1:*",
+        "form-action 'self'",
+        "base-uri 'none'",
+        "frame-ancestors 'none'",
+    ]
+)
+"""The demo pages' Content-Security-Policy: scripts and styles from the demo's own static
+files only, nothing inline, no framing."""
+
 
 class _NoteFields(t.TypedDict):
     id: int
@@ -59,6 +75,17 @@ def load_notes() -> list[Note]:
     return list(NOTES)
 
 
+@bp.after_request
+def protect_pages(response: Response) -> Response:
+    """Give the demo's HTML pages a strict policy; the JSON API needs none."""
+    if response.mimetype == "text/html":
+        response.headers.setdefault("Content-Security-Policy", PAGE_POLICY)
+        response.headers.setdefault("X-Frame-Options", "DENY")
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        response.headers.setdefault("Referrer-Policy", "same-origin")
+    return response
+
+
 @bp.get("/")
 def home() -> str:
     """The home page: what to click to see each extension at work."""
@@ -74,14 +101,23 @@ def notes_page() -> str:
 
 
 @bp.route("/account", methods=["GET", "POST"])
+# The password check below must not become a way to guess the password of a stolen session.
+@limiter.limit("5/minute", methods=["POST"], key_func=user_or_remote_addr)
 @auth.login_required
-def account() -> str:
-    """The user's page: create an API token, shown once."""
-    token = None
-    if request.method == "POST":
-        if not csrf_valid(request.form.get("csrf_token")):
-            abort(400, description="the form's CSRF token is missing or wrong; reload the page")
-        token = auth.create_token(g.user, name=request.form.get("name", "demo")[:100] or "demo")
+def account() -> str | tuple[str, int]:
+    """The user's page: create an API token, shown once.
+
+    A token outlives the session that made it, so making one asks for the password
+    again: someone who finds a logged-in browser, or steals its cookie, cannot mint one.
+    """
+    if request.method == "GET":
+        return render_template("account.html")
+    if not csrf_valid(request.form.get("csrf_token")):
+        abort(400, description="the form's CSRF token is missing or wrong; reload the page")
+    password = request.form.get("password", "")
+    if not password or auth.check_credentials(g.user.username, password) != g.user:
+        return render_template("account.html", error="That is not your password."), 400
+    token = auth.create_token(g.user, name=request.form.get("name", "demo")[:100] or "demo")
     return render_template("account.html", token=token)
 
 

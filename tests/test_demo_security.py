@@ -1,0 +1,121 @@
+"""The demo's own defences: private instance files, a content security policy on its
+pages, and a fresh password before an API token is made."""
+
+from __future__ import annotations
+
+import re
+import stat
+import typing as t
+from pathlib import Path
+
+import pytest
+from flask import Flask
+
+from flask_plug_demo import create_app
+
+CSRF_FIELD = re.compile(r'name="csrf_token" value="([^"]+)"')
+PAGES = ["/", "/cors"]
+
+
+def mode(path: Path) -> int:
+    return stat.S_IMODE(path.stat().st_mode)
+
+
+@pytest.fixture
+def fresh_instance(tmp_path: Path) -> t.Iterator[Flask]:
+    """The demo on an instance folder it creates itself, under a permissive umask."""
+    import os
+
+    from flask_plug_demo.extensions import reqlog
+
+    old = os.umask(0o022)
+    try:
+        app = create_app({"TESTING": True}, instance_path=str(tmp_path / "instance"))
+    finally:
+        os.umask(old)
+    yield app
+    reqlog.close(app)
+
+
+def test_instance_folder_and_its_files_are_private(fresh_instance: Flask) -> None:
+    instance = Path(fresh_instance.instance_path)
+    assert mode(instance) == 0o700
+    for name in ("secret_key", "first-run-passwords.txt", "auth.db", "access.log"):
+        assert mode(instance / name) == 0o600, name
+
+
+def test_an_existing_open_instance_folder_is_closed(tmp_path: Path) -> None:
+    from flask_plug_demo.extensions import reqlog
+
+    instance = tmp_path / "instance"
+    instance.mkdir(mode=0o755)
+    instance.chmod(0o755)
+    app = create_app({"TESTING": True}, instance_path=str(instance))
+    reqlog.close(app)
+    assert mode(instance) == 0o700
+
+
+@pytest.mark.parametrize("path", PAGES)
+def test_demo_pages_have_a_strict_content_security_policy(client: t.Any, path: str) -> None:
+    response = client.get(path)
+    assert response.status_code == 200
+    policy = response.headers["Content-Security-Policy"]
+    directives = dict(d.strip().split(" ", 1) for d in policy.split(";") if d.strip())
+    assert directives["default-src"] == "'none'"
+    assert directives["frame-ancestors"] == "'none'"
+    for directive in ("script-src", "style-src"):
+        assert "'unsafe-inline'" not in directives[directive]
+    assert response.headers["X-Frame-Options"] == "DENY"
+    assert response.headers["X-Content-Type-Options"] == "nosniff"
+    # Nothing inline that the policy would block.
+    html = response.get_data(as_text=True)
+    assert "<style" not in html and " style=" not in html
+    assert re.search(r"<script(?![^>]*\bsrc=)", html) is None
+    assert " onclick=" not in html
+
+
+def test_json_api_is_left_to_its_own_headers(client: t.Any) -> None:
+    assert "Content-Security-Policy" not in client.get("/api/notes").headers
+
+
+def _login(client: t.Any, app: Flask) -> None:
+    password = next(
+        line.split()[1]
+        for line in Path(app.instance_path, "first-run-passwords.txt").read_text().splitlines()
+        if line.split()[:1] == ["demo"]
+    )
+    form = client.get("/auth/login").get_data(as_text=True)
+    response = client.post(
+        "/auth/login",
+        data={"username": "demo", "password": password, "csrf_token": CSRF_FIELD.search(form)[1]},
+    )
+    assert response.status_code == 302
+
+
+def _account_form(client: t.Any) -> str:
+    page = client.get("/account").get_data(as_text=True)
+    match = CSRF_FIELD.search(page)
+    assert match
+    return match[1]
+
+
+def test_creating_a_token_asks_for_the_password_again(app: Flask, client: t.Any) -> None:
+    _login(client, app)
+    token = _account_form(client)
+    without = client.post("/account", data={"csrf_token": token, "name": "x"})
+    assert without.status_code == 400
+    assert 'id="token"' not in without.get_data(as_text=True)
+
+    wrong = client.post("/account", data={"csrf_token": token, "name": "x", "password": "nope"})
+    assert wrong.status_code == 400
+    assert 'id="token"' not in wrong.get_data(as_text=True)
+    assert "password" in wrong.get_data(as_text=True).lower()
+
+    password = next(
+        line.split()[1]
+        for line in Path(app.instance_path, "first-run-passwords.txt").read_text().splitlines()
+        if line.split()[:1] == ["demo"]
+    )
+    right = client.post("/account", data={"csrf_token": token, "name": "x", "password": password})
+    assert right.status_code == 200
+    assert 'id="token"' in right.get_data(as_text=True)
