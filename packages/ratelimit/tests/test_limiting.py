@@ -305,3 +305,20 @@ def test_per_limit_storage_policy_overrides_the_apps() -> None:
     client = app.test_client()
     assert client.get("/open").status_code == 200
     assert client.get("/closed").status_code == 503
+
+
+def test_a_limit_applied_again_to_a_shared_blueprint_is_not_doubled() -> None:
+    # An app factory that limits a module-level blueprint does so once per app it builds.
+    shared = Blueprint("pages", __name__)
+    shared.add_url_rule("/page", "page", lambda: "ok")
+    limiter = RateLimiter()
+    for _ in range(3):
+        app = Flask(__name__)
+        app.register_blueprint(shared)
+        limiter.init_app(app)
+        limiter.limit("2/minute")(app.blueprints["pages"])
+    client = app.test_client()
+    response = client.get("/page")
+    assert response.headers["RateLimit-Policy"] == '"pages.page/2-60";q=2;w=60'
+    assert statuses(client, "/page", 2) == [200, 429]
+    assert shared.__flask_plug__["ratelimit"]["limits"] == ["2 per 1 minute"]  # type: ignore[attr-defined]

@@ -208,6 +208,10 @@ class RateLimiter:
 
         def decorator(target: T) -> T:
             metadata = _metadata(target)
+            if spec in metadata.get("specs", ()):
+                # The same limit again: an app factory limiting a module-level blueprint
+                # once per app. Two equal specs would count one counter twice.
+                return target
             metadata["specs"] = [*metadata.get("specs", ()), spec]
             metadata["limits"] = [*metadata.get("limits", ()), *(lim.text for lim in parsed)]
             _set_metadata(target, metadata)
