@@ -5,8 +5,8 @@ from __future__ import annotations
 import click
 from flask.cli import AppGroup
 
-from . import passwords
-from .store import Store, UserExists
+from . import names, passwords
+from .store import Store
 
 auth_cli = AppGroup("auth", help="Manage users and API tokens.")
 
@@ -52,11 +52,20 @@ def purge() -> None:
 @click.argument("username")
 @click.option("--role", "roles", multiple=True, help="A role to give; repeat for several.")
 def create_user(username: str, roles: tuple[str, ...]) -> None:
-    """Create USERNAME, asking for the password twice without showing it."""
+    """Create USERNAME, asking for the password twice without showing it.
+
+    The name is stored NFKC-normalised; a role is one name of ASCII letters, digits,
+    ``_``, ``.``, ``:`` or ``-`` (repeat ``--role`` for several).
+    """
+    try:  # before asking for a password that would be thrown away
+        username = names.check_username(username)
+        names.check_roles(roles)
+    except ValueError as e:
+        raise click.ClickException(str(e)) from None
     password = _password("Password")
     try:
         user = _store().create_user(username, password, roles)
-    except UserExists as e:
+    except ValueError as e:  # UserExists too
         raise click.ClickException(str(e)) from None
     shown = ", ".join(sorted(user.roles)) or "no roles"
     click.echo(f"created {user.username} ({shown})")

@@ -24,11 +24,11 @@ from flask.sessions import SecureCookieSession, SecureCookieSessionInterface
 from sqlalchemy import create_engine
 from werkzeug.local import LocalProxy
 
-from . import passwords
+from . import names, passwords
 from .security import csrf_token
 from .settings import AuthSettings, check_secret_key, resolve
 from .signals import logged_in, logged_out
-from .store import Store, User, utcnow
+from .store import Store, User
 
 if t.TYPE_CHECKING:
     from flask import Flask, Request
@@ -115,11 +115,18 @@ class Auth:
     def register_user(self, username: str, password: str, roles: t.Iterable[str] = ()) -> User:
         """Create a user.
 
-        :raises ValueError: if the name is empty or taken, or the password too short or long.
+        The name is stored NFKC-normalised and stripped; it may have 1 to 150 characters
+        after that, also when case-folded. Each role is one name: ASCII letters, digits,
+        ``_``, ``.``, ``:`` and ``-``.
+
+        :raises ValueError: if the name is invalid or taken, a role name is invalid, or the
+            password too short or long.
+
+        .. versionchanged:: 0.2
+            User names are normalised; role names are checked.
         """
-        username = username.strip()
-        if not valid_username(username):
-            raise ValueError("user names have 1 to 150 characters and no control characters")
+        username = names.check_username(username)
+        roles = names.check_roles(roles)
         problem = passwords.check_password_policy(password)
         if problem is not None:
             raise ValueError(problem)
@@ -174,8 +181,9 @@ class Auth:
 
     def roles_required(self, *roles: str) -> t.Callable[[F], F]:
         """Let only logged-in users with every one of ``roles`` reach the view; others get 403."""
-        if not roles or not all(isinstance(r, str) and r for r in roles):
+        if not roles:
             raise ValueError("roles_required needs one or more role names")
+        names.check_roles(roles)  # "editor,admin" could never match: say so now
         return lambda view: self._guard(view, roles)
 
     def _guard(self, view: F, roles: tuple[str, ...]) -> F:
@@ -290,27 +298,36 @@ class _AuthState:
         """Check a password against the brute-force limits: ``(user, None)`` on success,
         ``(None, None)`` on failure, ``(None, seconds)`` while attempts are refused.
 
-        Failures count against the account and the client address; a success resets
-        the account's count only, so an attacker's own login does not reset theirs.
+        The attempt is counted as a failure against the account and the client address
+        before the password is checked (an atomic increment-and-read in the database), so
+        concurrent guesses cannot all pass a check made before any of them is recorded.
+        A success takes the address's count back and resets the account's, so an
+        attacker's own login does not reset the address count of their other guesses.
+        A name no user can have is a failure counted against the address only.
         """
-        if not valid_username(username):
-            passwords.verify(None, password)  # the same time as any failure
-            return None, None
-        keys = [f"user:{username.lower()}", f"addr:{request.remote_addr}"]
-        wait = self.throttled(keys)
+        settings = self.settings
+        name = names.normalize_username(username)
+        address_key = f"addr:{request.remote_addr}"
+        limits = {address_key: settings.max_failures_per_address}
+        if name is not None:
+            # The account's key first, always: every transaction locks rows in one order.
+            limits = {f"user:{names.username_key(name)}": settings.max_failures, **limits}
+        wait = self.store.reserve_attempt(limits, settings.failure_window)
         if wait is not None:
             return None, wait
-        user = self.check_credentials(username, password)
-        if user is None:
-            self.store.record_failure(keys, self.settings.failure_window)
-        else:
-            self.store.clear_failures(keys[:1])
+        if name is None:
+            passwords.verify(None, password)  # the same time as any failure
+            return None, None
+        user = self.check_credentials(name, password)
+        if user is not None:
+            self.store.clear_failures([f"user:{names.username_key(name)}"])
+            self.store.release_attempt([address_key])
         return user, None
 
     def check_credentials(self, username: str, password: str) -> User | None:
         if len(password.encode()) > passwords.MAX_PASSWORD_BYTES:
             return None
-        found = self.store.find_user(username)
+        found = self.store.find_user(username)  # None, without a query, for invalid names
         # Unknown users are checked against a dummy hash: the same work, the same time.
         if not passwords.verify(None if found is None else found[1], password) or found is None:
             return None
@@ -342,25 +359,6 @@ class _AuthState:
         def clear(response: Response) -> Response:
             response.delete_cookie(REMEMBER_COOKIE, path=current_app.config["APPLICATION_ROOT"])
             return response
-
-    def throttled(self, keys: list[str]) -> float | None:
-        """Seconds until login may be tried again, if too many recent failures."""
-        settings = self.settings
-        counts = self.store.failures(keys, settings.failure_window)
-        limits = (settings.max_failures, settings.max_failures_per_address)
-        waits = [
-            (started + settings.failure_window - utcnow()).total_seconds()
-            for key, limit in zip(keys, limits, strict=True)
-            if key in counts
-            for count, started in [counts[key]]
-            if count >= limit
-        ]
-        return max(waits) if waits else None
-
-
-def valid_username(username: str) -> bool:
-    """A user name that can be stored and looked up: 1 to 150 characters, no controls."""
-    return 0 < len(username) <= 150 and not any(ord(c) < 0x20 or c == "\x7f" for c in username)
 
 
 def _wants_json() -> bool:

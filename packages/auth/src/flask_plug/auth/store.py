@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+import sqlite3
 import typing as t
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 
-from sqlalchemy import bindparam, delete, func, insert, select, update
+from sqlalchemy import bindparam, case, delete, func, insert, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 
-from . import passwords
+from . import names, passwords
 from .models import api_tokens, failed_logins, login_sessions, metadata, remember_tokens, users
 
 if t.TYPE_CHECKING:
@@ -63,11 +65,21 @@ def _user(row: t.Any) -> User:
     return User(row.id, row.username, frozenset(r for r in row.roles.split(",") if r))
 
 
+def _upsert_for(engine: Engine) -> t.Callable[..., t.Any] | None:
+    """The dialect's ``INSERT ... ON CONFLICT DO UPDATE ... RETURNING``, where it has one."""
+    if engine.dialect.name == "postgresql":
+        return postgresql.insert
+    if engine.dialect.name == "sqlite" and sqlite3.sqlite_version_info >= (3, 35):
+        return sqlite.insert  # RETURNING arrived in SQLite 3.35
+    return None
+
+
 class Store:
     """The user store on one engine."""
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
+        self._upsert = _upsert_for(engine)
 
     def create_tables(self) -> None:
         metadata.create_all(self.engine)
@@ -75,8 +87,14 @@ class Store:
     # users -------------------------------------------------------------------------------
 
     def create_user(self, username: str, password: str, roles: t.Iterable[str] = ()) -> User:
+        """Create a user; the name is stored NFKC-normalised and stripped.
+
+        :raises ValueError: if the name cannot be a user name or a role is not one role
+            name (:class:`UserExists` if the name is taken).
+        """
+        username = names.check_username(username)
+        role_text = ",".join(sorted(set(names.check_roles(roles))))
         now = utcnow()
-        role_text = ",".join(sorted({r.strip() for r in roles if r.strip()}))
         try:
             with self.engine.begin() as conn:
                 result = conn.execute(
@@ -94,9 +112,13 @@ class Store:
         return User(int(user_id), username, frozenset(role_text.split(",")) - {""})
 
     def find_user(self, username: str) -> tuple[User, str] | None:
-        """The user and their password hash."""
+        """The user and their password hash; ``None`` also for a name no user can have
+        (then no query is made)."""
+        name = names.normalize_username(username)
+        if name is None:
+            return None
         with self.engine.connect() as conn:
-            row = conn.execute(select(users).where(users.c.username == username)).first()
+            row = conn.execute(select(users).where(users.c.username == name)).first()
         return None if row is None else (_user(row), row.password_hash)
 
     def user_by_id(self, user_id: int) -> User | None:
@@ -109,8 +131,11 @@ class Store:
             return [_user(row) for row in conn.execute(select(users).order_by(users.c.username))]
 
     def delete_user(self, username: str) -> bool:
+        name = names.normalize_username(username)
+        if name is None:
+            return False
         with self.engine.begin() as conn:
-            user_id = conn.scalar(select(users.c.id).where(users.c.username == username))
+            user_id = conn.scalar(select(users.c.id).where(users.c.username == name))
             if user_id is None:
                 return False
             self._revoke_everything(conn, user_id)
@@ -284,30 +309,81 @@ class Store:
             return {row.key: (row._mapping["count"], row.window_start) for row in rows}
 
     def record_failure(self, keys: t.Sequence[str], window: timedelta) -> None:
+        """Count one failure against each key, whatever its count (no limit is checked)."""
         now = utcnow()
         with self.engine.begin() as conn:
             for key in keys:
-                updated = conn.execute(
-                    update(failed_logins)
-                    .where(failed_logins.c.key == key, failed_logins.c.window_start > now - window)
-                    .values(count=failed_logins.c.count + 1)
-                )
-                if updated.rowcount:
-                    continue
-                # A new window. Another worker may start it at the same moment: then its
-                # row wins and this failure is counted on it.
-                conn.execute(delete(failed_logins).where(failed_logins.c.key == key))
-                try:
-                    with conn.begin_nested():
-                        conn.execute(
-                            insert(failed_logins).values(key=key, count=1, window_start=now)
-                        )
-                except IntegrityError:
-                    conn.execute(
-                        update(failed_logins)
-                        .where(failed_logins.c.key == key)
-                        .values(count=failed_logins.c.count + 1)
-                    )
+                self._count_attempt(conn, key, now, now - window)
+
+    def reserve_attempt(self, limits: t.Mapping[str, int], window: timedelta) -> float | None:
+        """Count one login attempt against every key at once, unless a key is at its limit.
+
+        Each key's count is raised and read back in one statement, and its row stays
+        locked until the transaction ends, so concurrent attempts cannot all read a count
+        under the limit before any of them is recorded. If a key would go over its limit,
+        the transaction is rolled back: a refused attempt counts against nothing.
+
+        :param limits: the most attempts each key may have within ``window``.
+        :return: ``None`` when the attempt may go on (it now counts as a failure until
+            :meth:`release_attempt`), else the seconds until the full key's window ends.
+
+        .. versionadded:: 0.2
+        """
+        now = utcnow()
+        with self.engine.connect() as conn, conn.begin() as transaction:
+            for key, limit in limits.items():
+                count, started = self._count_attempt(conn, key, now, now - window)
+                if count > limit:
+                    transaction.rollback()
+                    return max(0.0, (started + window - utcnow()).total_seconds())
+        return None
+
+    def _count_attempt(
+        self, conn: Connection, key: str, now: datetime, since: datetime
+    ) -> tuple[int, datetime]:
+        """Add one to ``key``'s count (a window that has passed starts again) and return
+        the new count and when its window started."""
+        expired = failed_logins.c.window_start <= since
+        values = {
+            "count": case((expired, 1), else_=failed_logins.c["count"] + 1),
+            "window_start": case((expired, now), else_=failed_logins.c.window_start),
+        }
+        returned = (failed_logins.c["count"], failed_logins.c.window_start)
+        if self._upsert is not None:
+            statement = (
+                self._upsert(failed_logins)
+                .values(key=key, count=1, window_start=now)
+                .on_conflict_do_update(index_elements=[failed_logins.c.key], set_=values)
+                .returning(*returned)
+            )
+            row = conn.execute(statement).one()
+            return int(row[0]), row[1]
+        # Other databases: the UPDATE locks the row until the transaction ends, and the
+        # SELECT after it in the same transaction reads this transaction's own count.
+        updated = conn.execute(
+            update(failed_logins).where(failed_logins.c.key == key).values(values)
+        )
+        if not updated.rowcount:
+            try:
+                with conn.begin_nested():
+                    conn.execute(insert(failed_logins).values(key=key, count=1, window_start=now))
+                return 1, now
+            except IntegrityError:  # another attempt inserted it first: count on its row
+                conn.execute(update(failed_logins).where(failed_logins.c.key == key).values(values))
+        row = conn.execute(select(*returned).where(failed_logins.c.key == key)).one()
+        return int(row[0]), row[1]
+
+    def release_attempt(self, keys: t.Sequence[str]) -> None:
+        """Take back one attempt counted by :meth:`reserve_attempt` (the login succeeded).
+
+        .. versionadded:: 0.2
+        """
+        with self.engine.begin() as conn:
+            conn.execute(
+                update(failed_logins)
+                .where(failed_logins.c.key.in_(keys), failed_logins.c["count"] > 0)
+                .values(count=failed_logins.c["count"] - 1)
+            )
 
     def clear_failures(self, keys: t.Sequence[str]) -> None:
         with self.engine.begin() as conn:

@@ -69,8 +69,9 @@ def login_submit() -> Response | t.Any:
     _check_csrf(form)
     username = form.get("username", "").strip()
     password = form.get("password", "")
-    if len(password.encode()) > passwords.MAX_PASSWORD_BYTES or len(username) > 150:
-        abort(400, description="user name or password too long")
+    if len(password.encode()) > passwords.MAX_PASSWORD_BYTES:
+        abort(400, description="password too long")  # refused before any hashing
+    # A user name no user can have (too long, control characters) is a failed login.
     state = _state()
     user, wait = state.attempt_login(username, password)
     app = current_app._get_current_object()  # type: ignore[attr-defined]

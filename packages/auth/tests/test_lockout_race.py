@@ -1,0 +1,158 @@
+"""Concurrent wrong guesses against a live, threaded server: the brute-force limits hold.
+
+Each guess comes from its own client: its own session cookie, its own CSRF token and,
+for the per-account test, its own source address (any 127.0.0.0/8 address is local on
+Linux). All of them wait at a barrier and post together, so every check of the limit
+happens while other guesses are still hashing.
+"""
+
+from __future__ import annotations
+
+import http.client
+import re
+import threading
+import typing as t
+from urllib.parse import urlencode
+
+import pytest
+from flask import Flask
+from werkzeug.serving import make_server
+
+from flask_plug.auth import Auth, User, login_failed
+
+GUESSES = 30
+LIMIT = 5
+HTML = {"Accept": "text/html"}
+CSRF_FIELD = re.compile(r'name="csrf_token" value="([^"]+)"')
+
+
+@pytest.fixture
+def live_server() -> t.Iterator[t.Callable[[Flask], int]]:
+    """Serve an app with Werkzeug's threaded server on 127.0.0.1; returns its port."""
+    servers = []
+
+    def serve(app: Flask) -> int:
+        server = make_server("127.0.0.1", 0, app, threaded=True)
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+        servers.append(server)
+        return server.server_port
+
+    yield serve
+    for server in servers:
+        server.shutdown()
+        server.server_close()
+
+
+def checked_passwords(app: Flask) -> list[str]:
+    """The user names of logins whose password was checked and found wrong."""
+    checked: list[str] = []
+    lock = threading.Lock()
+
+    @login_failed.connect_via(app, weak=False)
+    def count(sender: Flask, username: str, reason: str, **extra: t.Any) -> None:
+        if reason == "credentials":
+            with lock:
+                checked.append(username)
+
+    return checked
+
+
+class Guesser:
+    """One attacker's client: its own connection, source address and session."""
+
+    def __init__(self, port: int, source: str) -> None:
+        self.port = port
+        self.source = source
+        self.cookie = ""
+        self.csrf = ""
+
+    def _request(
+        self, method: str, body: str | None = None, headers: dict[str, str] | None = None
+    ) -> http.client.HTTPResponse:
+        connection = http.client.HTTPConnection(
+            "127.0.0.1", self.port, timeout=60, source_address=(self.source, 0)
+        )
+        sent = {**HTML, **(headers or {})}
+        if self.cookie:
+            sent["Cookie"] = self.cookie
+        connection.request(method, "/auth/login", body=body, headers=sent)
+        response = connection.getresponse()
+        response.read()
+        connection.close()
+        return response
+
+    def open_form(self) -> None:
+        connection = http.client.HTTPConnection(
+            "127.0.0.1", self.port, timeout=60, source_address=(self.source, 0)
+        )
+        connection.request("GET", "/auth/login", headers=HTML)
+        response = connection.getresponse()
+        page = response.read().decode()
+        connection.close()
+        assert response.status == 200
+        self.cookie = response.getheader("Set-Cookie", "").split(";", 1)[0]
+        match = CSRF_FIELD.search(page)
+        assert match is not None and self.cookie
+        self.csrf = match.group(1)
+
+    def guess(self, username: str, password: str) -> int:
+        body = urlencode({"csrf_token": self.csrf, "username": username, "password": password})
+        headers = {"Content-Type": "application/x-www-form-urlencoded"}
+        return self._request("POST", body, headers).status
+
+
+def guess_together(guessers: list[Guesser], names: list[str]) -> list[int]:
+    """Every guesser posts one wrong password at once; their status codes."""
+    for guesser in guessers:
+        guesser.open_form()
+    barrier = threading.Barrier(len(guessers))
+    statuses: list[int] = [0] * len(guessers)
+
+    def run(index: int) -> None:
+        barrier.wait()
+        statuses[index] = guessers[index].guess(names[index], f"wrong-guess-{index:04}")
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(len(guessers))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return statuses
+
+
+def test_concurrent_guesses_check_at_most_the_account_limit(
+    make_app: t.Callable[..., Flask],
+    auth: Auth,
+    users: dict[str, User],
+    live_server: t.Callable[[Flask], int],
+    passwords: dict[str, str],
+) -> None:
+    app = make_app(AUTH_MAX_FAILURES=LIMIT, AUTH_MAX_FAILURES_PER_ADDRESS=1000)
+    checked = checked_passwords(app)
+    port = live_server(app)
+    guessers = [Guesser(port, f"127.0.1.{i + 1}") for i in range(GUESSES)]
+
+    statuses = guess_together(guessers, ["ann"] * GUESSES)
+
+    assert len(checked) == LIMIT, f"{len(checked)} passwords checked, limit {LIMIT}"
+    assert sorted(statuses) == [401] * LIMIT + [429] * (GUESSES - LIMIT)
+    # The account stays locked, even with the right password from a fresh address.
+    late = Guesser(port, "127.0.2.1")
+    late.open_form()
+    assert late.guess("ann", passwords["ann"]) == 429
+
+
+def test_concurrent_guesses_from_one_address_check_at_most_the_address_limit(
+    make_app: t.Callable[..., Flask],
+    users: dict[str, User],
+    live_server: t.Callable[[Flask], int],
+) -> None:
+    app = make_app(AUTH_MAX_FAILURES=1000, AUTH_MAX_FAILURES_PER_ADDRESS=LIMIT)
+    checked = checked_passwords(app)
+    port = live_server(app)
+    guessers = [Guesser(port, "127.0.3.1") for _ in range(GUESSES)]
+
+    statuses = guess_together(guessers, [f"user-{i}" for i in range(GUESSES)])
+
+    assert len(checked) == LIMIT, f"{len(checked)} passwords checked, limit {LIMIT}"
+    assert sorted(statuses) == [401] * LIMIT + [429] * (GUESSES - LIMIT)
