@@ -132,7 +132,7 @@ bodies = st.binary(max_size=2048)
 @settings(
     max_examples=100,
     deadline=None,
-    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
+    suppress_health_check=[HealthCheck.too_slow],
 )
 @given(
     requests=st.lists(st.tuples(methods, paths), min_size=1, max_size=8),
