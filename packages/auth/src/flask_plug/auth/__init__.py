@@ -2,20 +2,22 @@
 
 from __future__ import annotations
 
-from .extension import Auth, current_user
+from .extension import Auth, WrongPassword, current_user
 from .security import csrf_token, csrf_valid, safe_next
 from .settings import AuthSettings
 from .signals import logged_in, logged_out, login_failed
-from .store import Store, User, UserExists
+from .store import ApiToken, Store, User, UserExists
 
 __version__ = "0.1.0"
 
 __all__ = [
+    "ApiToken",
     "Auth",
     "AuthSettings",
     "Store",
     "User",
     "UserExists",
+    "WrongPassword",
     "csrf_token",
     "csrf_valid",
     "current_user",

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import re
+from datetime import datetime, timedelta
+
 import click
 from flask.cli import AppGroup
 
 from . import names, passwords
-from .store import Store
+from .settings import check_lifetime
+from .store import ApiToken, Store
 
 auth_cli = AppGroup("auth", help="Manage users and API tokens.")
 
@@ -23,6 +27,38 @@ def _password(prompt: str) -> str:
     if problem is not None:
         raise click.ClickException(problem)
     return password
+
+
+_DURATION = re.compile(r"(\d{1,10})([smhd]?)")
+_UNITS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}
+
+
+def _lifetime(ctx: click.Context, param: click.Parameter, value: str | None) -> timedelta | None:
+    """``--lifetime``: seconds, or a number with s, m, h or d."""
+    if value is None:
+        return None
+    match = _DURATION.fullmatch(value.strip().lower())
+    try:
+        if match is None:
+            raise ValueError(value)
+        return check_lifetime(int(match[1]) * _UNITS[match[2]])
+    except ValueError:
+        raise click.BadParameter(
+            f"{value!r} is not a lifetime: use seconds or a number with s, m, h or d"
+            " (90m, 12h, 30d), above zero and at most 100 years",
+            ctx,
+            param,
+        ) from None
+
+
+def _when(moment: datetime | None) -> str:
+    return "never expires" if moment is None else f"expires {moment:%Y-%m-%d %H:%M:%S} UTC"
+
+
+def _state_of(token: ApiToken) -> str:
+    if token.revoked_at is not None:
+        return "revoked"
+    return "active" if token.active else "expired"
 
 
 def _user_id(username: str) -> int:
@@ -74,10 +110,10 @@ def create_user(username: str, roles: tuple[str, ...]) -> None:
 @auth_cli.command("set-password")
 @click.argument("username")
 def set_password(username: str) -> None:
-    """Set USERNAME's password; their login sessions end."""
+    """Set USERNAME's password; their login sessions end and their API tokens are revoked."""
     user_id = _user_id(username)
     _store().set_password(user_id, _password("New password"))
-    click.echo(f"password of {username} changed; their sessions were ended")
+    click.echo(f"password of {username} changed; their sessions were ended and API tokens revoked")
 
 
 @auth_cli.command("list-users")
@@ -100,11 +136,38 @@ def delete_user(username: str) -> None:
 @auth_cli.command("create-token")
 @click.argument("username")
 @click.option("--name", default="cli", show_default=True, help="What the token is for.")
-def create_token(username: str, name: str) -> None:
+@click.option(
+    "--lifetime",
+    callback=_lifetime,
+    metavar="DURATION",
+    help="How long it works: seconds, or 90m, 12h, 30d. Default: AUTH_TOKEN_LIFETIME"
+    " (unset: until revoked).",
+)
+def create_token(username: str, name: str, lifetime: timedelta | None) -> None:
     """Create an API token for USERNAME; it is shown once, here."""
-    token_id, token = _store().create_token(_user_id(username), name)
-    click.echo(f"token {token_id} for {username} (shown once, keep it safe):")
+    from .extension import _state
+
+    if lifetime is None:
+        lifetime = _state().settings.token_lifetime
+    user_id = _user_id(username)
+    try:
+        token_id, token = _store().create_token(user_id, name, lifetime)
+    except ValueError as e:
+        raise click.ClickException(str(e)) from None
+    expires = next(tok.expires_at for tok in _store().tokens(user_id) if tok.id == token_id)
+    click.echo(f"token {token_id} for {username}, {_when(expires)} (shown once, keep it safe):")
     click.echo(token)
+
+
+@auth_cli.command("list-tokens")
+@click.argument("username")
+def list_tokens(username: str) -> None:
+    """List USERNAME's API tokens: id, name, when each expires, and whether it works."""
+    for token in _store().tokens(_user_id(username)):
+        click.echo(
+            f"{token.id:5}  {token.name:30}  created {token.created_at:%Y-%m-%d %H:%M:%S} UTC"
+            f"  {_when(token.expires_at):34}  {_state_of(token)}"
+        )
 
 
 @auth_cli.command("revoke-token")

@@ -26,7 +26,7 @@ from werkzeug.local import LocalProxy
 
 from . import names, passwords
 from .security import csrf_token
-from .settings import AuthSettings, check_secret_key, resolve
+from .settings import AuthSettings, check_lifetime, check_secret_key, resolve
 from .signals import logged_in, logged_out
 from .store import Store, User
 
@@ -55,6 +55,19 @@ current_user: User | None = LocalProxy(_current_user)  # type: ignore[assignment
 A proxy: test it with ``if current_user:`` (or use ``g.user``, which is the user or
 ``None``), not with ``is None``.
 """
+
+
+class WrongPassword(Exception):
+    """The password given to confirm an action is not the user's, or too many attempts
+    were made: then :attr:`retry_after` says for how many seconds none will be checked.
+
+    .. versionadded:: 0.2
+    """
+
+    def __init__(self, retry_after: float | None = None) -> None:
+        super().__init__("wrong password, or too many attempts; try again later")
+        self.retry_after = retry_after
+        """Seconds until the password may be tried again; ``None`` if it was just wrong."""
 
 
 class Auth:
@@ -153,13 +166,22 @@ class Auth:
         _logout_user()
 
     def logout_everywhere_else(self) -> None:
-        """End every other login session and remember-me token of the current user."""
+        """End every other login session and remember-me token of the current user, and
+        revoke all of their API tokens: "everywhere" is every credential but this session.
+
+        .. versionchanged:: 0.2
+            API tokens are revoked too.
+        """
         _logout_everywhere_else()
 
     def change_password(self, user: User, password: str) -> None:
-        """Set a new password and end the user's other sessions; this one stays.
+        """Set a new password, end the user's other sessions (this one stays) and
+        remember-me tokens, and revoke all of their API tokens.
 
         :raises ValueError: if the password is too short or too long.
+
+        .. versionchanged:: 0.2
+            API tokens are revoked too.
         """
         problem = passwords.check_password_policy(password)
         if problem is not None:
@@ -167,9 +189,44 @@ class Auth:
         keep = session.get(SESSION_KEY) if _current_user() == user else None
         _state().store.set_password(user.id, password, keep_session=keep)
 
-    def create_token(self, user: User, name: str = "api") -> str:
-        """Create an API token for ``user``; it is returned once and stored only hashed."""
-        return _state().store.create_token(user.id, name)[1]
+    def create_token(
+        self,
+        user: User,
+        name: str = "api",
+        *,
+        lifetime: timedelta | float | None = None,
+        password: str | None = None,
+    ) -> str:
+        """Create an API token for ``user``; it is returned once and stored only hashed.
+
+        The token works until it expires or is revoked: by ``flask auth revoke-token``, or
+        with all of the user's tokens when they change password, log out everywhere else,
+        or a copy of their remember-me cookie is used.
+
+        :param name: what the token is for, as listed; 1 to 100 characters.
+        :param lifetime: how long it works, a :class:`~datetime.timedelta` or seconds;
+            by default ``AUTH_TOKEN_LIFETIME`` (whose default is: until revoked).
+        :param password: the user's password, asked again so that an unattended or stolen
+            session cannot mint a credential that outlives it. Checked like a login
+            inside a request: a wrong one counts towards ``AUTH_MAX_FAILURES`` and
+            ``AUTH_MAX_FAILURES_PER_ADDRESS``, and while they are reached none is checked.
+        :raises WrongPassword: if ``password`` is given and is not the user's, or attempts
+            are refused for now (see :attr:`WrongPassword.retry_after`).
+        :raises ValueError: for a bad ``lifetime`` or ``name``.
+
+        .. versionchanged:: 0.2
+            ``lifetime`` and ``password``; tokens end with the user's other credentials.
+        """
+        state = _state()
+        expires_in = state.settings.token_lifetime if lifetime is None else check_lifetime(lifetime)
+        if password is not None:
+            if has_request_context():
+                confirmed, wait = state.attempt_login(user.username, password)
+            else:
+                confirmed, wait = state.check_credentials(user.username, password), None
+            if confirmed is None or confirmed.id != user.id:
+                raise WrongPassword(wait)
+        return state.store.create_token(user.id, name, expires_in)[1]
 
     def login_required(self, view: F) -> F:
         """Let only logged-in users (session, remember-me or API token) reach ``view``.

@@ -46,6 +46,8 @@ api_tokens = Table(
     Column("name", String(100), nullable=False),
     Column("created_at", DateTime(), nullable=False),
     Column("revoked_at", DateTime(), nullable=True),
+    # Added in 0.2; NULL (every 0.1 token) never expires. Store.create_tables adds it.
+    Column("expires_at", DateTime(), nullable=True),
 )
 
 remember_tokens = Table(

@@ -44,6 +44,7 @@ DEFAULTS: dict[str, t.Any] = {
     "failure_window": timedelta(minutes=15),
     "api_basic": False,
     "realm": "app",
+    "token_lifetime": None,
 }
 
 
@@ -62,6 +63,12 @@ class AuthSettings:
     failure_window: timedelta
     api_basic: bool
     realm: str
+    token_lifetime: timedelta | None
+    """How long a new API token works when :meth:`Auth.create_token` is given no
+    ``lifetime``; ``None``: until revoked.
+
+    .. versionadded:: 0.2
+    """
 
 
 def key(option: str) -> str:
@@ -85,6 +92,30 @@ def check_secret_key(app: Flask) -> None:
             f"SECRET_KEY is {len(raw)} bytes long; use 32 random bytes or more"
             " (secrets.token_hex(32))"
         )
+
+
+MAX_LIFETIME = timedelta(days=100 * 365)
+"""The longest token lifetime: longer ones would overflow dates and mean "never" anyway."""
+
+
+def check_lifetime(value: object) -> timedelta:
+    """A lifetime from a :class:`~datetime.timedelta` or a number of seconds, above zero
+    and at most :data:`MAX_LIFETIME`.
+
+    :raises ValueError: for anything else.
+    """
+    given = value
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        try:
+            value = timedelta(seconds=value)
+        except (OverflowError, ValueError):  # infinity, NaN, or too large
+            pass
+    if not isinstance(value, timedelta) or not timedelta(0) < value <= MAX_LIFETIME:
+        raise ValueError(
+            "a lifetime is a positive number of seconds or a timedelta of at most 100 years,"
+            f" got {given!r}"
+        )
+    return value
 
 
 def resolve(app: Flask, options: dict[str, t.Any], *, need_database_uri: bool) -> AuthSettings:
@@ -127,6 +158,11 @@ def resolve(app: Flask, options: dict[str, t.Any], *, need_database_uri: bool) -
             fail(option, f"a whole number >= {minimum}")
     if not isinstance(values["api_basic"], bool):
         fail("api_basic", "True or False")
+    if values["token_lifetime"] is not None:
+        try:
+            values["token_lifetime"] = check_lifetime(values["token_lifetime"])
+        except ValueError:
+            fail("token_lifetime", "None, or a positive number of seconds or timedelta")
     if any(c in values["realm"] for c in '"\\\r\n'):
         fail("realm", "text without quotes, backslashes or line breaks")
     return AuthSettings(**values)

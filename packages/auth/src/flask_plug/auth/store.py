@@ -9,7 +9,18 @@ import typing as t
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 
-from sqlalchemy import bindparam, case, delete, func, insert, select, update
+from sqlalchemy import (
+    bindparam,
+    case,
+    delete,
+    func,
+    insert,
+    inspect,
+    or_,
+    select,
+    text,
+    update,
+)
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 
@@ -46,6 +57,30 @@ class UserExists(ValueError):
     """A user with this name already exists."""
 
 
+@dataclass(frozen=True)
+class ApiToken:
+    """An API token as listed; the token itself is shown once, at creation, and never kept.
+
+    Times are naive UTC.
+
+    .. versionadded:: 0.2
+    """
+
+    id: int
+    name: str
+    created_at: datetime
+    expires_at: datetime | None
+    """When it stops working; ``None``: never."""
+    revoked_at: datetime | None
+    """When it was revoked: by hand, or with every token of its user by a password change,
+    "log out everywhere" or a stolen remember-me cookie. ``None``: not revoked."""
+
+    @property
+    def active(self) -> bool:
+        """Whether it authenticates now: neither revoked nor expired."""
+        return self.revoked_at is None and (self.expires_at is None or self.expires_at > utcnow())
+
+
 # The two queries made on every authenticated request, built once.
 _SESSION_USER = (
     select(users)
@@ -58,7 +93,12 @@ _TOKEN_USER = (
     .join(api_tokens, api_tokens.c.user_id == users.c.id)
     .where(api_tokens.c.token_hash == bindparam("token_hash"))
     .where(api_tokens.c.revoked_at.is_(None))
+    .where(or_(api_tokens.c.expires_at.is_(None), api_tokens.c.expires_at > bindparam("now")))
 )
+
+# Columns added since 0.1, each nullable so that existing rows stay valid. create_all leaves
+# existing tables alone, so create_tables adds these to tables an older version made.
+_ADDED_COLUMNS = (api_tokens.c.expires_at,)
 
 
 def _user(row: t.Any) -> User:
@@ -82,7 +122,30 @@ class Store:
         self._upsert = _upsert_for(engine)
 
     def create_tables(self) -> None:
+        """Create the tables that are missing, and add newer columns to existing ones.
+
+        Safe to run on every deploy: existing tables and rows are left as they are.
+
+        .. versionchanged:: 0.2
+            Adds ``auth_api_tokens.expires_at`` to a table made by 0.1.
+        """
         metadata.create_all(self.engine)
+        self._add_missing_columns()
+
+    def _add_missing_columns(self) -> None:
+        with self.engine.begin() as conn:
+            inspector = inspect(conn)
+            preparer = conn.dialect.identifier_preparer
+            for column in _ADDED_COLUMNS:
+                present = {c["name"] for c in inspector.get_columns(column.table.name)}
+                if column.name in present:
+                    continue
+                # Names and type come from our own model, never from input.
+                ddl = (
+                    f"ALTER TABLE {preparer.format_table(column.table)} ADD COLUMN"  # noqa: S608
+                    f" {preparer.format_column(column)} {column.type.compile(conn.dialect)}"
+                )
+                conn.execute(text(ddl))
 
     # users -------------------------------------------------------------------------------
 
@@ -143,7 +206,12 @@ class Store:
         return True
 
     def set_password(self, user_id: int, password: str, *, keep_session: str | None = None) -> None:
-        """Change a password and end every login session but ``keep_session``."""
+        """Change a password, end every login session but ``keep_session`` and every
+        remember-me token, and revoke every API token of the user.
+
+        .. versionchanged:: 0.2
+            API tokens are revoked too.
+        """
         with self.engine.begin() as conn:
             conn.execute(
                 update(users)
@@ -153,6 +221,7 @@ class Store:
                 )
             )
             self._revoke_sessions(conn, user_id, keep=keep_session)
+            self._revoke_tokens(conn, user_id)
 
     def rehash(self, user_id: int, password: str) -> None:
         with self.engine.begin() as conn:
@@ -194,9 +263,15 @@ class Store:
             )
 
     def end_other_sessions(self, user_id: int, keep: str | None) -> None:
-        """Log out everywhere else: every session of the user but ``keep``."""
+        """Log out everywhere else: end every session of the user but ``keep`` and every
+        remember-me token, and revoke every API token.
+
+        .. versionchanged:: 0.2
+            API tokens are revoked too.
+        """
         with self.engine.begin() as conn:
             self._revoke_sessions(conn, user_id, keep=keep)
+            self._revoke_tokens(conn, user_id)
 
     def _revoke_sessions(self, conn: Connection, user_id: int, keep: str | None) -> None:
         query = delete(login_sessions).where(login_sessions.c.user_id == user_id)
@@ -230,7 +305,11 @@ class Store:
         caller issues a new one).
 
         A token used a second time, or a wrong validator for a known selector, means a
-        copy was stolen: every session and remember-me token of that user ends.
+        copy was stolen: every session and remember-me token of that user ends, and every
+        API token is revoked (the thief may have made one while logged in).
+
+        .. versionchanged:: 0.2
+            API tokens are revoked too.
         """
         selector, _, validator = token.partition(":")
         now = utcnow()
@@ -245,6 +324,7 @@ class Store:
             )
             if stolen:
                 self._revoke_sessions(conn, row.user_id, keep=None)
+                self._revoke_tokens(conn, row.user_id)
                 return None
             conn.execute(
                 update(remember_tokens)
@@ -261,21 +341,56 @@ class Store:
 
     # API tokens ----------------------------------------------------------------------------
 
-    def create_token(self, user_id: int, name: str) -> tuple[int, str]:
-        """Create an API token; the token itself is returned once and never stored."""
+    def create_token(
+        self, user_id: int, name: str, lifetime: timedelta | None = None
+    ) -> tuple[int, str]:
+        """Create an API token; the token itself is returned once and never stored.
+
+        :param name: what it is for; 1 to 100 characters.
+        :param lifetime: how long it works; ``None``: until revoked.
+        :return: the token's id and the token.
+        :raises ValueError: if the name is empty or too long for its column.
+
+        .. versionchanged:: 0.2
+            ``lifetime``; names are checked here, not by the database.
+        """
+        if not 0 < len(name) <= api_tokens.c.name.type.length:  # type: ignore[attr-defined]
+            raise ValueError("a token name has 1 to 100 characters")
         token = "fpa_" + secrets.token_urlsafe(32)
+        now = utcnow()
         with self.engine.begin() as conn:
             result = conn.execute(
                 insert(api_tokens).values(
-                    token_hash=digest(token), user_id=user_id, name=name, created_at=utcnow()
+                    token_hash=digest(token),
+                    user_id=user_id,
+                    name=name,
+                    created_at=now,
+                    expires_at=None if lifetime is None else now + lifetime,
                 )
             )
         return int(result.inserted_primary_key[0]), token  # type: ignore[index]
 
     def token_user(self, token: str) -> User | None:
+        """The user of a token that is neither revoked nor expired."""
         with self.engine.connect() as conn:
-            row = conn.execute(_TOKEN_USER, {"token_hash": digest(token)}).first()
+            row = conn.execute(_TOKEN_USER, {"token_hash": digest(token), "now": utcnow()}).first()
         return None if row is None else _user(row)
+
+    def revoke_tokens(self, user_id: int) -> int:
+        """Revoke every API token of a user; return how many were active.
+
+        .. versionadded:: 0.2
+        """
+        with self.engine.begin() as conn:
+            return self._revoke_tokens(conn, user_id)
+
+    def _revoke_tokens(self, conn: Connection, user_id: int) -> int:
+        result = conn.execute(
+            update(api_tokens)
+            .where(api_tokens.c.user_id == user_id, api_tokens.c.revoked_at.is_(None))
+            .values(revoked_at=utcnow())
+        )
+        return int(result.rowcount)
 
     def revoke_token(self, token_id: int) -> bool:
         with self.engine.begin() as conn:
@@ -286,14 +401,28 @@ class Store:
             )
         return bool(result.rowcount)
 
-    def list_tokens(self, user_id: int) -> list[tuple[int, str, bool]]:
+    def tokens(self, user_id: int) -> list[ApiToken]:
+        """A user's API tokens, oldest first, revoked ones included (expired ones until
+        :meth:`purge_expired`).
+
+        .. versionadded:: 0.2
+        """
+        columns = ("id", "name", "created_at", "expires_at", "revoked_at")
         with self.engine.connect() as conn:
             rows = conn.execute(
-                select(api_tokens.c.id, api_tokens.c.name, api_tokens.c.revoked_at)
+                select(*(api_tokens.c[name] for name in columns))
                 .where(api_tokens.c.user_id == user_id)
                 .order_by(api_tokens.c.id)
             )
-            return [(row.id, row.name, row.revoked_at is None) for row in rows]
+            return [ApiToken(*row) for row in rows]
+
+    def list_tokens(self, user_id: int) -> list[tuple[int, str, bool]]:
+        """``(id, name, active)`` of a user's API tokens; :meth:`tokens` tells more.
+
+        .. versionchanged:: 0.2
+            An expired token is not active.
+        """
+        return [(token.id, token.name, token.active) for token in self.tokens(user_id)]
 
     # failed logins -------------------------------------------------------------------------
 
@@ -390,8 +519,12 @@ class Store:
             conn.execute(delete(failed_logins).where(failed_logins.c.key.in_(keys)))
 
     def purge_expired(self, failure_window: timedelta) -> int:
-        """Delete expired login sessions and remember-me tokens, and failure counts whose
-        window has passed; return how many rows went."""
+        """Delete expired login sessions, remember-me tokens and API tokens, and failure
+        counts whose window has passed; return how many rows went.
+
+        .. versionchanged:: 0.2
+            Expired API tokens too.
+        """
         now = utcnow()
         with self.engine.begin() as conn:
             removed = conn.execute(delete(login_sessions).where(login_sessions.c.expires_at <= now))
@@ -399,6 +532,8 @@ class Store:
             removed = conn.execute(
                 delete(remember_tokens).where(remember_tokens.c.expires_at <= now)
             )
+            count += removed.rowcount
+            removed = conn.execute(delete(api_tokens).where(api_tokens.c.expires_at <= now))
             count += removed.rowcount
             removed = conn.execute(
                 delete(failed_logins).where(failed_logins.c.window_start <= now - failure_window)

@@ -36,6 +36,43 @@ blueprint = Blueprint("auth", __name__, template_folder="templates")
 GENERIC_FAILURE = "Wrong user name or password, or too many attempts. Try again later."
 """The one message for every failed login: it tells an attacker nothing."""
 
+CSP = "Content-Security-Policy"
+FRAME_ANCESTORS = "frame-ancestors 'none'"
+
+
+@blueprint.after_request
+def _protect(response: Response) -> Response:
+    """Keep auth's own responses out of frames, caches and other sites' ``Referer``.
+
+    Runs for every response of this blueprint's views, their errors (a bad CSRF token,
+    429) and redirects included, and for nothing else of the app. A framed login form
+    invites clickjacking; a cached one keeps a CSRF token, a cached redirect a session.
+    What the app already set on the response wins, except caching: a policy keeps its
+    directives (``frame-ancestors`` is added unless it names one), and ``X-Frame-Options``
+    and ``Referrer-Policy`` are only added when missing.
+    """
+    headers = response.headers
+    policies = headers.getlist(CSP)
+    if not policies:
+        headers[CSP] = FRAME_ANCESTORS
+    elif not any(_names_frame_ancestors(policy) for policy in policies):
+        last = policies[-1].strip().rstrip("; \t")
+        headers.setlist(
+            CSP, [*policies[:-1], f"{last}; {FRAME_ANCESTORS}" if last else FRAME_ANCESTORS]
+        )
+    headers.setdefault("X-Frame-Options", "DENY")
+    headers["X-Content-Type-Options"] = "nosniff"
+    headers.setdefault("Referrer-Policy", "same-origin")
+    if not response.cache_control.no_store:
+        headers["Cache-Control"] = "no-store"
+    return response
+
+
+def _names_frame_ancestors(policy: str) -> bool:
+    """Whether a policy (or a comma-joined list of them) has a ``frame-ancestors`` directive."""
+    directives = policy.replace(",", ";").split(";")
+    return any(d.split(None, 1)[:1] == ["frame-ancestors"] for d in map(str.lower, directives))
+
 
 def _form() -> dict[str, str]:
     try:
