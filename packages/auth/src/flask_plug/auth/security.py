@@ -13,7 +13,11 @@ _CSRF_KEY = "_auth_csrf"
 
 
 def _serializer() -> URLSafeSerializer:
-    return URLSafeSerializer(current_app.secret_key, salt="flask-plug-auth.csrf")  # type: ignore[arg-type]
+    """Signs with ``SECRET_KEY``; also accepts tokens signed with a key in
+    ``SECRET_KEY_FALLBACKS``, so a form shown before a key rotation still posts after it
+    (as Flask's session cookie does)."""
+    keys = [*(current_app.config.get("SECRET_KEY_FALLBACKS") or ()), current_app.secret_key]
+    return URLSafeSerializer(keys, salt="flask-plug-auth.csrf")  # the last key signs
 
 
 def csrf_token() -> str:

@@ -76,7 +76,15 @@ def key(option: str) -> str:
 
 
 def check_secret_key(app: Flask) -> None:
-    """Refuse to start without a real secret key: it signs every session cookie."""
+    """Refuse to start without a real secret key: it signs every session cookie.
+
+    ``SECRET_KEY`` and each key in ``SECRET_KEY_FALLBACKS`` must be 32 bytes or more, not a
+    tutorial placeholder, and look random: at least :data:`MIN_DISTINCT_BYTES` different
+    bytes, no one byte making up half of it, and not a shorter pattern repeated.
+
+    .. versionchanged:: 0.2
+        Keys with too little entropy are refused; ``SECRET_KEY_FALLBACKS`` is checked too.
+    """
     secret = app.config.get("SECRET_KEY")
     if not secret:
         raise RuntimeError(
@@ -84,14 +92,54 @@ def check_secret_key(app: Flask) -> None:
             " Set it to a random value of 32 bytes or more, for example the output of"
             " `python -c 'import secrets; print(secrets.token_hex(32))'`"
         )
+    _check_key("SECRET_KEY", secret)
+    fallbacks = app.config.get("SECRET_KEY_FALLBACKS") or []
+    if isinstance(fallbacks, (str, bytes)) or not isinstance(fallbacks, (list, tuple)):
+        raise RuntimeError(
+            "SECRET_KEY_FALLBACKS must be a list of old secret keys (or empty), got"
+            f" {type(fallbacks).__name__}"
+        )
+    for index, fallback in enumerate(fallbacks):
+        _check_key(f"SECRET_KEY_FALLBACKS[{index}]", fallback)
+
+
+MIN_DISTINCT_BYTES = 8
+"""The fewest different bytes a secret key may have. Not 16: a hex key (``token_hex``) has
+only 16 symbols, and a quarter of ``token_hex(32)`` keys do not use all of them; a random
+hex key of 32 characters has fewer than 8 about once in 30 million."""
+
+
+def _check_key(name: str, secret: object) -> None:
+    """Raise naming the key (never showing a key that may be real) if it is weak."""
+    if not isinstance(secret, (str, bytes, bytearray)):
+        raise RuntimeError(f"{name} must be a string or bytes, got {type(secret).__name__}")
     raw = secret.encode() if isinstance(secret, str) else bytes(secret)
+    if not raw:
+        raise RuntimeError(f"{name} is empty; use secrets.token_hex(32)")
     if raw.decode(errors="replace").strip().lower() in PLACEHOLDER_SECRETS:
-        raise RuntimeError(f"SECRET_KEY {secret!r} is a well-known placeholder; use a random one")
+        raise RuntimeError(f"{name} {secret!r} is a well-known placeholder; use a random one")
     if len(raw) < 32:
         raise RuntimeError(
-            f"SECRET_KEY is {len(raw)} bytes long; use 32 random bytes or more"
-            " (secrets.token_hex(32))"
+            f"{name} is {len(raw)} bytes long; use 32 random bytes or more (secrets.token_hex(32))"
         )
+    problem = _low_entropy(raw)
+    if problem is not None:
+        raise RuntimeError(
+            f"{name} {problem}: it is not random. Use secrets.token_hex(32) or os.urandom(32)"
+        )
+
+
+def _low_entropy(raw: bytes) -> str | None:
+    """Why a key of 32 bytes or more is too predictable to sign with, or ``None``."""
+    distinct = len(set(raw))
+    if distinct < MIN_DISTINCT_BYTES:
+        return f"has only {distinct} distinct bytes (a random key has {MIN_DISTINCT_BYTES} or more)"
+    if max(raw.count(byte) for byte in set(raw)) * 2 >= len(raw):
+        return "repeats one byte in half of it or more"
+    for period in range(1, len(raw) // 2 + 1):
+        if raw[period:] == raw[:-period]:  # equal to itself shifted: a repeated pattern
+            return f"repeats a pattern of {period} bytes"
+    return None
 
 
 MAX_LIFETIME = timedelta(days=100 * 365)
