@@ -119,3 +119,16 @@ def test_creating_a_token_asks_for_the_password_again(app: Flask, client: t.Any)
     right = client.post("/account", data={"csrf_token": token, "name": "x", "password": password})
     assert right.status_code == 200
     assert 'id="token"' in right.get_data(as_text=True)
+
+
+def test_wrong_token_passwords_count_towards_the_lockout(app: Flask, client: t.Any) -> None:
+    _login(client, app)
+    token = _account_form(client)
+    statuses = [
+        client.post(
+            "/account", data={"csrf_token": token, "name": "x", "password": f"guess-{i}"}
+        ).status_code
+        for i in range(7)
+    ]
+    assert statuses[:5] == [400] * 5
+    assert statuses[5:] == [429, 429]

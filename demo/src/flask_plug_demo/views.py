@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import math
 import typing as t
 
 from flask import Blueprint, Response, abort, g, jsonify, render_template, request
 from werkzeug.exceptions import HTTPException
 
-from flask_plug.auth import csrf_valid
+from flask_plug.auth import WrongPassword, csrf_valid
 from flask_plug.ratelimit import user_or_remote_addr
 
 from .extensions import apidocs, auth, limiter, reqlog, timer
@@ -101,23 +102,26 @@ def notes_page() -> str:
 
 
 @bp.route("/account", methods=["GET", "POST"])
-# The password check below must not become a way to guess the password of a stolen session.
-@limiter.limit("5/minute", methods=["POST"], key_func=user_or_remote_addr)
 @auth.login_required
 def account() -> str | tuple[str, int]:
     """The user's page: create an API token, shown once.
 
     A token outlives the session that made it, so making one asks for the password
     again: someone who finds a logged-in browser, or steals its cookie, cannot mint one.
+    Wrong passwords count towards auth's lockout, as at the login form.
     """
     if request.method == "GET":
         return render_template("account.html")
     if not csrf_valid(request.form.get("csrf_token")):
         abort(400, description="the form's CSRF token is missing or wrong; reload the page")
-    password = request.form.get("password", "")
-    if not password or auth.check_credentials(g.user.username, password) != g.user:
+    name = request.form.get("name", "demo")[:100] or "demo"
+    try:
+        token = auth.create_token(g.user, name, password=request.form.get("password", ""))
+    except WrongPassword as refused:
+        if refused.retry_after is not None:
+            error = f"Too many wrong passwords; try again in {math.ceil(refused.retry_after)} s."
+            return render_template("account.html", error=error), 429
         return render_template("account.html", error="That is not your password."), 400
-    token = auth.create_token(g.user, name=request.form.get("name", "demo")[:100] or "demo")
     return render_template("account.html", token=token)
 
 
