@@ -207,6 +207,10 @@ BAD_VALUES: list[tuple[str, t.Any]] = [
     ("REQLOG_SAMPLE", True),
     ("REQLOG_SAMPLE", float("nan")),
     ("REQLOG_SAMPLE", float("inf")),
+    ("REQLOG_QUEUE_SIZE", 0),
+    ("REQLOG_QUEUE_SIZE", "100"),
+    ("REQLOG_QUEUE_SIZE", 10.5),
+    ("REQLOG_QUEUE_SIZE", True),
 ]
 
 

@@ -57,6 +57,13 @@ class RequestLog:
         an entry ending in ``*`` is a prefix. Config ``REQLOG_SKIP_PATHS``.
     :param sample: the share of successful responses logged, above 0 and at most 1.
         Responses of 400 and above are always logged. Config ``REQLOG_SAMPLE``.
+    :param queue_size: requests that may wait for the writer thread; when it falls that far
+        behind (a hung disk or logging backend), further lines are dropped and their count
+        logged as a warning on the ``flask_plug.reqlog`` logger. Default 10,000. Config
+        ``REQLOG_QUEUE_SIZE``.
+
+    .. versionchanged:: 0.2
+        ``queue_size``; more names are redacted (see :data:`DEFAULT_REDACT_PARTS`).
     """
 
     def __init__(self, app: Flask | None = None, **options: Unpack[RequestLogOptions]) -> None:

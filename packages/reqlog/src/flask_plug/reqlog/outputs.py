@@ -41,7 +41,7 @@ def make_writer(settings: RequestLogSettings) -> LogWriter:
         if output.level == logging.NOTSET:
             # Access lines are INFO records; an unconfigured logger would drop them all.
             output.setLevel(logging.INFO)
-        return LogWriter(settings.formatter, logger=output)
+        return LogWriter(settings.formatter, logger=output, max_queued=settings.queue_size)
     if output in ("stdout", "stderr"):
         handler: logging.Handler = StandardStreamHandler(output)  # type: ignore[arg-type]
     else:
@@ -52,7 +52,7 @@ def make_writer(settings: RequestLogSettings) -> LogWriter:
             raise ValueError(
                 f"REQLOG_OUTPUT: cannot open {output!r} for writing: {error.strerror}"
             ) from None
-    return LogWriter(settings.formatter, handler=handler)
+    return LogWriter(settings.formatter, handler=handler, max_queued=settings.queue_size)
 
 
 def _file_handler(settings: RequestLogSettings, path: str) -> logging.Handler:

@@ -16,6 +16,8 @@ if t.TYPE_CHECKING:
 
     from flask import Flask
 
+DEFAULT_QUEUE_SIZE = 10_000
+"""About a second of a busy app's requests, a few KB each (an entry holds the environ)."""
 _TOKEN = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")
 _ROTATE_WHEN = ("S", "M", "H", "D", "MIDNIGHT", *(f"W{day}" for day in range(7)))
 _STANDARD_STREAMS = {"-": "stdout", "stdout": "stdout", "stderr": "stderr"}
@@ -35,6 +37,7 @@ class RequestLogOptions(t.TypedDict, total=False):
     redact: Iterable[str] | None
     skip_paths: Iterable[str] | None
     sample: float | None
+    queue_size: int | None
 
 
 @dataclass(frozen=True)
@@ -65,6 +68,9 @@ class RequestLogSettings:
     """Path prefixes, from ``REQLOG_SKIP_PATHS`` entries ending in ``*``."""
     sample: float
     """The share of successful requests logged (``REQLOG_SAMPLE``)."""
+    queue_size: int
+    """Requests waiting for the writer thread at most; more are dropped and counted
+    (``REQLOG_QUEUE_SIZE``)."""
     formatter: Formatter
     """The compiled format."""
 
@@ -151,6 +157,7 @@ def resolve(app: Flask, options: dict[str, t.Any]) -> RequestLogSettings:
         skip_paths=frozenset(path for path in skip if not path.endswith("*")),
         skip_prefixes=tuple(path[:-1] for path in skip if path.endswith("*")),
         sample=float(sample),
+        queue_size=t.cast(int, integer("queue_size", DEFAULT_QUEUE_SIZE, 1)),
         formatter=formatter,
     )
 

@@ -39,6 +39,7 @@ class LogWriter:
         *,
         handler: logging.Handler | None = None,
         logger: logging.Logger | None = None,
+        max_queued: int = 10_000,
     ) -> None:
         if (handler is None) == (logger is None):
             raise TypeError("give a handler or a logger")
@@ -48,16 +49,30 @@ class LogWriter:
         self.logger = logger
         """The logger each line is sent to as an INFO record, if writing to a logger."""
         self._queue: SimpleQueue[object] = SimpleQueue()
+        self._max_queued = max_queued
+        self._dropped = 0
         self._thread: threading.Thread | None = None
         self._lock = threading.Lock()
         self._wake = threading.Event()
         _writers.add(self)
 
     def put(self, entry: LogEntry) -> None:
-        """Queue ``entry`` to be written; returns at once."""
+        """Queue ``entry`` to be written; returns at once.
+
+        If the writer is that far behind (a disk or a logging backend that hangs), the
+        entry is dropped and counted instead: a flood of requests must not grow memory
+        without bound. The writer logs the count once it writes again.
+        """
         if self._thread is None:
             self._start()
+        if self._queue.qsize() >= self._max_queued:
+            self._dropped += 1  # a lost increment between threads only under-reports
+            return
         self._queue.put(entry)
+
+    def queued(self) -> int:
+        """Entries waiting for the writer thread, about."""
+        return self._queue.qsize()
 
     def flush(self, timeout: float | None = None) -> bool:
         """Wait until every entry queued so far is written.
@@ -94,6 +109,7 @@ class LogWriter:
     def _after_fork_in_child(self) -> None:
         # The parent's thread does not exist here, and its queued entries are the parent's.
         self._queue = SimpleQueue()
+        self._dropped = 0
         self._thread = None
         self._lock = threading.Lock()
         self._wake = threading.Event()
@@ -121,6 +137,13 @@ class LogWriter:
                         item.set()
                     elif item is _STOP:
                         stop = True
+            dropped, self._dropped = self._dropped, 0
+            if dropped:
+                logging.getLogger(LOGGER_NAME).warning(
+                    "dropped %d access log lines: more than %d requests waited for the writer",
+                    dropped,
+                    self._max_queued,
+                )
             if stop:
                 return
 
