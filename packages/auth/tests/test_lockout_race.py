@@ -12,13 +12,15 @@ import http.client
 import re
 import threading
 import typing as t
+from datetime import timedelta
 from urllib.parse import urlencode
 
 import pytest
 from flask import Flask
+from sqlalchemy.engine import Engine
 from werkzeug.serving import make_server
 
-from flask_plug.auth import Auth, User, login_failed
+from flask_plug.auth import Auth, Store, User, login_failed
 
 GUESSES = 30
 LIMIT = 5
@@ -156,3 +158,42 @@ def test_concurrent_guesses_from_one_address_check_at_most_the_address_limit(
 
     assert len(checked) == LIMIT, f"{len(checked)} passwords checked, limit {LIMIT}"
     assert sorted(statuses) == [401] * LIMIT + [429] * (GUESSES - LIMIT)
+
+
+class UpdateThenSelectStore(Store):
+    """The store as it runs on databases without ``INSERT ... ON CONFLICT ... RETURNING``
+    (SQLite before 3.35, MySQL): a locking UPDATE, then a SELECT in the same transaction."""
+
+    def __init__(self, engine: Engine) -> None:
+        super().__init__(engine)
+        self._upsert = None
+
+
+@pytest.mark.parametrize("store_class", [Store, UpdateThenSelectStore], ids=["upsert", "update"])
+def test_concurrent_reservations_grant_at_most_the_limit(
+    db: t.Any, store_class: type[Store]
+) -> None:
+    store = store_class(db.engine())
+    store.create_tables()
+    barrier = threading.Barrier(GUESSES)
+    granted: list[bool] = []
+
+    def reserve(index: int) -> None:
+        limits = {"user:ann": LIMIT, f"addr:10.0.0.{index}": 1000}
+        barrier.wait()
+        wait = store.reserve_attempt(limits, timedelta(minutes=15))
+        granted.append(wait is None)
+        if wait is not None:
+            assert 0 < wait <= 15 * 60
+
+    threads = [threading.Thread(target=reserve, args=(i,)) for i in range(GUESSES)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    assert granted.count(True) == LIMIT
+    counts = store.failures(["user:ann", "addr:10.0.0.0"], timedelta(minutes=15))
+    assert counts["user:ann"][0] == LIMIT  # refused attempts were rolled back
+    store.release_attempt(["user:ann"])
+    assert store.reserve_attempt({"user:ann": LIMIT}, timedelta(minutes=15)) is None
