@@ -74,3 +74,61 @@ def test_state_publishes_default_limits_and_exempt_methods_for_apidocs() -> None
     bare = Flask(__name__)
     RateLimiter(bare)
     assert bare.extensions["flask-plug-ratelimit"].default_limits == ()
+
+
+@pytest.mark.parametrize(
+    ("uri", "problem"),
+    [
+        ("memcached://x", "must be 'memory://'"),  # a scheme no storage speaks
+        ("redis+tls://x", "must be 'memory://'"),
+        ("redis://[bad", "not a URL"),  # an IPv6 host without its closing bracket
+        ("rediss://[::1", "not a URL"),
+        ("redis://host:abc", "port"),
+        ("redis://host:99999", "port"),
+        ("redis://host:0", "port"),
+        ("redis://host:-1", "port"),
+        ("redis://ho st:6379", "host"),
+        ("redis://host/abc", "database"),
+        ("redis://host/-1", "database"),
+        ("redis://host/0/1", "database"),
+        ("redis://host/0?db=x", "db"),
+        ("unix://", "socket path"),
+        ("unix:///tmp/redis.sock?db=x", "db"),
+        ("redis://host/0?socket_timeout=abc", "socket_timeout"),
+        ("redis://host/0?no_such_option=1", "no_such_option"),
+    ],
+)
+def test_bad_storage_uri_fails_at_init_app_naming_the_key(uri: str, problem: str) -> None:
+    pytest.importorskip("redis")
+    app = Flask(__name__)
+    app.config["RATELIMIT_STORAGE_URI"] = uri
+    with pytest.raises(ValueError, match="RATELIMIT_STORAGE_URI") as error:
+        RateLimiter(app)
+    assert problem in str(error.value)
+
+
+def test_storage_uri_error_does_not_show_the_password() -> None:
+    pytest.importorskip("redis")
+    app = Flask(__name__)
+    app.config["RATELIMIT_STORAGE_URI"] = "redis://user:s3cret@host:port/0"
+    with pytest.raises(ValueError, match="RATELIMIT_STORAGE_URI") as error:
+        RateLimiter(app)
+    assert "s3cret" not in str(error.value)
+
+
+@pytest.mark.parametrize(
+    "uri",
+    [
+        "memory://",
+        "redis://127.0.0.1:6379/0",
+        "redis://127.0.0.1",
+        "redis://",
+        "rediss://user:pw@[::1]:6380/2",
+        "redis://h?db=3",
+        "redis://h/0?socket_timeout=0.5&health_check_interval=10",
+        "unix:///tmp/redis.sock?db=1",
+    ],
+)
+def test_good_storage_uri_is_accepted(uri: str) -> None:
+    pytest.importorskip("redis")
+    RateLimiter(Flask(__name__), storage_uri=uri)

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import re
 import typing as t
 from collections.abc import Callable
 from dataclasses import dataclass
+from urllib.parse import parse_qs, urlsplit
 
 from .algorithms import ALGORITHMS
 from .keys import remote_addr
@@ -14,6 +16,44 @@ if t.TYPE_CHECKING:
     from flask import Flask
 
 _REDIS_SCHEMES = ("redis://", "rediss://", "unix://")
+_HOST = re.compile(r"[^\s/?#@]*")
+
+
+def redis_url_problem(uri: str) -> str | None:
+    """What is wrong with the Redis URL ``uri``, or ``None``; never repeats its password.
+
+    redis-py takes ``redis://host/abc`` as database 0 and ``redis://host:0`` as given, and
+    names no setting when it does refuse a URL: these would surface as an outage, or as an
+    error without the key, long after start-up.
+    """
+    try:
+        parts = urlsplit(uri)
+        host = parts.hostname or ""
+        query = parse_qs(parts.query, keep_blank_values=True)
+    except ValueError as e:
+        return f"is not a URL ({e})"
+    try:
+        port = parts.port
+    except ValueError:
+        port = 0
+    if port == 0:
+        return "has a port that is not a number from 1 to 65535"
+    if _HOST.fullmatch(host) is None:
+        return f"has the host {host!r}, which cannot be a host name"
+    dbs = query.get("db", [])
+    if parts.scheme == "unix":
+        if not parts.path:
+            return "has no socket path; use unix:///path/to/redis.sock?db=0"
+    elif parts.path not in ("", "/"):
+        db = parts.path[1:]
+        if not db.isdigit() or not db.isascii():
+            return f"names the database {db!r}; use a number (redis://host:6379/0)"
+        dbs = [db, *dbs]
+    for db in dbs:
+        if not db.isdigit() or not db.isascii():
+            return f"has db={db!r}; use a number"
+    return None
+
 
 
 class LimiterOptions(t.TypedDict, total=False):
@@ -99,6 +139,9 @@ def resolve(app: Flask, options: dict[str, t.Any]) -> LimiterSettings:
         isinstance(uri, str) and (uri == "memory://" or uri.startswith(_REDIS_SCHEMES)),
         "'memory://' or a redis://, rediss:// or unix:// URL",
     )
+    problem = None if uri == "memory://" else redis_url_problem(uri)
+    if problem is not None:
+        raise ValueError(f"{key('storage_uri')} {problem}")
     check("strategy", values["strategy"] in ALGORITHMS, f"one of {', '.join(ALGORITHMS)}")
     check("key_func", callable(values["key_func"]), "a function returning a string")
     check("on_storage_error", values["on_storage_error"] in ("allow", "deny"), "'allow' or 'deny'")

@@ -220,9 +220,16 @@ class RedisStorage:
             ) from None
         self._errors: tuple[type[BaseException], ...] = (redis.RedisError, OSError)
         self._algorithm = algorithm
-        self._client = redis.Redis.from_url(
-            url, socket_timeout=timeout, socket_connect_timeout=timeout
-        )
+        try:
+            self._client = redis.Redis.from_url(
+                url, socket_timeout=timeout, socket_connect_timeout=timeout
+            )
+            # Options in the query string are only checked when a connection is made: on a
+            # request, as a TypeError. Build one now (it connects lazily) to check them.
+            pool = self._client.connection_pool
+            pool.connection_class(**pool.connection_kwargs)
+        except (ValueError, TypeError) as e:
+            raise ValueError(f"RATELIMIT_STORAGE_URI is not usable by redis-py: {e}") from None
         self._script = self._client.register_script(_SCRIPT)
         self._pause_until = 0.0
 

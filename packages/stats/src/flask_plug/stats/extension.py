@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ipaddress
 import math
+import re
 import time
 import typing as t
 from time import perf_counter
@@ -28,6 +29,9 @@ if t.TYPE_CHECKING:
 
 EXTENSION_KEY = "flask-plug-stats"
 _STARTED = "flask_plug.stats.started"
+# Prometheus's metric name syntax, ASCII only: str.isalnum() also took "1abc" and "é",
+# which the exposition then mangled.
+_METRIC_PREFIX = re.compile(r"[a-zA-Z_:][a-zA-Z0-9_:]*", re.ASCII)
 F = t.TypeVar("F", bound=t.Callable[..., t.Any])
 Collector = t.Callable[["Request", "Response", float], "float | int | None"]
 AccessCheck = t.Callable[[], bool]
@@ -303,8 +307,9 @@ def _resolve(app: Flask, options: dict[str, t.Any]) -> dict[str, t.Any]:
     if values["access"] is not None and not callable(values["access"]):
         raise ValueError(f"STATS_ACCESS must be a function, got {values['access']!r}")
     metric_prefix = values["metric_prefix"]
-    if not isinstance(metric_prefix, str) or not metric_prefix.replace("_", "a").isalnum():
+    if not isinstance(metric_prefix, str) or _METRIC_PREFIX.fullmatch(metric_prefix) is None:
         raise ValueError(
-            f"STATS_METRIC_PREFIX must be letters, digits and _, got {metric_prefix!r}"
+            "STATS_METRIC_PREFIX must be a Prometheus metric name: ASCII letters, digits, _"
+            f" and :, not starting with a digit (like 'flask_http'), got {metric_prefix!r}"
         )
     return values
