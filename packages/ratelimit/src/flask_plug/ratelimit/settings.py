@@ -55,7 +55,6 @@ def redis_url_problem(uri: str) -> str | None:
     return None
 
 
-
 class LimiterOptions(t.TypedDict, total=False):
     """Keyword options of :class:`RateLimiter`; each is also a ``RATELIMIT_*`` config key."""
 
