@@ -2,8 +2,9 @@
 
 For each package under packages/ (or the names given as arguments): refuse a stray
 ``src/flask_plug/__init__.py``, build the wheel and sdist, run ``twine check``, install the
-wheel alone in a fresh virtualenv with only its ``test`` dependency group, and run the
-package's own tests there against the installed wheel, away from the source tree.
+wheel alone in a fresh virtualenv with only its ``test`` dependency group and the unpublished
+pytest plugin of ``testing/``, and run the package's own tests there against the installed
+wheel, away from the source tree.
 
 Run it with ``hatch run dist:check [NAME ...]``.
 """
@@ -69,6 +70,8 @@ def check(package: Path, work: Path) -> None:
         "--quiet",
         "--disable-pip-version-check",
         wheel,
+        # The shared pytest plugin (fault proxy), unpublished: from the source tree.
+        ROOT / "testing",
         *test_requires,
     )
 

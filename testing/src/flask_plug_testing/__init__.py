@@ -1,0 +1,7 @@
+"""Flask-Plug's shared test infrastructure (unpublished): see :mod:`.plugin` for fixtures."""
+
+from __future__ import annotations
+
+from .proxy import MODES, FaultProxy, Mode
+
+__all__ = ["MODES", "FaultProxy", "Mode"]
