@@ -251,7 +251,9 @@ class Auth:
                 return _unauthorized()
             if roles and not user.has_role(*roles):
                 abort(403)
-            response = make_response(view(*args, **kwargs))
+            # ensure_sync: an async def view returns a coroutine; Flask runs it, as it
+            # would have run the view had it not been wrapped.
+            response = make_response(current_app.ensure_sync(view)(*args, **kwargs))
             # A page for one user: no shared cache keeps it, and the back button after
             # logout does not show it from the browser's cache.
             response.headers.setdefault("Cache-Control", "private, no-store")
