@@ -28,15 +28,42 @@ class _State:
         self._lock = threading.Lock()
         self._rule_count = -1
         self._text = ""
+        self._exclude_checked = False
 
     def document_text(self, app: Flask) -> str:
         rule_count = len(app.url_map._rules)
         if rule_count != self._rule_count:
             with self._lock:
                 if rule_count != self._rule_count:
+                    self.check_exclude(app)
                     self._text = spec.dumps(spec.build(app, self.settings))
                     self._rule_count = rule_count
         return self._text
+
+    def check_exclude(self, app: Flask) -> None:
+        """Warn once, on the first build, about ``APIDOCS_EXCLUDE`` names matching nothing.
+
+        Routes are usually added after :meth:`APIDocs.init_app`, so the names cannot be
+        checked there; and a typo here shows an endpoint that was meant to stay out, so
+        it is reported rather than left silent. A warning, not an error: failing would take
+        the docs down for a name that may belong to a blueprint registered only in some
+        configurations.
+        """
+        if self._exclude_checked:
+            return
+        self._exclude_checked = True
+        endpoints = app.view_functions.keys()
+        unknown = [
+            name
+            for name in self.settings.exclude
+            if name not in endpoints and not any(e.startswith(name + ".") for e in endpoints)
+        ]
+        if unknown:
+            app.logger.warning(
+                "APIDOCS_EXCLUDE names no endpoint or blueprint of this app: %s;"
+                " those names leave nothing out of the document",
+                ", ".join(repr(name) for name in unknown),
+            )
 
 
 class APIDocs:
@@ -56,7 +83,8 @@ class APIDocs:
         ``/docs/``, ReDoc at ``/docs/redoc``, the document at ``/docs/openapi.json``.
         Config ``APIDOCS_URL_PREFIX``.
     :param exclude: endpoints (``"health"``) and blueprints (``"admin"``) to leave out.
-        Config ``APIDOCS_EXCLUDE``.
+        Config ``APIDOCS_EXCLUDE``. Names that match nothing are logged as a warning
+        when the document is first built.
     :param ui: serve the two pages. ``False`` serves only the JSON document. Default
         ``True``. Config ``APIDOCS_UI``.
     """
@@ -85,7 +113,10 @@ class APIDocs:
     def document(self, app: Flask | None = None) -> dict[str, t.Any]:
         """The OpenAPI document of ``app`` (default: the current app), freshly built."""
         app = app or current_app._get_current_object()  # type: ignore[attr-defined]
-        return spec.build(app, _state(app).settings)
+        state = _state(app)
+        with state._lock:
+            state.check_exclude(app)
+        return spec.build(app, state.settings)
 
     def doc(
         self,
