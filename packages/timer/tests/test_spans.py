@@ -114,9 +114,9 @@ def test_bad_span_names_raise_at_the_call(timer: Timer, name: t.Any) -> None:
 
 
 @pytest.mark.parametrize("desc", ["line\nbreak", "nul\x00", "del\x7f", "日本", "\ud800"])
-def test_descs_that_cannot_be_sent_raise_at_the_call(timer: Timer, desc: str) -> None:
-    with pytest.raises(ValueError, match="desc"):
-        timer.span("db", desc=desc)
+def test_descs_that_cannot_be_sent_do_not_raise(timer: Timer, desc: str) -> None:
+    # 0.1 raised here, inside the view: a 500 for a timing label (see test_never_fails.py).
+    assert timer.span("db", desc=desc).desc == desc
 
 
 def test_desc_is_escaped_as_a_quoted_string(app: Flask, timer: Timer, parse: t.Any) -> None:

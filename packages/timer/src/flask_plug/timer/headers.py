@@ -52,6 +52,25 @@ def quote(text: str, what: str = "desc") -> str:
     return '"' + _NEEDS_ESCAPE.sub(r"\\\1", text) + '"'
 
 
+_UNSENDABLE = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]|[^\x00-\xff]")
+
+
+def _escape_char(match: re.Match[str]) -> str:
+    code = ord(match.group())
+    return f"\\u{code:04x}" if code <= 0xFFFF else f"\\U{code:08x}"
+
+
+def quote_lossy(text: str) -> tuple[str, bool]:
+    """Like :func:`quote`, but never raises: a character that cannot travel in a header
+    (a control, or one beyond U+00FF) is written as its code point, so a reader of the
+    header sees ``\\u20ac`` for the euro sign (its backslash escaped in the header).
+
+    :returns: the quoted-string, and whether a character had to be written as its code.
+    """
+    escaped, count = _UNSENDABLE.subn(_escape_char, text)
+    return '"' + _NEEDS_ESCAPE.sub(r"\\\1", escaped) + '"', count > 0
+
+
 def format_duration(duration_ns: int) -> str:
     """Milliseconds with microsecond precision, the unit of ``Server-Timing``'s ``dur``."""
     return f"{duration_ns / 1_000_000:.3f}"

@@ -4,12 +4,16 @@ from __future__ import annotations
 
 import functools
 import inspect
+import logging
+import threading
 import typing as t
 from contextvars import ContextVar
 from dataclasses import dataclass
 from time import perf_counter_ns
 
-from .headers import check_token, format_duration, quote
+from flask import current_app, has_app_context
+
+from .headers import check_token, format_duration, quote_lossy
 
 F = t.TypeVar("F", bound=t.Callable[..., t.Any])
 
@@ -59,24 +63,32 @@ class _Total:
 
 
 class RequestTiming:
-    """The timing record of one request: its start and the spans run so far."""
+    """The timing record of one request: its start and the spans run so far.
+
+    The start of each open span is kept here, not on the :class:`Span`: one span object
+    (``DB = timer.span("db")`` at module level) is entered by many requests at once.
+    """
 
     __slots__ = ("start_ns", "_totals", "_open")
 
     def __init__(self, start_ns: int) -> None:
         self.start_ns = start_ns
         self._totals: dict[str, _Total] = {}
-        self._open: list[Span] = []
+        self._open: list[tuple[Span, int]] = []
 
-    def opened(self, span: Span) -> None:
-        self._open.append(span)
+    def opened(self, span: Span, start_ns: int) -> None:
+        self._open.append((span, start_ns))
 
     def closed(self, span: Span, end_ns: int) -> None:
-        try:
-            self._open.remove(span)
-        except ValueError:
-            return  # already closed by finish() and counted as unfinished
-        self._add(span, end_ns - span._start_ns)
+        # The latest open entry of this span object. Tasks of one request that enter the
+        # same object at once may close each other's entry; the durations of a name are
+        # summed, so the total and the count are the same either way.
+        for index in range(len(self._open) - 1, -1, -1):
+            if self._open[index][0] is span:
+                start_ns = self._open.pop(index)[1]
+                self._add(span, end_ns - start_ns)
+                return
+        # Not open: already closed by finish() and counted as unfinished.
 
     def _add(self, span: Span, duration_ns: int) -> _Total:
         total = self._totals.get(span.name)
@@ -88,8 +100,8 @@ class RequestTiming:
     def finish(self, end_ns: int) -> None:
         """Close the spans still open when the response starts, marking them unfinished."""
         while self._open:
-            span = self._open.pop()
-            self._add(span, end_ns - span._start_ns).finished = False
+            span, start_ns = self._open.pop()
+            self._add(span, end_ns - start_ns).finished = False
 
     def metrics(self) -> list[str]:
         """One ``Server-Timing`` metric per span name, in the order the names first ended."""
@@ -118,11 +130,34 @@ in threads and coroutines that copy the context (``asyncio``, ``copy_context().r
 """
 
 
+_logger = logging.getLogger("flask_plug.timer")
+_warned_names: set[str] = set()
+_warned_lock = threading.Lock()
+_MAX_WARNED_NAMES = 256  # names are usually constants; this only bounds a runaway
+
+
 @functools.lru_cache(maxsize=512)
-def _checked_desc_param(name: str, desc: str | None) -> str:
-    """Validate a span's name and description once; views reuse the same few pairs."""
+def _checked_desc_param(name: str, desc: str | None) -> tuple[str, bool]:
+    """Validate a span's name and quote its description once; views reuse the same few
+    pairs. The flag says whether characters of the description had to be escaped."""
     check_token(name, "span name")
-    return "" if desc is None else ";desc=" + quote(desc, "span desc")
+    if desc is None:
+        return "", False
+    quoted, escaped = quote_lossy(desc)
+    return ";desc=" + quoted, escaped
+
+
+def _warn_escaped(name: str) -> None:
+    with _warned_lock:
+        if name in _warned_names or len(_warned_names) >= _MAX_WARNED_NAMES:
+            return
+        _warned_names.add(name)
+    logger = current_app.logger if has_app_context() else _logger
+    logger.warning(
+        "timer span %r: its desc holds characters a header cannot carry (controls, or beyond"
+        " Latin-1); they are sent as \\uXXXX codes. Logged once per span name.",
+        name,
+    )
 
 
 class Span:
@@ -132,58 +167,54 @@ class Span:
     Outside a request timed by :class:`Timer` it does nothing, so code that uses spans
     also runs from the CLI or in background jobs.
 
+    A span object keeps no state of its own between ``with`` blocks: one object may be
+    shared by every request and thread (``DB = timer.span("db")`` at module level), and
+    entered again while it is open.
+
     :param name: the metric name, an HTTP token such as ``db`` or ``render.page``.
-    :param desc: a human-readable description; any text without control characters.
-    :raises ValueError: if ``name`` is not a token or ``desc`` cannot be sent in a header.
+    :param desc: a human-readable description. Characters a header cannot carry
+        (controls, anything beyond U+00FF) are sent as ``\\uXXXX`` codes, and logged
+        once per span name: a description never fails a request.
+    :raises ValueError: if ``name`` is not a token.
+
+    .. versionchanged:: 0.2
+        Safe to share between concurrent requests; descriptions no longer raise.
     """
 
-    __slots__ = ("name", "desc", "_desc_param", "_timing", "_start_ns")
+    __slots__ = ("name", "desc", "_desc_param")
 
     def __init__(self, name: str, desc: str | None = None) -> None:
         self.name = name
         self.desc = desc
-        self._desc_param = _checked_desc_param(name, desc)
-        self._timing: RequestTiming | None = None
-        self._start_ns = 0
-
-    def _fresh(self) -> Span:
-        """A copy ready to enter, sharing the already validated name and description."""
-        span = object.__new__(Span)
-        span.name = self.name
-        span.desc = self.desc
-        span._desc_param = self._desc_param
-        span._timing = None
-        span._start_ns = 0
-        return span
+        self._desc_param, escaped = _checked_desc_param(name, desc)
+        if escaped:
+            _warn_escaped(name)
 
     def __enter__(self) -> Span:
         timing = current_timing.get()
         if timing is not None:
-            self._timing = timing
-            self._start_ns = perf_counter_ns()
-            timing.opened(self)
+            timing.opened(self, perf_counter_ns())
         return self
 
     def __exit__(self, *exc_info: object) -> None:
-        timing = self._timing
+        timing = current_timing.get()
         if timing is not None:
-            self._timing = None
             timing.closed(self, perf_counter_ns())
 
     def __call__(self, func: F) -> F:
-        """Decorate ``func`` so that every call runs inside a fresh span of this name."""
+        """Decorate ``func`` so that every call runs inside this span."""
         if inspect.iscoroutinefunction(func):
 
             @functools.wraps(func)
             async def async_wrapper(*args: t.Any, **kwargs: t.Any) -> t.Any:
-                with self._fresh():
+                with self:
                     return await func(*args, **kwargs)
 
             return t.cast(F, async_wrapper)
 
         @functools.wraps(func)
         def wrapper(*args: t.Any, **kwargs: t.Any) -> t.Any:
-            with self._fresh():
+            with self:
                 return func(*args, **kwargs)
 
         return t.cast(F, wrapper)
