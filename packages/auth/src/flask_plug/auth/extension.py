@@ -473,8 +473,15 @@ class _CookieSessionInterface(SecureCookieSessionInterface):
 
 
 def _make_user_lazy(app: Flask) -> None:
-    """Make ``g.user`` load the user on first access, so untouched requests cost nothing."""
+    """Make ``g.user`` load the user on first access, so untouched requests cost nothing.
+
+    Every way of reading ``g`` sees the same user: ``g.user``, ``getattr``, ``g.get``,
+    ``g.pop``, ``g.setdefault`` and ``"user" in g``. The class subclasses whatever
+    ``app.app_ctx_globals_class`` was (another extension's, the app's own) and hands every
+    other name to it, so lazy attributes of several extensions compose in any order.
+    """
     base = app.app_ctx_globals_class
+    missing = object()
 
     class AuthGlobals(base):  # type: ignore[valid-type,misc]
         def __getattr__(self, name: str) -> t.Any:
@@ -485,6 +492,29 @@ def _make_user_lazy(app: Flask) -> None:
                     _set_remote_user(user)
                 return user
             return super().__getattr__(name)
+
+        def get(self, name: str, default: t.Any | None = None) -> t.Any:
+            if name == "user" and name not in self.__dict__ and has_request_context():
+                return self.__getattr__(name)
+            return super().get(name, default)
+
+        def pop(self, name: str, default: t.Any = missing) -> t.Any:
+            if name == "user" and name not in self.__dict__ and has_request_context():
+                self.__getattr__(name)
+            if default is missing:
+                return super().pop(name)
+            return super().pop(name, default)
+
+        def setdefault(self, name: str, default: t.Any = None) -> t.Any:
+            if name == "user" and name not in self.__dict__ and has_request_context():
+                return self.__getattr__(name)
+            return super().setdefault(name, default)
+
+        def __contains__(self, item: str) -> bool:
+            # Always there in a request (the user or None): answered without loading it.
+            if item == "user" and has_request_context():
+                return True
+            return super().__contains__(item)  # type: ignore[no-any-return]
 
     app.app_ctx_globals_class = AuthGlobals
 
