@@ -125,8 +125,14 @@ def _state(app: Flask | None) -> _State:
 
 
 def _add_request_id_to_g(app: Flask) -> None:
-    """Make ``g.request_id`` read the id from the request, on first access."""
+    """Make ``g.request_id`` read the id from the request, on first access.
+
+    ``g.get``, ``g.pop``, ``g.setdefault`` and ``in`` see it too. Every other name goes to
+    the class that was there before (another extension's, the app's own), so lazy
+    attributes of several extensions compose in any order.
+    """
     base = app.app_ctx_globals_class
+    missing = object()
 
     class RequestLogGlobals(base):  # type: ignore[valid-type,misc]
         def __getattr__(self, name: str) -> t.Any:
@@ -141,6 +147,18 @@ def _add_request_id_to_g(app: Flask) -> None:
             if name == "request_id" and name not in self.__dict__:
                 return getattr(self, name, default)
             return super().get(name, default)
+
+        def pop(self, name: str, default: t.Any = missing) -> t.Any:
+            if name == "request_id" and name not in self.__dict__:
+                getattr(self, name, None)  # stores it, if this request has one
+            if default is missing:
+                return super().pop(name)
+            return super().pop(name, default)
+
+        def setdefault(self, name: str, default: t.Any = None) -> t.Any:
+            if name == "request_id" and name not in self.__dict__:
+                getattr(self, name, None)
+            return super().setdefault(name, default)
 
         def __contains__(self, name: str) -> bool:
             if name == "request_id" and name not in self.__dict__:
