@@ -87,6 +87,8 @@ PRECEDENCE: list[tuple[str, t.Any, t.Any, Read, tuple[t.Any, t.Any, t.Any]]] = [
         (({"/a"}, ()), (set(), ("/b/",)), (set(), ())),
     ),
     ("sample", 0.5, 0.25, lambda s: s.sample, (0.5, 0.25, 1.0)),
+    ("queue_size", 10, 20, lambda s: s.queue_size, (10, 20, 10_000)),
+    ("flush_interval", 0, 2, lambda s: s.flush_interval, (0.0, 2.0, 0.1)),
 ]
 
 
@@ -211,6 +213,12 @@ BAD_VALUES: list[tuple[str, t.Any]] = [
     ("REQLOG_QUEUE_SIZE", "100"),
     ("REQLOG_QUEUE_SIZE", 10.5),
     ("REQLOG_QUEUE_SIZE", True),
+    ("REQLOG_FLUSH_INTERVAL", -0.1),
+    ("REQLOG_FLUSH_INTERVAL", 61),
+    ("REQLOG_FLUSH_INTERVAL", "0.1"),
+    ("REQLOG_FLUSH_INTERVAL", True),
+    ("REQLOG_FLUSH_INTERVAL", float("nan")),
+    ("REQLOG_FLUSH_INTERVAL", float("inf")),
 ]
 
 

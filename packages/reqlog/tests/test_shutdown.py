@@ -129,6 +129,7 @@ from flask import Flask
 from flask_plug.reqlog import RequestLog
 
 app = Flask(__name__)
+app.config.from_prefixed_env("REQLOG_TEST")  # REQLOG_TEST_REQLOG_FLUSH_INTERVAL=0.05
 RequestLog(app, output=os.environ["REQLOG_TEST_LOG"], format="%L %>s")
 
 
@@ -149,9 +150,17 @@ GUNICORN_REQUESTS = 300
 class Gunicorn:
     """One gunicorn master serving ``reqlog_app:app`` from ``root``, its output in a file."""
 
-    def __init__(self, root: Path, preload: bool) -> None:
+    def __init__(
+        self,
+        root: Path,
+        preload: bool,
+        workers: int = WORKERS,
+        config: dict[str, str] | None = None,
+    ) -> None:
         self.root = root
         self.preload = preload
+        self.workers = workers
+        self.config = config or {}
         self.access_log = root / "access.log"
         self.output = root / "gunicorn.log"
         (root / "reqlog_app.py").write_text(APP_MODULE)
@@ -162,14 +171,18 @@ class Gunicorn:
     def start(self) -> None:
         command = [
             sys.executable, "-m", "gunicorn",
-            "-w", str(WORKERS),
+            "-w", str(self.workers),
             "-k", "sync",
             "-b", "127.0.0.1:0",  # the kernel picks a free port; read back from the output
             "-c", str(self.root / "gunicorn_conf.py"),
             *(["--preload"] if self.preload else []),
             "reqlog_app:app",
         ]  # fmt: skip
-        env = {**os.environ, "REQLOG_TEST_LOG": str(self.access_log)}
+        env = {
+            **os.environ,
+            "REQLOG_TEST_LOG": str(self.access_log),
+            **{f"REQLOG_TEST_{key}": value for key, value in self.config.items()},
+        }
         with self.output.open("wb") as output:
             self.process = subprocess.Popen(
                 command, cwd=self.root, env=env, stdout=output, stderr=subprocess.STDOUT
@@ -213,14 +226,18 @@ class Gunicorn:
         return self.output.read_text(errors="replace")
 
 
-@pytest.fixture(params=[False, True], ids=["no-preload", "preload"])
-def gunicorn(request: pytest.FixtureRequest, tmp_path: Path) -> t.Iterator[Gunicorn]:
+def need_gunicorn() -> None:
     if sys.platform == "win32":
         pytest.skip("gunicorn runs on POSIX only")
     if importlib.util.find_spec("gunicorn") is None:
         if os.environ.get("CI"):
             pytest.fail("gunicorn is not installed, and CI must run the gunicorn tests")
         pytest.skip("gunicorn is not installed")
+
+
+@pytest.fixture(params=[False, True], ids=["no-preload", "preload"])
+def gunicorn(request: pytest.FixtureRequest, tmp_path: Path) -> t.Iterator[Gunicorn]:
+    need_gunicorn()
     server = Gunicorn(tmp_path, preload=request.param)
     try:
         server.start()
@@ -247,3 +264,50 @@ def test_gunicorn_workers_lose_no_line_on_sigterm(gunicorn: Gunicorn) -> None:
     logged = lines(gunicorn.access_log)
     assert len(logged) == len(ids), gunicorn.log()
     assert sorted(logged) == sorted(f"{request_id} 200" for request_id in ids)
+
+
+@pytest.mark.parametrize(
+    ("interval", "margin"),
+    [("0", 1.0), ("0.05", 1.0), ("0.1", 2.0)],
+    ids=["interval-0", "interval-0.05", "interval-0.1-default"],
+)
+def test_sigkilled_worker_loses_no_line_older_than_the_flush_interval(
+    tmp_path: Path, interval: str, margin: float
+) -> None:
+    """``SIGKILL`` leaves no exit handler to run: what the writer has not written yet is
+    lost, and it writes what it holds every ``REQLOG_FLUSH_INTERVAL`` seconds."""
+    need_gunicorn()
+    config = {"REQLOG_FLUSH_INTERVAL": interval} if interval != "0.1" else {}
+    server = Gunicorn(tmp_path, preload=False, workers=1, config=config)
+    try:
+        server.start()
+        answers = [server.get() for _ in range(200)]
+        # Many times the interval, so every line is older than it when the worker dies.
+        time.sleep(margin)
+        (pid,) = {int(pid) for _, pid in answers}
+        os.kill(pid, signal.SIGKILL)
+        logged = lines(server.access_log)
+        assert sorted(logged) == sorted(f"{request_id} 200" for request_id, _ in answers)
+        # The master starts a new worker, which logs as before.
+        request_id, new_pid = server.get()
+        assert int(new_pid) != pid
+    finally:
+        if server.process is not None and server.process.poll() is None:
+            server.stop()
+    assert f"{request_id} 200" in lines(server.access_log)
+
+
+def test_sigkilled_worker_loses_the_lines_of_a_long_flush_interval(tmp_path: Path) -> None:
+    """The price of batching, shown with a long interval: the batch the writer was
+    gathering when the worker was killed is never written."""
+    need_gunicorn()
+    server = Gunicorn(tmp_path, preload=False, workers=1, config={"REQLOG_FLUSH_INTERVAL": "30"})
+    try:
+        server.start()
+        answers = [server.get() for _ in range(20)]
+        (pid,) = {int(pid) for _, pid in answers}
+        os.kill(pid, signal.SIGKILL)
+        assert lines(server.access_log) == []
+    finally:
+        if server.process is not None and server.process.poll() is None:
+            server.stop()

@@ -61,9 +61,15 @@ class RequestLog:
         behind (a hung disk or logging backend), further lines are dropped and their count
         logged as a warning on the ``flask_plug.reqlog`` logger. Default 10,000. Config
         ``REQLOG_QUEUE_SIZE``.
+    :param flush_interval: seconds the writer thread gathers lines before writing them in
+        one go, from 0 to 60. Default 0.1: a few writes a second however busy the app. A
+        process killed with ``SIGKILL`` loses the lines of at most this long; 0 writes each
+        line as soon as the thread takes it. Config ``REQLOG_FLUSH_INTERVAL``.
 
     .. versionchanged:: 0.2
-        ``queue_size``; more names are redacted (see :data:`DEFAULT_REDACT_PARTS`).
+        ``queue_size``, ``flush_interval`` and :meth:`dropped`; a write that fails (a
+        removed directory, a full disk) costs its lines, not the writer thread; more names
+        are redacted (see :data:`DEFAULT_REDACT_PARTS`).
     """
 
     def __init__(self, app: Flask | None = None, **options: Unpack[RequestLogOptions]) -> None:
@@ -109,6 +115,19 @@ class RequestLog:
         :returns: ``False`` if ``timeout`` seconds passed first.
         """
         return _state(app).writer.flush(timeout)
+
+    def dropped(self, app: Flask | None = None) -> int:
+        """How many of ``app``'s lines this process did not write: dropped because the
+        queue was full, lost to a failed write (a removed directory, a full disk), or whose
+        format raised. Each outage is also logged as a warning on the ``flask_plug.reqlog``
+        logger when it starts and, with its count, when writing resumes.
+
+        Counted from the start of the process (of each worker, with gunicorn); a line
+        written in part by a write that failed half-way counts as lost.
+
+        .. versionadded:: 0.2
+        """
+        return _state(app).writer.dropped()
 
     def close(self, app: Flask | None = None) -> None:
         """Write what is queued for ``app`` and stop its writer thread.

@@ -18,6 +18,9 @@ if t.TYPE_CHECKING:
 
 DEFAULT_QUEUE_SIZE = 10_000
 """About a second of a busy app's requests, a few KB each (an entry holds the environ)."""
+DEFAULT_FLUSH_INTERVAL = 0.1
+"""A few writes a second however busy the app; what a ``SIGKILL`` may cost."""
+MAX_FLUSH_INTERVAL = 60
 _TOKEN = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")
 _ROTATE_WHEN = ("S", "M", "H", "D", "MIDNIGHT", *(f"W{day}" for day in range(7)))
 _STANDARD_STREAMS = {"-": "stdout", "stdout": "stdout", "stderr": "stderr"}
@@ -38,6 +41,7 @@ class RequestLogOptions(t.TypedDict, total=False):
     skip_paths: Iterable[str] | None
     sample: float | None
     queue_size: int | None
+    flush_interval: float | None
 
 
 @dataclass(frozen=True)
@@ -71,6 +75,9 @@ class RequestLogSettings:
     queue_size: int
     """Requests waiting for the writer thread at most; more are dropped and counted
     (``REQLOG_QUEUE_SIZE``)."""
+    flush_interval: float
+    """Seconds the writer gathers lines before writing them, at most
+    (``REQLOG_FLUSH_INTERVAL``)."""
     formatter: Formatter
     """The compiled format."""
 
@@ -145,6 +152,17 @@ def resolve(app: Flask, options: dict[str, t.Any]) -> RequestLogSettings:
     if isinstance(sample, bool) or not isinstance(sample, (int, float)) or not 0 < sample <= 1:
         raise ValueError(f"REQLOG_SAMPLE must be a number above 0 and at most 1, got {sample!r}")
 
+    interval = pick("flush_interval", DEFAULT_FLUSH_INTERVAL)
+    if (
+        isinstance(interval, bool)
+        or not isinstance(interval, (int, float))
+        or not 0 <= interval <= MAX_FLUSH_INTERVAL
+    ):
+        raise ValueError(
+            f"REQLOG_FLUSH_INTERVAL must be a number of seconds from 0 to {MAX_FLUSH_INTERVAL}, "
+            f"got {interval!r}"
+        )
+
     return RequestLogSettings(
         format=spec,
         output=output,
@@ -158,6 +176,7 @@ def resolve(app: Flask, options: dict[str, t.Any]) -> RequestLogSettings:
         skip_prefixes=tuple(path[:-1] for path in skip if path.endswith("*")),
         sample=float(sample),
         queue_size=t.cast(int, integer("queue_size", DEFAULT_QUEUE_SIZE, 1)),
+        flush_interval=float(interval),
         formatter=formatter,
     )
 

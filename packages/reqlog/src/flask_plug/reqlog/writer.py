@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import atexit
+import contextlib
 import logging
 import os
 import sys
@@ -18,11 +19,19 @@ if t.TYPE_CHECKING:
 
 LOGGER_NAME = "flask_plug.reqlog"
 BATCH_INTERVAL = 0.1
-"""Seconds the writer thread gathers entries before writing them in one go."""
+"""Seconds the writer thread gathers entries before writing them in one go, by default."""
 _MAX_BATCH = 512
 """Entries written with one write call, so a backlog still rotates files in time."""
 
 _STOP = object()
+
+
+@t.runtime_checkable
+class Reopens(t.Protocol):
+    """A handler that can drop its stream after a failed write, to open it again with the
+    next one (a file: the error may be gone with a new file descriptor)."""
+
+    def reopen(self) -> None: ...
 
 
 class LogWriter:
@@ -40,6 +49,8 @@ class LogWriter:
         handler: logging.Handler | None = None,
         logger: logging.Logger | None = None,
         max_queued: int = 10_000,
+        interval: float = BATCH_INTERVAL,
+        target: str = "",
     ) -> None:
         if (handler is None) == (logger is None):
             raise TypeError("give a handler or a logger")
@@ -50,7 +61,12 @@ class LogWriter:
         """The logger each line is sent to as an INFO record, if writing to a logger."""
         self._queue: SimpleQueue[object] = SimpleQueue()
         self._max_queued = max_queued
+        self._interval = interval
+        self._target = target or (f"logger {logger.name!r}" if logger else repr(handler))
         self._dropped = 0
+        self._lost = 0
+        self._lost_in_outage = 0
+        self._failing = False
         self._thread: threading.Thread | None = None
         self._lock = threading.Lock()
         self._wake = threading.Event()
@@ -73,6 +89,16 @@ class LogWriter:
     def queued(self) -> int:
         """Entries waiting for the writer thread, about."""
         return self._queue.qsize()
+
+    def dropped(self) -> int:
+        """Lines not written in this process: dropped from a full queue, lost to write
+        errors, or whose format failed."""
+        return self._lost + self._dropped
+
+    def alive(self) -> bool:
+        """Whether the writer thread runs (it starts with the first entry)."""
+        thread = self._thread
+        return thread is not None and thread.is_alive()
 
     def flush(self, timeout: float | None = None) -> bool:
         """Wait until every entry queued so far is written.
@@ -110,6 +136,9 @@ class LogWriter:
         # The parent's thread does not exist here, and its queued entries are the parent's.
         self._queue = SimpleQueue()
         self._dropped = 0
+        self._lost = 0
+        self._lost_in_outage = 0
+        self._failing = False
         self._thread = None
         self._lock = threading.Lock()
         self._wake = threading.Event()
@@ -119,7 +148,7 @@ class LogWriter:
             items = [queue.get()]
             # Gather what arrives meanwhile, so a busy app makes a few writes a second rather
             # than one per request. flush() and close() cut the wait short.
-            self._wake.wait(BATCH_INTERVAL)
+            self._wake.wait(self._interval)
             self._wake.clear()
             while True:
                 try:
@@ -139,6 +168,7 @@ class LogWriter:
                         stop = True
             dropped, self._dropped = self._dropped, 0
             if dropped:
+                self._lost += dropped
                 logging.getLogger(LOGGER_NAME).warning(
                     "dropped %d access log lines: more than %d requests waited for the writer",
                     dropped,
@@ -154,13 +184,19 @@ class LogWriter:
                 lines.append((entry.request_id, self._formatter(entry)))
             except Exception:
                 # A bug in a format must cost one line, not the writer thread.
+                self._lost += 1
                 logging.getLogger(LOGGER_NAME).exception(
                     "could not format the access log line of request %s", entry.request_id
                 )
         if self.logger is not None:
             if self.logger.isEnabledFor(logging.INFO):
-                for request_id, line in lines:
-                    self.logger.handle(_record(self.logger.name, line, request_id))
+                for index, (request_id, line) in enumerate(lines):
+                    try:
+                        self.logger.handle(_record(self.logger.name, line, request_id))
+                    except Exception as error:
+                        self._failed(error, len(lines) - index)
+                        return
+                self._written()
         elif lines and self.handler is not None:
             # Few records for many lines: one lock, one rotation check, one write each.
             # A size-rotating handler checks the size per record, so no record may be
@@ -170,12 +206,47 @@ class LogWriter:
             size = 0
             for request_id, line in lines:
                 if chunk and size + len(line) + 1 >= limit:
-                    self.handler.handle(_record(LOGGER_NAME, "\n".join(chunk), request_id))
+                    self._handle(chunk, request_id)
                     chunk, size = [], 0
                 chunk.append(line)
                 size += len(line) + 1
             if chunk:
-                self.handler.handle(_record(LOGGER_NAME, "\n".join(chunk), lines[-1][0]))
+                self._handle(chunk, lines[-1][0])
+
+    def _handle(self, chunk: list[str], request_id: str) -> None:
+        assert self.handler is not None
+        try:
+            self.handler.handle(_record(LOGGER_NAME, "\n".join(chunk), request_id))
+        except Exception as error:
+            # Whatever it is (a removed directory, a full disk, a bug in a handler), it
+            # costs these lines, not the thread; the next write tries again.
+            self._failed(error, len(chunk))
+            if isinstance(self.handler, Reopens):
+                # If reopening fails too, the next write says so by failing.
+                with contextlib.suppress(Exception):
+                    self.handler.reopen()
+        else:
+            self._written()
+
+    def _failed(self, error: Exception, lost: int) -> None:
+        self._lost += lost
+        self._lost_in_outage += lost
+        if not self._failing:
+            self._failing = True
+            logging.getLogger(LOGGER_NAME).warning(
+                "cannot write the access log to %s (%s: %s); lines are lost until it can, "
+                "and each batch tries again",
+                self._target,
+                type(error).__name__,
+                error,
+            )
+
+    def _written(self) -> None:
+        if self._failing:
+            lost, self._lost_in_outage, self._failing = self._lost_in_outage, 0, False
+            logging.getLogger(LOGGER_NAME).warning(
+                "writing the access log to %s again; %d lines were lost", self._target, lost
+            )
 
 
 def _record(name: str, message: str, request_id: str) -> logging.LogRecord:
