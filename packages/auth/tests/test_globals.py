@@ -110,7 +110,7 @@ def test_app_own_globals_class_keeps_working(make_app: AppFactory, auth: Auth) -
         def __contains__(self, item: str) -> bool:
             return item == "tenant" or super().__contains__(item)
 
-    Flask.app_ctx_globals_class  # the stock class, untouched by the test
+    # make_app builds and registers in one go: the class must be Flask's default meanwhile.
     base = Flask.app_ctx_globals_class
     Flask.app_ctx_globals_class = AppGlobals
     try:
