@@ -13,17 +13,6 @@ from flask_plug.auth import Auth, User
 from .conftest import AppFactory
 
 JSON = {"Accept": "application/json"}
-Reads = dict[str, t.Any]
-
-
-def reads_of_user() -> Reads:
-    """Each way of reading g.user, each before any other has loaded it."""
-    return {
-        "get": g.get("user"),
-        "in": "user" in g,
-        "getattr": getattr(g, "user", "missing"),
-        "attr": g.user,
-    }
 
 
 def add_probes(app: Flask) -> None:
