@@ -182,3 +182,172 @@ def test_production_configuration_shares_state_between_workers(server: Server) -
     assert Counter(line["status"] for line in posts) == {201: 5, 429: 2, 401: 4}
     assert {line["user"] for line in posts if line["status"] != 401} == {"demo"}
     assert len({line["request_id"] for line in lines}) == len(lines)
+
+
+def _demo_cli(env: dict[str, str], *args: str) -> str:
+    """``flask demo …`` in the server's configuration (its database, its instance)."""
+    from flask_plug_demo.prod import environment
+
+    env = {**env, "FLASK_REQLOG_OUTPUT": "stderr"}
+    env.pop("PROMETHEUS_MULTIPROC_DIR", None)
+    result = subprocess.run(
+        [sys.executable, "-m", "flask", "--app", "flask_plug_demo:create_app", "demo", *args],
+        env=environment(env), capture_output=True, text=True, check=True,
+    )  # fmt: skip
+    return result.stdout + result.stderr
+
+
+def _workers(master: int) -> set[int]:
+    """The pids of gunicorn's workers: the master's children."""
+    children = set()
+    for stat_file in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat_file.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == master:
+            children.add(int(stat_file.parent.name))
+    return children
+
+
+@pytest.fixture
+def production_env(tmp_path: Path, schema: str) -> dict[str, str]:
+    _need(_reachable(REDIS_URL, 6379), f"Redis is not reachable at {REDIS_URL}")
+    separator = "&" if "?" in DATABASE_URL else "?"
+    (tmp_path / "metrics").mkdir()
+    return {
+        "DEMO_INSTANCE": str(tmp_path / "instance"),
+        "DATABASE_URL": f"{DATABASE_URL}{separator}options=-csearch_path%3D{schema}",
+        "REDIS_URL": REDIS_URL,
+        "FLASK_RATELIMIT_KEY_PREFIX": f"demo-test-{schema}",
+        "PROMETHEUS_MULTIPROC_DIR": str(tmp_path / "metrics"),
+    }
+
+
+def test_workers_boot_and_serve_while_the_database_is_down(
+    tmp_path: Path, production_env: dict[str, str]
+) -> None:
+    # Set up once with the database there, as a release step would.
+    printed = _demo_cli({**os.environ, **production_env}, "init")
+    assert "admin" in printed and "demo" in printed
+    assert "already" in _demo_cli({**os.environ, **production_env}, "init")
+
+    # Then every worker starts while nothing listens where the database should be.
+    down = {**production_env, "DATABASE_URL": "postgresql://postgres@127.0.0.1:1/test",
+            "FLASK_DEMO_INIT": "false"}  # fmt: skip
+    server = Server(tmp_path, down)
+    try:
+        assert server.request("GET", "/")[0] == 200
+        # A worker killed (and restarted by the master) boots without the database too.
+        before = _workers(server.process.pid)
+        assert len(before) == 2
+        os.kill(min(before), signal.SIGKILL)
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            after = _workers(server.process.pid)
+            if len(after) == 2 and min(before) not in after:
+                break
+            time.sleep(0.2)
+        assert min(before) not in after and len(after) == 2, server.log()
+        time.sleep(2)  # give the new worker time to boot, or to fail booting
+        assert server.process.poll() is None, server.log()
+        for _ in range(10):
+            assert server.request("GET", "/api/notes")[0] == 200
+        assert _workers(server.process.pid) == after
+        assert "Worker failed to boot" not in server.log()
+    finally:
+        server.stop()
+
+
+def _raw(port: int, data: bytes, timeout: float = 10) -> bytes:
+    """Send ``data`` as is and read the answer until the server closes."""
+    with socket.create_connection(("127.0.0.1", port), timeout) as sock:
+        sock.sendall(data)
+        answer = b""
+        while chunk := sock.recv(65536):
+            answer += chunk
+        return answer
+
+
+def test_a_malformed_chunked_body_is_a_400(server: Server) -> None:
+    token = _token(server, "demo")
+    head = (
+        "POST /api/notes HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n"
+        f"Authorization: Bearer {token}\r\nContent-Type: application/json\r\n"
+        "Transfer-Encoding: chunked\r\n\r\n"
+    ).encode()
+    answer = _raw(server.port, head + b"zz\r\n{}\r\n0\r\n\r\n")
+    assert answer.startswith(b"HTTP/1.1 400 "), answer[:1000]
+    status_line, _, body = answer.partition(b"\r\n\r\n")
+    assert b"application/json" in status_line
+    assert "error" in json.loads(body)
+    # The login form reads its body too.
+    form = (
+        b"POST /auth/login HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n"
+        b"Content-Type: application/x-www-form-urlencoded\r\nTransfer-Encoding: chunked\r\n\r\n"
+        b"5\r\nusername=x\r\n0\r\n\r\n"
+    )
+    assert _raw(server.port, form).startswith(b"HTTP/1.1 400 ")
+    server.stop()
+    assert "Traceback" not in server.log()
+
+
+class Slowloris:
+    """Connections that send their request a byte at a time, as long as they are open."""
+
+    def __init__(self, port: int, count: int) -> None:
+        import threading
+
+        self.request = b"GET /api/notes HTTP/1.1\r\nHost: 127.0.0.1\r\n" + b"X-Slow: a\r\n" * 10_000
+        self.sockets = [socket.create_connection(("127.0.0.1", port), 10) for _ in range(count)]
+        self.stopped = threading.Event()
+        self.thread = threading.Thread(target=self._trickle, daemon=True)
+        self.thread.start()
+
+    def _trickle(self) -> None:
+        for byte in self.request:
+            for sock in self.sockets:
+                try:
+                    sock.send(bytes([byte]))
+                except OSError:
+                    pass  # closed by the server: fine, that is one defence
+            if self.stopped.wait(0.2):
+                return
+
+    def close(self) -> None:
+        self.stopped.set()
+        self.thread.join()
+        for sock in self.sockets:
+            sock.close()
+
+
+def test_slow_clients_do_not_starve_the_workers(server: Server) -> None:
+    token = _token(server, "demo")
+    slow = Slowloris(server.port, 8)
+    # Bodies announced at 10 MB of which 1 KB comes: answered without waiting for the rest
+    # (401 before the body is read; 413 when a logged-in post would read it).
+    big = []
+    for headers in ("", f"Authorization: Bearer {token}\r\n") * 2:
+        sock = socket.create_connection(("127.0.0.1", server.port), 30)
+        sock.sendall(
+            (
+                "POST /api/notes HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+                f"{headers}Content-Length: 10000000\r\n\r\n"
+            ).encode()
+            + b" " * 1024
+        )
+        big.append(sock)
+    try:
+        time.sleep(1)  # let every slow connection reach a worker
+        for _ in range(10):
+            # http.client's timeout: an answer that does not come raises.
+            assert server.request("GET", "/api/notes")[0] == 200
+        for sock, expected in zip(big, (b"401", b"413") * 2, strict=True):
+            answer = b""
+            while chunk := sock.recv(65536):  # until the server closes: never held open
+                answer += chunk
+            assert answer.split(b" ", 2)[1] == expected, answer[:300]
+    finally:
+        slow.close()
+        for sock in big:
+            sock.close()

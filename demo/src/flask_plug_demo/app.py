@@ -2,19 +2,35 @@
 
 from __future__ import annotations
 
+import os
 import secrets
 import sys
 import typing as t
 from pathlib import Path
 
-from flask import Flask
+import click
+from flask import Flask, current_app
 
 from .extensions import apidocs, auth, cors, limiter, reqlog, stats, timer
+from .hardening import JSONProvider, ReadableBody
 from .instance import create_private_file, instance_secret, make_private_folder, setup_lock
 from .views import bp
 
 FRONTEND_ORIGIN = "http://localhost:5000"
 """The demo's front-end origin: open the demo at this address to make cross-origin calls."""
+
+MAX_BODY = 64 * 1024
+"""The largest request body the demo reads: a note is at most 2,200 characters, and
+Flask answers 413 to a longer declared body without reading any of it."""
+
+
+def default_instance_path() -> str | None:
+    """``DEMO_INSTANCE`` from the environment, else ``demo/instance`` in a clone of the
+    repository, else Flask's default."""
+    if os.environ.get("DEMO_INSTANCE"):
+        return os.environ["DEMO_INSTANCE"]
+    demo = Path(__file__).resolve().parents[2]
+    return str(demo / "instance") if (demo / "pyproject.toml").is_file() else None
 
 
 def create_app(
@@ -23,12 +39,24 @@ def create_app(
     """Build the demo app.
 
     Defaults need no setup: a secret key, the SQLite user database and the first users
-    are created in the instance folder on first run. ``FLASK_*`` environment variables
-    override the defaults (``FLASK_SECRET_KEY``, ``FLASK_TIMER_SPANS=false``), and
-    ``config`` overrides both (tests use it).
+    are created in the instance folder (``demo/instance`` in a clone) on first run.
+    ``FLASK_*`` environment variables override the defaults (``FLASK_SECRET_KEY``,
+    ``FLASK_TIMER_SPANS=false``), and ``config`` overrides both (tests use it).
+
+    With ``DEMO_INIT`` false (``FLASK_DEMO_INIT=false``) the factory never touches the
+    database: the tables and first users are then made once by :func:`init_instance`
+    (``flask demo init``, or gunicorn's master in ``hatch run demo:prod``), and workers
+    start even while the database is down.
     """
-    app = Flask(__name__, instance_relative_config=True, instance_path=instance_path)
+    app = Flask(
+        __name__,
+        instance_relative_config=True,
+        instance_path=instance_path or default_instance_path(),
+    )
+    app.json = JSONProvider(app)
     app.config.from_mapping(
+        DEMO_INIT=True,
+        MAX_CONTENT_LENGTH=MAX_BODY,
         # The demo shows its spans; a production app leaves TIMER_SPANS to debug mode.
         TIMER_SPANS=True,
         TIMER_RESPONSE_TIME_HEADER=True,
@@ -98,12 +126,32 @@ def create_app(
     limiter.limit("10/minute", methods=["POST"])(app.blueprints["auth"])
     timer.init_app(app)  # after the others, so its total covers them too
     reqlog.init_app(app)  # outermost: its duration covers everything, timer included
-    # Several workers may start at once on a fresh instance: one sets it up.
-    with setup_lock(instance), app.app_context():
+    # It only wraps the body's stream, so its place among the middlewares does not matter.
+    app.wsgi_app = ReadableBody(app.wsgi_app)  # type: ignore[method-assign]
+    if app.config["DEMO_INIT"]:
+        init_instance(app)
+    return app
+
+
+def init_instance(app: Flask) -> bool:
+    """Create auth's tables and, on an empty database, the first users; once.
+
+    :return: whether users were created (their passwords are then printed and saved).
+    """
+    # Several processes may start at once on a fresh instance: one sets it up.
+    with setup_lock(Path(app.instance_path)), app.app_context():
         auth.store.create_tables()
         if auth.store.count_users() == 0:
             _first_users(app)
-    return app
+            return True
+    return False
+
+
+@bp.cli.command("init")
+def init_command() -> None:
+    """Create the tables and the first users (their passwords are printed once)."""
+    if not init_instance(current_app):
+        click.echo("The database has its tables and users already.")
 
 
 def _first_users(app: Flask) -> None:

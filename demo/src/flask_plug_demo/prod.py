@@ -12,6 +12,7 @@ Settings come from the environment, all optional:
 ``WORKERS``        default 4
 ``DEMO_INSTANCE``  the instance folder (secret key, first-run passwords); default the
                    demo's own
+``THREADS``        threads per worker, default 16
 
 Any ``FLASK_*`` variable sets the config key of the same name, as in development:
 ``FLASK_REQLOG_FORMAT=combined``, ``FLASK_SESSION_COOKIE_SECURE=false`` …
@@ -47,10 +48,8 @@ def main() -> None:
     env = environment(dict(os.environ))
     os.environ.update(env)
     instance = env.get("DEMO_INSTANCE")
-    # Tables and the first users are made once here, not by four workers at once.
-    from .app import create_app
-
-    create_app(instance_path=instance)
+    # Tables and the first users are made once, by gunicorn's master (on_starting in
+    # gunicorn_conf), not by every worker.
     factory = f"flask_plug_demo:create_app(instance_path={instance!r})"
     args = [sys.executable, "-m", "gunicorn", "-c", "python:flask_plug_demo.gunicorn_conf"]
     os.execve(sys.executable, [*args, *sys.argv[1:], factory], env)

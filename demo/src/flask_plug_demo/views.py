@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import threading
 import typing as t
 
 from flask import Blueprint, Response, abort, g, jsonify, render_template, request
@@ -12,6 +13,7 @@ from flask_plug.auth import WrongPassword, csrf_valid
 from flask_plug.ratelimit import user_or_remote_addr
 
 from .extensions import apidocs, auth, limiter, reqlog, timer
+from .hardening import is_text
 
 bp = Blueprint("demo", __name__)
 
@@ -69,6 +71,9 @@ NOTES: list[Note] = [
     {"id": 1, "title": "Try the timer", "body": "Open the network panel and look at Timing."},
     {"id": 2, "title": "Read the docs", "body": "Every package has a page on the docs site."},
 ]
+
+
+_NOTES_LOCK = threading.Lock()
 
 
 @timer.span("notes.load", desc="read notes")
@@ -149,7 +154,7 @@ def list_notes() -> NoteList:
 # share a limit; by address for requests without a user.
 @limiter.limit("5/minute", key_func=user_or_remote_addr)
 @auth.login_required
-@apidocs.doc(body=NewNote, response=Note, status=201, responses={400: APIError})
+@apidocs.doc(body=NewNote, response=Note, status=201, responses={400: APIError, 413: APIError})
 def add_note() -> tuple[Note, int]:
     """Add a note.
 
@@ -163,14 +168,19 @@ def add_note() -> tuple[Note, int]:
         or not isinstance(data.get("body", ""), str)
     ):
         abort(400, description='send JSON like {"title": "...", "body": "..."}')
-    note: Note = {
-        "id": max(n["id"] for n in NOTES) + 1,
-        "title": data["title"][:200],
-        "body": data.get("body", "")[:2000],
-        "author": g.user.username,
-    }
-    NOTES.append(note)
-    del NOTES[:-50]
+    # JSON's \ud800 escape carries half a character: stored, it would fail every page
+    # that shows it (UTF-8 cannot encode it).
+    if not (is_text(data["title"]) and is_text(data.get("body", ""))):
+        abort(400, description="the title and body must be Unicode text (no lone surrogates)")
+    with _NOTES_LOCK:  # gunicorn's gthread workers run requests in threads
+        note: Note = {
+            "id": max(n["id"] for n in NOTES) + 1,
+            "title": data["title"][:200],
+            "body": data.get("body", "")[:2000],
+            "author": g.user.username,
+        }
+        NOTES.append(note)
+        del NOTES[:-50]
     return note, 201
 
 
