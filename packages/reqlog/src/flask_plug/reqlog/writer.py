@@ -40,6 +40,18 @@ class LogWriter:
     The request thread only puts an entry on a queue: it never formats, waits on a lock
     or touches the disk. The thread starts with the first entry in each process, so a
     writer created before a fork (gunicorn ``--preload``) works in every worker.
+
+    A write that raises costs its lines, never the thread: the first failure of an outage
+    and the first success after it are logged as warnings on ``flask_plug.reqlog``, the
+    second with the count of lines lost, and a handler that :class:`Reopens` drops its
+    stream so that the next write opens it again.
+
+    :param formatter: turns an entry into its line.
+    :param handler: where lines go in batches (a file or a standard stream) …
+    :param logger: … or the logger each line is sent to as an INFO record.
+    :param max_queued: entries that may wait; more are dropped and counted.
+    :param interval: seconds the thread gathers entries before writing them.
+    :param target: the output as the warnings name it.
     """
 
     def __init__(
