@@ -325,14 +325,18 @@ def test_slow_clients_do_not_starve_the_workers(server: Server) -> None:
     token = _token(server, "demo")
     slow = Slowloris(server.port, 8)
     # Bodies announced at 10 MB of which 1 KB comes: answered without waiting for the rest
-    # (401 before the body is read; 413 when a logged-in post would read it).
+    # (401 before the body is read; 413 when a logged-in post would read it). One within
+    # the 64 KB a note may have, sent no further: 408 once its time is up.
+    authorized = f"Authorization: Bearer {token}\r\n"
+    cases = [("", 10_000_000, b"401"), (authorized, 10_000_000, b"413")] * 2
+    cases.append((authorized, 60_000, b"408"))
     big = []
-    for headers in ("", f"Authorization: Bearer {token}\r\n") * 2:
-        sock = socket.create_connection(("127.0.0.1", server.port), 30)
+    for headers, length, _ in cases:
+        sock = socket.create_connection(("127.0.0.1", server.port), 60)
         sock.sendall(
             (
                 "POST /api/notes HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
-                f"{headers}Content-Length: 10000000\r\n\r\n"
+                f"{headers}Content-Length: {length}\r\n\r\n"
             ).encode()
             + b" " * 1024
         )
@@ -342,7 +346,7 @@ def test_slow_clients_do_not_starve_the_workers(server: Server) -> None:
         for _ in range(10):
             # http.client's timeout: an answer that does not come raises.
             assert server.request("GET", "/api/notes")[0] == 200
-        for sock, expected in zip(big, (b"401", b"413") * 2, strict=True):
+        for sock, (_, _, expected) in zip(big, cases, strict=True):
             answer = b""
             while chunk := sock.recv(65536):  # until the server closes: never held open
                 answer += chunk
