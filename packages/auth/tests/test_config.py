@@ -186,3 +186,82 @@ def test_one_auth_object_serves_two_apps(engine: Engine, tmp_path: Path) -> None
         auth.init_app(app, url_prefix=prefix)
     assert apps[0].test_client().get("/auth/login").status_code == 200
     assert apps[1].test_client().get("/accounts/login").status_code == 200
+
+
+@pytest.mark.parametrize("value", [0, -1, "2", True, float("inf"), float("nan"), None])
+def test_bad_db_timeout_raises_naming_the_key(
+    bare_app: Flask, engine: Engine, value: t.Any
+) -> None:
+    bare_app.config["AUTH_DB_TIMEOUT"] = value  # None too: "no timeout" is not on offer
+    with pytest.raises(ValueError, match="^AUTH_DB_TIMEOUT must be"):
+        Auth(bare_app, engine=engine)
+
+
+def test_bad_db_timeout_keyword_raises_naming_the_key(bare_app: Flask, engine: Engine) -> None:
+    with pytest.raises(ValueError, match="^AUTH_DB_TIMEOUT must be .*, got -1$"):
+        Auth(engine=engine, db_timeout=-1).init_app(bare_app)
+
+
+def test_db_timeout_accepts_seconds(bare_app: Flask, engine: Engine) -> None:
+    Auth(bare_app, engine=engine, db_timeout=0.5)
+    assert bare_app.extensions["flask-plug-auth"].settings.db_timeout == 0.5
+
+
+@pytest.mark.parametrize(
+    "uri", ["nonsense://", "not a url", "nonsense://ann:s3cret-pw@db.example/auth"]
+)
+def test_bad_database_uri_raises_at_init_app_naming_the_key(bare_app: Flask, uri: str) -> None:
+    bare_app.config["AUTH_DATABASE_URI"] = uri
+    with pytest.raises(ValueError, match="^AUTH_DATABASE_URI") as error:
+        Auth(bare_app)
+    assert "s3cret-pw" not in str(error.value)
+    assert "flask-plug-auth" not in bare_app.extensions
+
+
+@pytest.mark.parametrize(
+    ("key", "value"),
+    [
+        ("AUTH_SESSION_LIFETIME", -60),
+        ("AUTH_FAILURE_WINDOW", -1.5),
+        ("AUTH_TOKEN_LIFETIME", -5),
+    ],
+)
+def test_negative_lifetime_is_reported_as_given(
+    bare_app: Flask, engine: Engine, key: str, value: float
+) -> None:
+    bare_app.config[key] = value
+    with pytest.raises(ValueError, match=f"^{key} must be .*, got {value}$"):
+        Auth(bare_app, engine=engine)
+
+
+def test_login_view_naming_no_endpoint_fails_the_first_request_naming_the_key(
+    bare_app: Flask, engine: Engine
+) -> None:
+    bare_app.config["AUTH_LOGIN_VIEW"] = "nowhere"
+
+    @bare_app.get("/")
+    def index() -> str:
+        return "public page"
+
+    Auth(bare_app, engine=engine)
+    client = bare_app.test_client()
+    for _ in range(2):  # every request, until the configuration is fixed
+        with pytest.raises(RuntimeError, match="^AUTH_LOGIN_VIEW 'nowhere' is not"):
+            client.get("/")
+
+
+def test_login_view_may_be_registered_after_init_app(bare_app: Flask, engine: Engine) -> None:
+    auth = Auth(bare_app, engine=engine, login_view="sign_in")
+
+    @bare_app.get("/sign-in")
+    def sign_in() -> str:
+        return "our own login page"
+
+    @bare_app.get("/private")
+    @auth.login_required
+    def private() -> str:
+        return "private"
+
+    response = bare_app.test_client().get("/private", headers={"Accept": "text/html"})
+    assert response.status_code == 302
+    assert response.headers["Location"] == "/sign-in?next=/private"

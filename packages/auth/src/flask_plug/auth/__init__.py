@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from .database import DatabaseUnavailable
 from .extension import Auth, WrongPassword, current_user
 from .security import csrf_token, csrf_valid, safe_next
 from .settings import AuthSettings
@@ -14,6 +15,7 @@ __all__ = [
     "ApiToken",
     "Auth",
     "AuthSettings",
+    "DatabaseUnavailable",
     "Store",
     "User",
     "UserExists",

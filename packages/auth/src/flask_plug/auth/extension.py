@@ -21,10 +21,12 @@ from flask import (
     url_for,
 )
 from flask.sessions import SecureCookieSession, SecureCookieSessionInterface
-from sqlalchemy import create_engine
+from sqlalchemy.exc import ArgumentError
 from werkzeug.local import LocalProxy
+from werkzeug.routing import BuildError
 
 from . import names, passwords
+from .database import hide_password, open_engine
 from .security import csrf_token
 from .settings import AuthSettings, check_lifetime, check_secret_key, resolve
 from .signals import logged_in, logged_out
@@ -34,6 +36,8 @@ if t.TYPE_CHECKING:
     from flask import Flask, Request
     from sqlalchemy.engine import Engine
     from werkzeug.wrappers import Response
+
+    from .database import Deadlines
 
 EXTENSION_KEY = "flask-plug-auth"
 SESSION_KEY = "_auth_sid"
@@ -80,7 +84,13 @@ class Auth:
 
     :param app: the app to register on now; or call :meth:`init_app` later.
     :param engine: a SQLAlchemy engine the app already has; else ``AUTH_DATABASE_URI``
-        (default: SQLite in the instance folder) is opened.
+        (default: SQLite in the instance folder) is opened, with ``AUTH_DB_TIMEOUT``
+        applied to it. Give your own engine timeouts yourself (see the docs: "Database
+        timeouts").
+
+    .. versionchanged:: 0.2
+        The engine auth opens has timeouts; database outages answer 503
+        (:class:`DatabaseUnavailable`).
     """
 
     def __init__(
@@ -105,9 +115,12 @@ class Auth:
         check_secret_key(app)
         engine = engine or self._engine
         settings = resolve(app, {**self._options, **options}, need_database_uri=engine is None)
-        engine = engine or create_engine(settings.database_uri)
-        state = _AuthState(settings, Store(engine))
+        deadlines = None
+        if engine is None:
+            engine, deadlines = _open_engine(settings)
+        state = _AuthState(settings, Store(engine, deadlines=deadlines))
         app.extensions[EXTENSION_KEY] = state
+        _check_login_view_once(app, state)
         _warn_about_cookies(app)
         _make_user_lazy(app)
         if type(app.session_interface) is SecureCookieSessionInterface:
@@ -308,10 +321,43 @@ def _logout_everywhere_else() -> None:
         _state().store.end_other_sessions(user.id, keep=session.get(SESSION_KEY))
 
 
+def _open_engine(settings: AuthSettings) -> tuple[Engine, Deadlines | None]:
+    try:
+        return open_engine(settings.database_uri, settings.db_timeout)
+    except (ArgumentError, ImportError) as e:
+        raise ValueError(
+            f"AUTH_DATABASE_URI must be a database URL SQLAlchemy can open with an installed"
+            f" driver, got {hide_password(settings.database_uri)!r}: {e}"
+        ) from None
+
+
+def _check_login_view_once(app: Flask, state: _AuthState) -> None:
+    """Fail the app's requests, from the first, while ``AUTH_LOGIN_VIEW`` names no endpoint.
+
+    Not at :meth:`Auth.init_app`: the app may register its own login view after it.
+    """
+
+    @app.before_request
+    def check_login_view() -> None:
+        if state.login_view_checked:
+            return
+        view = state.settings.login_view
+        try:
+            url_for(view)
+        except BuildError as e:
+            raise RuntimeError(
+                f"AUTH_LOGIN_VIEW {view!r} is not an endpoint of this app that builds without"
+                f" arguments ({str(e).splitlines()[0]}); name the login page's endpoint, for"
+                " example 'auth.login'"
+            ) from None
+        state.login_view_checked = True
+
+
 class _AuthState:
     def __init__(self, settings: AuthSettings, store: Store) -> None:
         self.settings = settings
         self.store = store
+        self.login_view_checked = False
 
     def load_user(self) -> User | None:
         """Find the user of this request: API token, then login session, then remember-me."""

@@ -45,6 +45,7 @@ DEFAULTS: dict[str, t.Any] = {
     "api_basic": False,
     "realm": "app",
     "token_lifetime": None,
+    "db_timeout": 2.0,
 }
 
 
@@ -66,6 +67,13 @@ class AuthSettings:
     token_lifetime: timedelta | None
     """How long a new API token works when :meth:`Auth.create_token` is given no
     ``lifetime``; ``None``: until revoked.
+
+    .. versionadded:: 0.2
+    """
+    db_timeout: float
+    """Seconds the engine auth opens waits for the database: to connect (PostgreSQL:
+    whole seconds, 2 at least), for a pooled connection, for an answer (statement and
+    call deadline), for a SQLite lock. Not applied to an engine given to :class:`Auth`.
 
     .. versionadded:: 0.2
     """
@@ -196,9 +204,17 @@ def resolve(app: Flask, options: dict[str, t.Any], *, need_database_uri: bool) -
     for option in ("session_lifetime", "failure_window"):
         value = values[option]
         if isinstance(value, (int, float)) and not isinstance(value, bool):
-            value = values[option] = timedelta(seconds=value)
+            try:
+                value = timedelta(seconds=value)
+            except (OverflowError, ValueError):  # infinity, NaN, or too large
+                fail(option, "a positive number of seconds or a timedelta")
         if not isinstance(value, timedelta) or value <= timedelta(0):
-            fail(option, "a positive number of seconds or a timedelta")
+            fail(option, "a positive number of seconds or a timedelta")  # as given
+        values[option] = value
+    timeout = values["db_timeout"]
+    if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or not 0 < timeout < 1e6:
+        fail("db_timeout", "a positive number of seconds")  # NaN fails the comparison too
+    values["db_timeout"] = float(timeout)
     for option in ("remember_days", "max_failures", "max_failures_per_address"):
         value = values[option]
         minimum = 0 if option == "remember_days" else 1

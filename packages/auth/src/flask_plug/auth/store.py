@@ -6,6 +6,7 @@ import hashlib
 import secrets
 import sqlite3
 import typing as t
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 
@@ -22,13 +23,17 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DBAPIError, IntegrityError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 from . import names, passwords
+from .database import DatabaseUnavailable, Outage, describe, is_unavailable
 from .models import api_tokens, failed_logins, login_sessions, metadata, remember_tokens, users
 
 if t.TYPE_CHECKING:
     from sqlalchemy.engine import Connection, Engine
+
+    from .database import Deadlines
 
 
 def utcnow() -> datetime:
@@ -115,11 +120,53 @@ def _upsert_for(engine: Engine) -> t.Callable[..., t.Any] | None:
 
 
 class Store:
-    """The user store on one engine."""
+    """The user store on one engine.
 
-    def __init__(self, engine: Engine) -> None:
+    Every call that finds the database unreachable, reset or silent past its deadline
+    raises :class:`~flask_plug.auth.DatabaseUnavailable` (a 503 in a request), and the
+    outage is logged once, with its end.
+
+    :param deadlines: ends calls that take too long; auth makes one for the engines it
+        opens (``AUTH_DB_TIMEOUT``).
+
+    .. versionchanged:: 0.2
+        Database outages raise :class:`~flask_plug.auth.DatabaseUnavailable`.
+    """
+
+    def __init__(self, engine: Engine, *, deadlines: Deadlines | None = None) -> None:
         self.engine = engine
         self._upsert = _upsert_for(engine)
+        self._deadlines = deadlines
+        self._outage = Outage()
+
+    @contextmanager
+    def _database(self) -> t.Iterator[None]:
+        """One use of the database: under the deadline, its outages reported."""
+        call = None
+        try:
+            if self._deadlines is None:
+                yield
+            else:
+                with self._deadlines.call() as call:
+                    yield
+        except (DBAPIError, PoolTimeout) as e:
+            if not is_unavailable(e):
+                raise
+            timeout = self._deadlines.seconds if self._deadlines else None
+            reason = f"no answer within {timeout:g} s" if call and call.cut else describe(e)
+            self._outage.failed(reason)
+            raise DatabaseUnavailable() from e
+        self._outage.answered()
+
+    @contextmanager
+    def _connect(self) -> t.Iterator[Connection]:
+        with self._database(), self.engine.connect() as conn:
+            yield conn
+
+    @contextmanager
+    def _begin(self) -> t.Iterator[Connection]:
+        with self._database(), self.engine.begin() as conn:
+            yield conn
 
     def create_tables(self) -> None:
         """Create the tables that are missing, and add newer columns to existing ones.
@@ -129,11 +176,12 @@ class Store:
         .. versionchanged:: 0.2
             Adds ``auth_api_tokens.expires_at`` to a table made by 0.1.
         """
-        metadata.create_all(self.engine)
+        with self._database():
+            metadata.create_all(self.engine)
         self._add_missing_columns()
 
     def _add_missing_columns(self) -> None:
-        with self.engine.begin() as conn:
+        with self._begin() as conn:
             inspector = inspect(conn)
             preparer = conn.dialect.identifier_preparer
             for column in _ADDED_COLUMNS:
@@ -157,13 +205,15 @@ class Store:
         """
         username = names.check_username(username)
         role_text = ",".join(sorted(set(names.check_roles(roles))))
+        # Hashed before the transaction: Argon2's work does not run on the call's deadline.
+        password_hash = passwords.hash_password(password)
         now = utcnow()
         try:
-            with self.engine.begin() as conn:
+            with self._begin() as conn:
                 result = conn.execute(
                     insert(users).values(
                         username=username,
-                        password_hash=passwords.hash_password(password),
+                        password_hash=password_hash,
                         roles=role_text,
                         created_at=now,
                         password_changed_at=now,
@@ -180,24 +230,24 @@ class Store:
         name = names.normalize_username(username)
         if name is None:
             return None
-        with self.engine.connect() as conn:
+        with self._connect() as conn:
             row = conn.execute(select(users).where(users.c.username == name)).first()
         return None if row is None else (_user(row), row.password_hash)
 
     def user_by_id(self, user_id: int) -> User | None:
-        with self.engine.connect() as conn:
+        with self._connect() as conn:
             row = conn.execute(select(users).where(users.c.id == user_id)).first()
         return None if row is None else _user(row)
 
     def list_users(self) -> list[User]:
-        with self.engine.connect() as conn:
+        with self._connect() as conn:
             return [_user(row) for row in conn.execute(select(users).order_by(users.c.username))]
 
     def delete_user(self, username: str) -> bool:
         name = names.normalize_username(username)
         if name is None:
             return False
-        with self.engine.begin() as conn:
+        with self._begin() as conn:
             user_id = conn.scalar(select(users.c.id).where(users.c.username == name))
             if user_id is None:
                 return False
@@ -212,23 +262,21 @@ class Store:
         .. versionchanged:: 0.2
             API tokens are revoked too.
         """
-        with self.engine.begin() as conn:
+        password_hash = passwords.hash_password(password)
+        with self._begin() as conn:
             conn.execute(
                 update(users)
                 .where(users.c.id == user_id)
-                .values(
-                    password_hash=passwords.hash_password(password), password_changed_at=utcnow()
-                )
+                .values(password_hash=password_hash, password_changed_at=utcnow())
             )
             self._revoke_sessions(conn, user_id, keep=keep_session)
             self._revoke_tokens(conn, user_id)
 
     def rehash(self, user_id: int, password: str) -> None:
-        with self.engine.begin() as conn:
+        password_hash = passwords.hash_password(password)
+        with self._begin() as conn:
             conn.execute(
-                update(users)
-                .where(users.c.id == user_id)
-                .values(password_hash=passwords.hash_password(password))
+                update(users).where(users.c.id == user_id).values(password_hash=password_hash)
             )
 
     # login sessions ----------------------------------------------------------------------
@@ -237,7 +285,7 @@ class Store:
         """Record a login session; return its id, to keep in the signed session cookie."""
         session_id = secrets.token_urlsafe(32)
         now = utcnow()
-        with self.engine.begin() as conn:
+        with self._begin() as conn:
             conn.execute(
                 insert(login_sessions).values(
                     id_hash=digest(session_id),
@@ -250,14 +298,14 @@ class Store:
 
     def session_user(self, session_id: str) -> User | None:
         """The user of a live login session: one indexed query, built once."""
-        with self.engine.connect() as conn:
+        with self._connect() as conn:
             row = conn.execute(
                 _SESSION_USER, {"id_hash": digest(session_id), "now": utcnow()}
             ).first()
         return None if row is None else _user(row)
 
     def end_session(self, session_id: str) -> None:
-        with self.engine.begin() as conn:
+        with self._begin() as conn:
             conn.execute(
                 delete(login_sessions).where(login_sessions.c.id_hash == digest(session_id))
             )
@@ -269,7 +317,7 @@ class Store:
         .. versionchanged:: 0.2
             API tokens are revoked too.
         """
-        with self.engine.begin() as conn:
+        with self._begin() as conn:
             self._revoke_sessions(conn, user_id, keep=keep)
             self._revoke_tokens(conn, user_id)
 
@@ -289,7 +337,7 @@ class Store:
     def issue_remember_token(self, user_id: int, lifetime: timedelta) -> str:
         """A ``selector:validator`` token; only the validator's hash is stored."""
         selector, validator = secrets.token_hex(12), secrets.token_urlsafe(32)
-        with self.engine.begin() as conn:
+        with self._begin() as conn:
             conn.execute(
                 insert(remember_tokens).values(
                     selector=selector,
@@ -313,7 +361,7 @@ class Store:
         """
         selector, _, validator = token.partition(":")
         now = utcnow()
-        with self.engine.begin() as conn:
+        with self._begin() as conn:
             row = conn.execute(
                 select(remember_tokens).where(remember_tokens.c.selector == selector)
             ).first()
@@ -336,7 +384,7 @@ class Store:
     def forget_remember_token(self, token: str) -> None:
         """Delete a token at logout: it is neither valid nor a sign of theft any more."""
         selector = token.partition(":")[0]
-        with self.engine.begin() as conn:
+        with self._begin() as conn:
             conn.execute(delete(remember_tokens).where(remember_tokens.c.selector == selector))
 
     # API tokens ----------------------------------------------------------------------------
@@ -358,7 +406,7 @@ class Store:
             raise ValueError("a token name has 1 to 100 characters")
         token = "fpa_" + secrets.token_urlsafe(32)
         now = utcnow()
-        with self.engine.begin() as conn:
+        with self._begin() as conn:
             result = conn.execute(
                 insert(api_tokens).values(
                     token_hash=digest(token),
@@ -372,7 +420,7 @@ class Store:
 
     def token_user(self, token: str) -> User | None:
         """The user of a token that is neither revoked nor expired."""
-        with self.engine.connect() as conn:
+        with self._connect() as conn:
             row = conn.execute(_TOKEN_USER, {"token_hash": digest(token), "now": utcnow()}).first()
         return None if row is None else _user(row)
 
@@ -381,7 +429,7 @@ class Store:
 
         .. versionadded:: 0.2
         """
-        with self.engine.begin() as conn:
+        with self._begin() as conn:
             return self._revoke_tokens(conn, user_id)
 
     def _revoke_tokens(self, conn: Connection, user_id: int) -> int:
@@ -393,7 +441,7 @@ class Store:
         return int(result.rowcount)
 
     def revoke_token(self, token_id: int) -> bool:
-        with self.engine.begin() as conn:
+        with self._begin() as conn:
             result = conn.execute(
                 update(api_tokens)
                 .where(api_tokens.c.id == token_id, api_tokens.c.revoked_at.is_(None))
@@ -408,7 +456,7 @@ class Store:
         .. versionadded:: 0.2
         """
         columns = ("id", "name", "created_at", "expires_at", "revoked_at")
-        with self.engine.connect() as conn:
+        with self._connect() as conn:
             rows = conn.execute(
                 select(*(api_tokens.c[name] for name in columns))
                 .where(api_tokens.c.user_id == user_id)
@@ -429,7 +477,7 @@ class Store:
     def failures(self, keys: t.Sequence[str], window: timedelta) -> dict[str, tuple[int, datetime]]:
         """Failures counted within the window, by key, with when the window started."""
         since = utcnow() - window
-        with self.engine.connect() as conn:
+        with self._connect() as conn:
             rows = conn.execute(
                 select(failed_logins).where(
                     failed_logins.c.key.in_(keys), failed_logins.c.window_start > since
@@ -440,7 +488,7 @@ class Store:
     def record_failure(self, keys: t.Sequence[str], window: timedelta) -> None:
         """Count one failure against each key, whatever its count (no limit is checked)."""
         now = utcnow()
-        with self.engine.begin() as conn:
+        with self._begin() as conn:
             for key in keys:
                 self._count_attempt(conn, key, now, now - window)
 
@@ -459,7 +507,7 @@ class Store:
         .. versionadded:: 0.2
         """
         now = utcnow()
-        with self.engine.connect() as conn, conn.begin() as transaction:
+        with self._connect() as conn, conn.begin() as transaction:
             for key, limit in limits.items():
                 count, started = self._count_attempt(conn, key, now, now - window)
                 if count > limit:
@@ -507,7 +555,7 @@ class Store:
 
         .. versionadded:: 0.2
         """
-        with self.engine.begin() as conn:
+        with self._begin() as conn:
             conn.execute(
                 update(failed_logins)
                 .where(failed_logins.c.key.in_(keys), failed_logins.c["count"] > 0)
@@ -515,7 +563,7 @@ class Store:
             )
 
     def clear_failures(self, keys: t.Sequence[str]) -> None:
-        with self.engine.begin() as conn:
+        with self._begin() as conn:
             conn.execute(delete(failed_logins).where(failed_logins.c.key.in_(keys)))
 
     def purge_expired(self, failure_window: timedelta) -> int:
@@ -526,7 +574,7 @@ class Store:
             Expired API tokens too.
         """
         now = utcnow()
-        with self.engine.begin() as conn:
+        with self._begin() as conn:
             removed = conn.execute(delete(login_sessions).where(login_sessions.c.expires_at <= now))
             count = removed.rowcount
             removed = conn.execute(
@@ -541,5 +589,5 @@ class Store:
             return int(count + removed.rowcount)
 
     def count_users(self) -> int:
-        with self.engine.connect() as conn:
+        with self._connect() as conn:
             return int(conn.scalar(select(func.count()).select_from(users)) or 0)
