@@ -56,3 +56,13 @@ def test_flask_demo_init_sets_up_once(tmp_path: Path) -> None:
             assert {u.username for u in auth.store.list_users()} == {"admin", "demo"}
     finally:
         reqlog.close(app)
+
+
+def test_flask_demo_init_after_the_factory_did_it(tmp_path: Path) -> None:
+    app = create_app({}, instance_path=str(tmp_path))  # DEMO_INIT on: users made here
+    try:
+        result = app.test_cli_runner().invoke(args=["demo", "init"])
+        assert result.exit_code == 0
+        assert "already" not in result.output
+    finally:
+        reqlog.close(app)

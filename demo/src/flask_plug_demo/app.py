@@ -129,7 +129,7 @@ def create_app(
     # It only wraps the body's stream, so its place among the middlewares does not matter.
     app.wsgi_app = ReadableBody(app.wsgi_app)  # type: ignore[method-assign]
     if app.config["DEMO_INIT"]:
-        init_instance(app)
+        app.extensions["flask-plug-demo"] = {"created_users": init_instance(app)}
     return app
 
 
@@ -150,7 +150,9 @@ def init_instance(app: Flask) -> bool:
 @bp.cli.command("init")
 def init_command() -> None:
     """Create the tables and the first users (their passwords are printed once)."""
-    if not init_instance(current_app):
+    # With DEMO_INIT on, the factory has just done it (and said the passwords).
+    made_by_factory = current_app.extensions.get("flask-plug-demo", {}).get("created_users")
+    if not init_instance(current_app) and not made_by_factory:
         click.echo("The database has its tables and users already.")
 
 

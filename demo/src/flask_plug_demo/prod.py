@@ -14,6 +14,9 @@ Settings come from the environment, all optional:
                    demo's own
 ``THREADS``        threads per worker, default 16
 
+``python -m flask_plug_demo.prod init`` (``hatch run demo:prod init``) only creates the
+tables and the first users, as ``flask demo init`` does, in this environment.
+
 Any ``FLASK_*`` variable sets the config key of the same name, as in development:
 ``FLASK_REQLOG_FORMAT=combined``, ``FLASK_SESSION_COOKIE_SECURE=false`` …
 """
@@ -47,6 +50,9 @@ def environment(environ: dict[str, str]) -> dict[str, str]:
 def main() -> None:
     env = environment(dict(os.environ))
     os.environ.update(env)
+    if sys.argv[1:] == ["init"]:  # the one-off set-up, as a release step: no server
+        flask = [sys.executable, "-m", "flask", "--app", "flask_plug_demo:create_app"]
+        os.execve(sys.executable, [*flask, "demo", "init"], {**env, "FLASK_DEMO_INIT": "false"})
     instance = env.get("DEMO_INSTANCE")
     # Tables and the first users are made once, by gunicorn's master (on_starting in
     # gunicorn_conf), not by every worker.
