@@ -16,7 +16,7 @@ from contextlib import contextmanager
 
 from flask import current_app, has_app_context, has_request_context, request
 from markupsafe import escape
-from sqlalchemy import create_engine, event
+from sqlalchemy import create_engine, event, literal_column, select
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError, DisconnectionError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
@@ -120,6 +120,9 @@ def _check_on_checkout(engine: Engine, deadlines: Deadlines) -> None:
     see the connection: on a stalled server its ping would wait forever.
     """
 
+    # "SELECT 1", in the dialect's words ("SELECT 1 FROM DUAL" on Oracle).
+    select_one = str(select(literal_column("1")).compile(dialect=engine.dialect))
+
     @event.listens_for(engine, "connect")
     def mark_fresh(dbapi_connection: t.Any, record: ConnectionPoolEntry) -> None:
         record.info[_FRESH] = True
@@ -134,7 +137,7 @@ def _check_on_checkout(engine: Engine, deadlines: Deadlines) -> None:
         try:
             cursor = dbapi_connection.cursor()
             try:
-                cursor.execute("SELECT 1")
+                cursor.execute(select_one)
             finally:
                 cursor.close()
         except Exception as e:
