@@ -2,9 +2,9 @@
 
 Wall-clock figures on a shared, frequency-scaled machine spread by several microseconds;
 instruction counts do not depend on the load or the clock, so they show the effect of a
-code change that timings would hide. They still move by about 1% of a bare Flask request
-with the memory layout of the process (Python's caches hash some objects by address), so
-a different ``PYTHONPATH`` or set of imports shifts them by a few thousand instructions.
+code change that timings would hide. They still move by 1 to 2% with the memory layout
+of the process (Python's caches hash some objects by address): a different ``PYTHONPATH``
+or set of imports shifts a bare Flask request by a few thousand instructions.
 They count the instructions executed (by Python, the extension, its C libraries), not
 what they cost: cache misses, branch mispredictions, system calls and waits on the
 network or the disk are not in them.
@@ -48,6 +48,9 @@ BASELINE = "bare Flask"
 REDIS_URL = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0")
 # The children's Redis keys start with this; the parent removes them at the end.
 PREFIX_VARIABLE = "BENCH_INSTRUCTIONS_PREFIX"
+# About how much a bare Flask request's count moves with the memory layout of the process
+# (another PYTHONPATH, other imports): changes smaller than this share of it are noise.
+NOISE = 0.01
 # The same hash seed in both runs of a variant, so their start-up is the same work.
 HASH_SEED = "0"
 
@@ -294,7 +297,8 @@ def table(title: str, rows: list[tuple[str, float]]) -> str:
 def compare(old_name: str, new_name: str, old: Figures, new: Figures) -> str:
     """Two measurements side by side: each variant's instructions per request, its
     overhead over bare Flask and its ratio to it, the change of the overhead, and the
-    overhead of our variant (the second row) to the peer's (the third)."""
+    overhead of our variant (the second row) to the peer's (the third). An overhead that
+    grew by more than 10%, and by more than :data:`NOISE`, is flagged."""
     sections = []
     for title, new_rows in new.items():
         if title not in old:
@@ -319,7 +323,9 @@ def compare(old_name: str, new_name: str, old: Figures, new: Figures) -> str:
             else:
                 over_was, over_now = was - old_base, now - new_base
                 change = (over_now - over_was) / abs(over_was) if over_was else float("nan")
-                flag = " ⚠" if change > 0.10 and label.startswith("flask-plug") else ""
+                # Flagged: grew by over 10%, and by more than the noise of memory layout.
+                grew = change > 0.10 and over_now - over_was > NOISE * new_base
+                flag = " ⚠" if grew and label.startswith("flask-plug") else ""
                 cells += [
                     f"{over_was:+,.0f}", f"{over_now:+,.0f}", f"{change:+.1%}{flag}",
                     f"{was / old_base:.3f}", f"{now / new_base:.3f}",
