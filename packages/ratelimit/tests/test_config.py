@@ -107,10 +107,14 @@ def test_bad_storage_uri_fails_at_init_app_naming_the_key(uri: str, problem: str
     assert problem in str(error.value)
 
 
-def test_storage_uri_error_does_not_show_the_password() -> None:
+@pytest.mark.parametrize(
+    "uri",
+    ["redis://user:s3cret@host:port/0", "memcached://user:s3cret@host", "redis+tls://:s3cret@h"],
+)
+def test_storage_uri_error_does_not_show_the_password(uri: str) -> None:
     pytest.importorskip("redis")
     app = Flask(__name__)
-    app.config["RATELIMIT_STORAGE_URI"] = "redis://user:s3cret@host:port/0"
+    app.config["RATELIMIT_STORAGE_URI"] = uri
     with pytest.raises(ValueError, match="RATELIMIT_STORAGE_URI") as error:
         RateLimiter(app)
     assert "s3cret" not in str(error.value)

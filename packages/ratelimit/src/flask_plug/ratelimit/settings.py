@@ -133,11 +133,13 @@ def resolve(app: Flask, options: dict[str, t.Any]) -> LimiterSettings:
     for flag in ("headers", "legacy_headers", "enabled"):
         check(flag, isinstance(values[flag], bool), "True or False")
     uri = values["storage_uri"]
-    check(
-        "storage_uri",
-        isinstance(uri, str) and (uri == "memory://" or uri.startswith(_REDIS_SCHEMES)),
-        "'memory://' or a redis://, rediss:// or unix:// URL",
-    )
+    if not (isinstance(uri, str) and (uri == "memory://" or uri.startswith(_REDIS_SCHEMES))):
+        # Only the scheme: the rest of a URL may hold a password.
+        given = f"a {uri.partition(':')[0]!r} URL" if isinstance(uri, str) else repr(uri)
+        raise ValueError(
+            f"{key('storage_uri')} must be 'memory://' or a redis://, rediss:// or unix://"
+            f" URL, got {given}"
+        )
     problem = None if uri == "memory://" else redis_url_problem(uri)
     if problem is not None:
         raise ValueError(f"{key('storage_uri')} {problem}")
