@@ -13,12 +13,11 @@ import re
 import threading
 import typing as t
 from datetime import timedelta
-from urllib.parse import urlencode
+from urllib.parse import urlencode, urlsplit
 
 import pytest
 from flask import Flask
 from sqlalchemy.engine import Engine
-from werkzeug.serving import make_server
 
 from flask_plug.auth import Auth, Store, User, login_failed
 
@@ -26,23 +25,6 @@ GUESSES = 30
 LIMIT = 5
 HTML = {"Accept": "text/html"}
 CSRF_FIELD = re.compile(r'name="csrf_token" value="([^"]+)"')
-
-
-@pytest.fixture
-def live_server() -> t.Iterator[t.Callable[[Flask], int]]:
-    """Serve an app with Werkzeug's threaded server on 127.0.0.1; returns its port."""
-    servers = []
-
-    def serve(app: Flask) -> int:
-        server = make_server("127.0.0.1", 0, app, threaded=True)
-        threading.Thread(target=server.serve_forever, daemon=True).start()
-        servers.append(server)
-        return server.server_port
-
-    yield serve
-    for server in servers:
-        server.shutdown()
-        server.server_close()
 
 
 def checked_passwords(app: Flask) -> list[str]:
@@ -126,12 +108,12 @@ def test_concurrent_guesses_check_at_most_the_account_limit(
     make_app: t.Callable[..., Flask],
     auth: Auth,
     users: dict[str, User],
-    live_server: t.Callable[[Flask], int],
+    live_server: t.Callable[[Flask], str],
     passwords: dict[str, str],
 ) -> None:
     app = make_app(AUTH_MAX_FAILURES=LIMIT, AUTH_MAX_FAILURES_PER_ADDRESS=1000)
     checked = checked_passwords(app)
-    port = live_server(app)
+    port = urlsplit(live_server(app)).port
     guessers = [Guesser(port, f"127.0.1.{i + 1}") for i in range(GUESSES)]
 
     statuses = guess_together(guessers, ["ann"] * GUESSES)
@@ -147,11 +129,11 @@ def test_concurrent_guesses_check_at_most_the_account_limit(
 def test_concurrent_guesses_from_one_address_check_at_most_the_address_limit(
     make_app: t.Callable[..., Flask],
     users: dict[str, User],
-    live_server: t.Callable[[Flask], int],
+    live_server: t.Callable[[Flask], str],
 ) -> None:
     app = make_app(AUTH_MAX_FAILURES=1000, AUTH_MAX_FAILURES_PER_ADDRESS=LIMIT)
     checked = checked_passwords(app)
-    port = live_server(app)
+    port = urlsplit(live_server(app)).port
     guessers = [Guesser(port, "127.0.3.1") for _ in range(GUESSES)]
 
     statuses = guess_together(guessers, [f"user-{i}" for i in range(GUESSES)])

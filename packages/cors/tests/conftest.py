@@ -1,13 +1,11 @@
 from __future__ import annotations
 
 import os
-import threading
 import typing as t
 from pathlib import Path
 
 import pytest
 from flask import Flask
-from werkzeug.serving import make_server
 
 from flask_plug.cors import CORS
 
@@ -60,23 +58,6 @@ def new_app() -> t.Callable[..., Flask]:
 @pytest.fixture(scope="session")
 def send_preflight() -> t.Callable[..., t.Any]:
     return preflight
-
-
-@pytest.fixture
-def live_server() -> t.Iterator[t.Callable[[Flask], int]]:
-    """Serve an app on 127.0.0.1 on a free port; returns the port."""
-    servers = []
-
-    def serve(app: Flask) -> int:
-        server = make_server("127.0.0.1", 0, app, threaded=True)
-        threading.Thread(target=server.serve_forever, daemon=True).start()
-        servers.append(server)
-        return server.server_port
-
-    yield serve
-    for server in servers:
-        server.shutdown()
-        server.server_close()
 
 
 @pytest.fixture(scope="module")

@@ -52,15 +52,10 @@ def api(allowed_origin: str) -> Flask:
 
 
 @pytest.fixture
-def origins(live_server: t.Callable[[Flask], int]) -> dict[str, str]:
-    page_port = live_server(front_end())
-    other_port = live_server(front_end())
-    api_port = live_server(api(f"http://127.0.0.1:{page_port}"))
-    return {
-        "page": f"http://127.0.0.1:{page_port}",
-        "other": f"http://127.0.0.1:{other_port}",
-        "api": f"http://127.0.0.1:{api_port}",
-    }
+def origins(live_server: t.Callable[[Flask], str]) -> dict[str, str]:
+    page = live_server(front_end())
+    other = live_server(front_end())
+    return {"page": page, "other": other, "api": live_server(api(page))}
 
 
 def run_in_page(browser: t.Any, page_origin: str, script: str, api: str) -> t.Any:

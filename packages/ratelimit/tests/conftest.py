@@ -1,13 +1,11 @@
 from __future__ import annotations
 
 import os
-import threading
 import typing as t
 from uuid import uuid4
 
 import pytest
 from flask import Flask
-from werkzeug.serving import make_server
 
 from flask_plug.ratelimit import RateLimiter
 
@@ -64,20 +62,3 @@ def storage(request: pytest.FixtureRequest) -> t.Iterator[dict[str, str]]:
         for key in client.scan_iter(match=f"{prefix}:*"):
             client.delete(key)
         client.close()
-
-
-@pytest.fixture
-def live_server() -> t.Iterator[t.Callable[[Flask], str]]:
-    """Serve an app on 127.0.0.1 with Werkzeug's threaded server; returns its base URL."""
-    servers = []
-
-    def serve(app: Flask) -> str:
-        server = make_server("127.0.0.1", 0, app, threaded=True)
-        threading.Thread(target=server.serve_forever, daemon=True).start()
-        servers.append(server)
-        return f"http://127.0.0.1:{server.server_port}"
-
-    yield serve
-    for server in servers:
-        server.shutdown()
-        server.server_close()

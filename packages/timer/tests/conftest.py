@@ -2,13 +2,11 @@ from __future__ import annotations
 
 import os
 import re
-import threading
 import typing as t
 from pathlib import Path
 
 import pytest
 from flask import Flask
-from werkzeug.serving import make_server
 
 from flask_plug.timer import Timer
 
@@ -92,23 +90,6 @@ def _parse_field(field: str) -> list[dict[str, str]]:
         if field[pos] != ",":
             raise ValueError(f"expected ',' at {pos} in {field!r}")
         pos += 1
-
-
-@pytest.fixture
-def live_server() -> t.Iterator[t.Callable[[Flask], str]]:
-    """Serve an app on 127.0.0.1 on a free port; returns its base URL."""
-    servers = []
-
-    def serve(app: Flask) -> str:
-        server = make_server("127.0.0.1", 0, app, threaded=True)
-        threading.Thread(target=server.serve_forever, daemon=True).start()
-        servers.append(server)
-        return f"http://127.0.0.1:{server.server_port}"
-
-    yield serve
-    for server in servers:
-        server.shutdown()
-        server.server_close()
 
 
 @pytest.fixture(scope="module")
