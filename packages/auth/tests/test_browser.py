@@ -8,7 +8,6 @@ from __future__ import annotations
 import os
 import secrets
 import string
-import threading
 import typing as t
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,7 +15,6 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from flask import Flask, render_template_string, request
-from werkzeug.serving import make_server
 
 from flask_plug.auth import Auth
 
@@ -107,26 +105,9 @@ def auth_browser() -> t.Iterator[t.Any]:
 
 
 @pytest.fixture
-def auth_live_server() -> t.Iterator[t.Callable[[Flask], str]]:
-    """Serve an app on 127.0.0.1 on a free port; returns its base URL."""
-    servers = []
-
-    def serve(app: Flask) -> str:
-        server = make_server("127.0.0.1", 0, app, threaded=True)
-        threading.Thread(target=server.serve_forever, daemon=True).start()
-        servers.append(server)
-        return f"http://127.0.0.1:{server.server_port}"
-
-    yield serve
-    for server in servers:
-        server.shutdown()
-        server.server_close()
-
-
-@pytest.fixture
-def auth_site(tmp_path: Path, auth_live_server: t.Callable[[Flask], str]) -> t.Iterator[AuthSite]:
+def auth_site(tmp_path: Path, live_server: t.Callable[[Flask], str]) -> t.Iterator[AuthSite]:
     app, auth, hits = _make_auth_app(tmp_path / "auth.db")
-    yield AuthSite(auth_live_server(app), hits)
+    yield AuthSite(live_server(app), hits)
     with app.app_context():
         auth.store.engine.dispose()
 
