@@ -111,7 +111,7 @@ class RateLimiter:
             timeout=settings.storage_timeout_ms / 1000,
             max_keys=settings.memory_max_keys,
         )
-        state = _LimiterState(settings, storage)
+        state = LimiterState(app, settings, storage)
         app.extensions[EXTENSION_KEY] = state
         from .cli import ratelimit_cli
 
@@ -257,15 +257,18 @@ class Plan:
     """``RateLimit-Policy`` when every limit is counted, the usual case."""
 
 
-class _LimiterState:
-    """Per-app settings, storage and the plan of each (endpoint, method), cached.
+class LimiterState:
+    """Per-app settings, storage and the plan of each (endpoint, method), cached: what
+    :meth:`RateLimiter.init_app` stores as ``app.extensions["flask-plug-ratelimit"]``.
 
     The cache stays bounded whatever clients send: its keys are an endpoint (or ``None``
     for requests no route matches) and a method from a fixed set, the standard ones, the
     exempt ones and those the endpoint's routes declare; every other method shares one key.
     """
 
-    def __init__(self, settings: LimiterSettings, storage: Storage) -> None:
+    def __init__(self, app: Flask, settings: LimiterSettings, storage: Storage) -> None:
+        self.app = app
+        """The app these limits belong to: planning needs no app context."""
         self.settings = settings
         self.storage = storage
         self._key_head = settings.key_prefix + ":{"
@@ -287,34 +290,55 @@ class _LimiterState:
         """Methods never limited; flask-plug-apidocs documents no 429 for them."""
         return self.settings.exempt_methods
 
+    def limits_for(self, endpoint: str, method: str) -> tuple[str, ...]:
+        """The limits applied to ``method`` requests routed to ``endpoint``, as text, such
+        as ``("10 per 1 minute", "100 per 1 day")``; empty when none apply.
+
+        The same rules as requests follow: an exempt view or blueprint has none; a view's
+        own limits replace its innermost limited blueprint's, which replace the app's
+        default; limits for other ``methods`` do not count; exempt methods have none;
+        ``HEAD`` has those of ``GET``. The limits are reported whether or not the limiter
+        is ``enabled``. No app context is needed: flask-plug-apidocs calls this while it
+        builds the OpenAPI document.
+
+        .. versionadded:: 0.2
+        """
+        # Not cached: a caller may ask before every view and limit is registered.
+        plan = self._plan(endpoint, self._plan_key(endpoint, method.upper()))
+        return () if plan is None else tuple(limit.text for limit in plan.limits)
+
     def plan_for(self, endpoint: str | None, method: str) -> Plan | None:
         """The limits that apply to ``method`` requests routed to ``endpoint``, if any.
 
         ``HEAD`` gets the plan of ``GET``; ``endpoint`` ``None`` means no route matched.
         """
-        method = method.upper()
+        return self._cached_plan(endpoint, self._plan_key(endpoint, method.upper()))
+
+    def _plan_key(self, endpoint: str | None, method: str) -> str:
+        """The plan key of an upper-case ``method``: see the class docstring."""
         key = self._method_keys.get(method)
         if key is None:
             try:
-                rules = list(current_app.url_map.iter_rules(endpoint)) if endpoint else []
+                rules = list(self.app.url_map.iter_rules(endpoint)) if endpoint else []
             except KeyError:  # no such endpoint
                 rules = []
             declared = any(rule.methods is not None and method in rule.methods for rule in rules)
             key = method if declared else _OTHER
-        return self._cached_plan(endpoint, key)
+        return key
 
     def _cached_plan(self, endpoint: str | None, method: str) -> Plan | None:
         cache_key = (endpoint, method)
         try:
             return self._plans[cache_key]
         except KeyError:
-            plan = self._plans[cache_key] = self._plan(current_app, endpoint, method)
+            plan = self._plans[cache_key] = self._plan(endpoint, method)
             return plan
 
-    def _plan(self, app: Flask, endpoint: str | None, method: str) -> Plan | None:
+    def _plan(self, endpoint: str | None, method: str) -> Plan | None:
         """Work out a plan; ``method`` is a plan key: never ``HEAD``, maybe ``_OTHER``."""
         if method in self.settings.exempt_methods:
             return None
+        app = self.app
         targets: list[object] = []
         if endpoint is not None:
             targets.append(app.view_functions.get(endpoint))
