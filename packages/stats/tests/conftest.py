@@ -7,6 +7,9 @@ from flask import Flask
 
 from flask_plug.stats import Stats
 
+if t.TYPE_CHECKING:
+    from flask.testing import FlaskClient
+
 
 @pytest.fixture
 def stats() -> Stats:
@@ -31,15 +34,15 @@ def app(stats: Stats) -> Flask:
 
 
 @pytest.fixture
-def client(app: Flask) -> t.Any:
+def client(app: Flask) -> FlaskClient:
     return app.test_client()
 
 
 @pytest.fixture(scope="session")
-def summary() -> t.Callable[[t.Any], dict[str, t.Any]]:
+def summary() -> t.Callable[[FlaskClient], dict[str, t.Any]]:
     """The JSON view's endpoints, read as a loopback client."""
 
-    def read(client: t.Any) -> dict[str, t.Any]:
+    def read(client: FlaskClient) -> dict[str, t.Any]:
         response = client.get("/admin/stats")
         assert response.status_code == 200
         endpoints: dict[str, t.Any] = response.json["endpoints"]

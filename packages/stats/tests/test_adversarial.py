@@ -20,6 +20,9 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from flask_plug.stats import Stats
 
+if t.TYPE_CHECKING:
+    from flask.testing import FlaskClient
+
 STANDARD = {"GET", "HEAD", "POST", "PUT", "DELETE", "CONNECT", "OPTIONS", "TRACE", "PATCH"}
 DECLARED = {"PROPFIND", "PURGE"}  # the methods make_app's routes declare beyond the standard
 METHOD_LABELS = STANDARD | DECLARED | {"other"}
@@ -63,7 +66,7 @@ def random_path(rng: random.Random) -> str:
     return f"/{first}" + "".join(rng.choices(string.ascii_letters + string.digits + "/-._~", k=11))
 
 
-def samples(client: t.Any, name: str = "flask_http_requests_total") -> list[t.Any]:
+def samples(client: FlaskClient, name: str = "flask_http_requests_total") -> list[t.Any]:
     text = client.get("/admin/stats/metrics").get_data(as_text=True)
     return [
         sample
@@ -73,7 +76,7 @@ def samples(client: t.Any, name: str = "flask_http_requests_total") -> list[t.An
     ]
 
 
-def label_values(client: t.Any, label: str) -> set[str]:
+def label_values(client: FlaskClient, label: str) -> set[str]:
     text = client.get("/admin/stats/metrics").get_data(as_text=True)
     return {
         sample.labels[label]
@@ -83,7 +86,7 @@ def label_values(client: t.Any, label: str) -> set[str]:
     }
 
 
-def attack(client: t.Any, rng: random.Random, count: int) -> None:
+def attack(client: FlaskClient, rng: random.Random, count: int) -> None:
     """``count`` requests with random methods, half to routes, half to unmatched paths."""
     for i in range(count):
         path = random_path(rng) if i % 2 else rng.choice(["/users/1", "/dav", "/echo", "/cache"])

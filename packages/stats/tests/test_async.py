@@ -9,9 +9,12 @@ from flask import Flask
 
 from flask_plug.stats import Stats
 
+if t.TYPE_CHECKING:
+    from flask.testing import FlaskClient
+
 
 def test_async_views_are_counted_and_exclude_works_on_them(
-    summary: t.Callable[[t.Any], dict[str, t.Any]],
+    summary: t.Callable[[FlaskClient], dict[str, t.Any]],
 ) -> None:
     stats = Stats()
     app = Flask(__name__)

@@ -8,8 +8,13 @@ from flask import Flask
 
 from flask_plug.stats import Stats
 
+if t.TYPE_CHECKING:
+    from flask.testing import FlaskClient
 
-def test_collector_values_add_up_per_endpoint(stats: Stats, client: t.Any, summary: t.Any) -> None:
+
+def test_collector_values_add_up_per_endpoint(
+    stats: Stats, client: FlaskClient, summary: t.Any
+) -> None:
     stats.register_collector("bytes", lambda request, response, elapsed: response.content_length)
 
     @stats.collector("slow")
@@ -23,7 +28,7 @@ def test_collector_values_add_up_per_endpoint(stats: Stats, client: t.Any, summa
 
 
 def test_a_raising_collector_is_logged_once_and_skipped(
-    stats: Stats, client: t.Any, summary: t.Any, caplog: pytest.LogCaptureFixture, app: Flask
+    stats: Stats, client: FlaskClient, summary: t.Any, caplog: pytest.LogCaptureFixture, app: Flask
 ) -> None:
     def broken(request: t.Any, response: t.Any, elapsed: float) -> int:
         raise RuntimeError("collector bug")
@@ -39,7 +44,7 @@ def test_a_raising_collector_is_logged_once_and_skipped(
 
 @pytest.mark.parametrize("value", ["3", -1, float("nan"), True])
 def test_a_collector_returning_a_non_count_is_skipped(
-    stats: Stats, client: t.Any, summary: t.Any, value: t.Any
+    stats: Stats, client: FlaskClient, summary: t.Any, value: t.Any
 ) -> None:
     stats.register_collector("odd", lambda request, response, elapsed: value)
     assert client.get("/users/1").status_code == 200

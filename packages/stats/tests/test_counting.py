@@ -9,8 +9,11 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from flask_plug.stats import Stats
 
+if t.TYPE_CHECKING:
+    from flask.testing import FlaskClient
 
-def test_requests_are_grouped_by_url_rule_not_path(client: t.Any, summary: t.Any) -> None:
+
+def test_requests_are_grouped_by_url_rule_not_path(client: FlaskClient, summary: t.Any) -> None:
     for user_id in range(25):
         client.get(f"/users/{user_id}")
     endpoints = summary(client)
@@ -18,7 +21,7 @@ def test_requests_are_grouped_by_url_rule_not_path(client: t.Any, summary: t.Any
     assert endpoints["user"]["statuses"] == {"200": 25}
 
 
-def test_unmatched_paths_share_one_series(client: t.Any) -> None:
+def test_unmatched_paths_share_one_series(client: FlaskClient) -> None:
     rng = random.Random(0)
     for _ in range(1000):
         client.get("/" + "".join(rng.choices(string.ascii_letters + "/", k=12)))
@@ -33,7 +36,7 @@ def test_unmatched_paths_share_one_series(client: t.Any) -> None:
     assert series[0].labels["endpoint"] == "<unmatched>" and series[0].value == 1000
 
 
-def test_errors_and_exceptions_are_counted(client: t.Any, summary: t.Any) -> None:
+def test_errors_and_exceptions_are_counted(client: FlaskClient, summary: t.Any) -> None:
     client.get("/boom")
     client.get("/users/1")
     boom = summary(client)["boom"]
@@ -43,7 +46,7 @@ def test_errors_and_exceptions_are_counted(client: t.Any, summary: t.Any) -> Non
     assert f"flask_http_exceptions_total{{{labels}}} 1.0" in text
 
 
-def test_stats_views_and_static_are_not_counted(client: t.Any, summary: t.Any) -> None:
+def test_stats_views_and_static_are_not_counted(client: FlaskClient, summary: t.Any) -> None:
     client.get("/admin/stats/dashboard")
     client.get("/admin/stats/metrics")
     assert "flask_plug_stats.summary" not in summary(client)
@@ -57,7 +60,7 @@ def test_excluded_views_are_not_counted(stats: Stats, app: Flask, summary: t.Any
     assert "health" not in summary(client)
 
 
-def test_exposition_parses_with_prometheus_clients_parser(client: t.Any) -> None:
+def test_exposition_parses_with_prometheus_clients_parser(client: FlaskClient) -> None:
     client.get("/users/1")
     response = client.get("/admin/stats/metrics")
     assert response.headers["Content-Type"].startswith("text/plain; version=")
@@ -67,7 +70,7 @@ def test_exposition_parses_with_prometheus_clients_parser(client: t.Any) -> None
     assert {"flask_http_requests", "flask_http_request_duration_seconds"} <= names
 
 
-def test_stats_are_closed_to_other_clients(client: t.Any) -> None:
+def test_stats_are_closed_to_other_clients(client: FlaskClient) -> None:
     assert (
         client.get("/admin/stats", environ_base={"REMOTE_ADDR": "203.0.113.5"}).status_code == 403
     )

@@ -11,7 +11,7 @@ import pytest
 from flask import Flask, request
 
 from flask_plug.stats import Stats, quantile
-from flask_plug.stats import extension as stats_extension
+from flask_plug.stats import middleware as stats_middleware
 
 INF = math.inf
 
@@ -87,7 +87,7 @@ def test_json_percentiles_of_known_durations_are_exact_across_methods(
     """A fake clock gives every request its exact duration; GET and POST share the
     endpoint's percentiles, so they are those of FAST_AND_SLOW."""
     clock = [1000.0]
-    monkeypatch.setattr(stats_extension, "perf_counter", lambda: clock[0])
+    monkeypatch.setattr(stats_middleware, "perf_counter", lambda: clock[0])
     app = Flask(__name__)
     Stats(app)
 

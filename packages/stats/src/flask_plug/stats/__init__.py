@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from .extension import Stats, StatsOptions, loopback_only
+from .extension import Stats, loopback_only
 from .metrics import DEFAULT_BUCKETS
+from .settings import StatsOptions
 from .summary import quantile
 
 __version__ = "0.1.0"

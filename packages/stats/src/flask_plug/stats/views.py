@@ -7,10 +7,8 @@ import typing as t
 from flask import Blueprint, current_app, render_template
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
+from ._state import get_state
 from .summary import summarise
-
-if t.TYPE_CHECKING:
-    from .extension import _StatsState
 
 blueprint = Blueprint(
     "flask_plug_stats",
@@ -21,22 +19,16 @@ blueprint = Blueprint(
 )
 
 
-def _state() -> _StatsState:
-    from .extension import EXTENSION_KEY
-
-    return current_app.extensions[EXTENSION_KEY]  # type: ignore[no-any-return]
-
-
 @blueprint.before_request
 def check_access() -> None:
-    _state().check_access()
+    get_state(current_app).check_access()
 
 
 @blueprint.get("")
 def summary() -> dict[str, t.Any]:
     """Per endpoint: count, errors, error rate, mean and p50/p95/p99 seconds, statuses,
     custom collector totals."""
-    state = _state()
+    state = get_state(current_app)
     return summarise(state.metrics.read_registry(), state.prefix)
 
 
@@ -49,5 +41,5 @@ def dashboard() -> str:
 @blueprint.get("/metrics")
 def metrics() -> tuple[bytes, int, dict[str, str]]:
     """Prometheus text exposition."""
-    registry = _state().metrics.read_registry()
+    registry = get_state(current_app).metrics.read_registry()
     return generate_latest(registry), 200, {"Content-Type": CONTENT_TYPE_LATEST}
