@@ -13,10 +13,13 @@ from .keys import remote_addr
 from .limits import Limit, parse_limits
 
 if t.TYPE_CHECKING:
+    from collections.abc import Container, Mapping
+
     from flask import Flask
 
 _REDIS_SCHEMES = ("redis://", "rediss://", "unix://")
 _HOST = re.compile(r"[^\s/?#@]*")
+_POLICIES = ("allow", "deny")
 
 
 def redis_url_problem(uri: str) -> str | None:
@@ -72,117 +75,162 @@ class LimiterOptions(t.TypedDict, total=False):
     memory_max_keys: int
 
 
-DEFAULTS: dict[str, t.Any] = {
-    "default": None,
-    "storage_uri": "memory://",
-    "strategy": "gcra",
-    "key_func": remote_addr,
-    "on_storage_error": "allow",
-    "storage_timeout_ms": 100,
-    "headers": True,
-    "legacy_headers": False,
-    "exempt_methods": ["OPTIONS"],
-    "key_prefix": "flask-plug-ratelimit",
-    "enabled": True,
-    "memory_max_keys": 100_000,
-}
-
-
 @dataclass(frozen=True)
 class LimiterSettings:
     """The resolved options of one app, as :class:`RateLimiter` documents them."""
 
     default: tuple[Limit, ...]
+    """``RATELIMIT_DEFAULT``, parsed; empty for none."""
     storage_uri: str
+    """``RATELIMIT_STORAGE_URI``."""
     strategy: str
+    """``RATELIMIT_STRATEGY``."""
     key_func: Callable[[], str]
+    """``RATELIMIT_KEY_FUNC``."""
     on_storage_error: str
+    """``RATELIMIT_ON_STORAGE_ERROR``: ``"allow"`` or ``"deny"``."""
     storage_timeout_ms: int
+    """``RATELIMIT_STORAGE_TIMEOUT_MS``."""
     headers: bool
+    """``RATELIMIT_HEADERS``."""
     legacy_headers: bool
+    """``RATELIMIT_LEGACY_HEADERS``."""
     exempt_methods: frozenset[str]
-    """Upper case; ``HEAD`` is in it exactly when ``GET`` is."""
+    """``RATELIMIT_EXEMPT_METHODS``, upper case; ``HEAD`` is in it exactly when ``GET`` is."""
     key_prefix: str
+    """``RATELIMIT_KEY_PREFIX``."""
     enabled: bool
+    """``RATELIMIT_ENABLED``."""
     memory_max_keys: int
+    """``RATELIMIT_MEMORY_MAX_KEYS``."""
 
 
-def key(option: str) -> str:
-    return f"RATELIMIT_{option.upper()}"
+class _Config:
+    """Reads each option: the keyword argument, else the app's config key, else the default.
+
+    ``None`` counts as not given, so ``None`` anywhere means "use the default".
+    """
+
+    def __init__(
+        self, app: Flask, options: Mapping[str, t.Any], known: type, prefix: str, owner: str
+    ) -> None:
+        unknown = set(options) - set(known.__annotations__)
+        if unknown:
+            raise TypeError(f"unknown {owner} option(s): {', '.join(sorted(unknown))}")
+        self.app = app
+        self.options = options
+        self.prefix = prefix
+
+    def key(self, option: str) -> str:
+        """The config key of ``option``: ``"max_age"`` -> ``"CORS_MAX_AGE"``."""
+        return f"{self.prefix}{option.upper()}"
+
+    def value(self, option: str, default: t.Any) -> t.Any:
+        """The keyword value, else the config value, else ``default``."""
+        value = self.options.get(option)
+        if value is None:
+            value = self.app.config.get(self.key(option))
+        return default if value is None else value
+
+    def flag(self, option: str, default: bool) -> bool:
+        """A value that must be ``True`` or ``False``."""
+        value = self.value(option, default)
+        if not isinstance(value, bool):
+            raise ValueError(f"{self.key(option)} must be True or False, got {value!r}")
+        return value
 
 
-def resolve(app: Flask, options: dict[str, t.Any]) -> LimiterSettings:
+def resolve(app: Flask, options: Mapping[str, t.Any]) -> LimiterSettings:
     """Merge keyword ``options`` over ``app.config`` over defaults, and validate each value.
 
+    :raises TypeError: for an unknown keyword option.
     :raises ValueError: naming the config key and what it expects.
     """
-    unknown = set(options) - set(DEFAULTS)
-    if unknown:
-        raise TypeError(f"unknown RateLimiter option(s): {', '.join(sorted(unknown))}")
-    values = {}
-    for option, default in DEFAULTS.items():
-        value = options.get(option)
-        if value is None:
-            value = app.config.get(key(option), default)
-        values[option] = value
+    config = _Config(app, options, LimiterOptions, "RATELIMIT_", "RateLimiter")
+    return LimiterSettings(
+        default=_default(config, "default"),
+        storage_uri=_storage_uri(config, "storage_uri"),
+        strategy=_one_of(config, "strategy", "gcra", f"one of {', '.join(ALGORITHMS)}", ALGORITHMS),
+        key_func=_key_func(config, "key_func"),
+        on_storage_error=_one_of(
+            config, "on_storage_error", "allow", "'allow' or 'deny'", _POLICIES
+        ),
+        storage_timeout_ms=_whole_number(config, "storage_timeout_ms", 100),
+        headers=config.flag("headers", True),
+        legacy_headers=config.flag("legacy_headers", False),
+        exempt_methods=_exempt_methods(config, "exempt_methods"),
+        key_prefix=_key_prefix(config, "key_prefix"),
+        enabled=config.flag("enabled", True),
+        memory_max_keys=_whole_number(config, "memory_max_keys", 100_000),
+    )
 
-    def check(option: str, ok: bool, expected: str) -> None:
-        if not ok:
-            raise ValueError(f"{key(option)} must be {expected}, got {values[option]!r}")
 
-    for flag in ("headers", "legacy_headers", "enabled"):
-        check(flag, isinstance(values[flag], bool), "True or False")
-    uri = values["storage_uri"]
+def _fail(config: _Config, option: str, expected: str, value: object) -> t.NoReturn:
+    raise ValueError(f"{config.key(option)} must be {expected}, got {value!r}")
+
+
+def _default(config: _Config, option: str) -> tuple[Limit, ...]:
+    text = config.value(option, None)
+    return () if text is None else parse_limits(text, config.key(option))
+
+
+def _storage_uri(config: _Config, option: str) -> str:
+    uri = config.value(option, "memory://")
     if not (isinstance(uri, str) and (uri == "memory://" or uri.startswith(_REDIS_SCHEMES))):
         # Only the scheme: the rest of a URL may hold a password.
         given = f"a {uri.partition(':')[0]!r} URL" if isinstance(uri, str) else repr(uri)
         raise ValueError(
-            f"{key('storage_uri')} must be 'memory://' or a redis://, rediss:// or unix://"
+            f"{config.key(option)} must be 'memory://' or a redis://, rediss:// or unix://"
             f" URL, got {given}"
         )
     problem = None if uri == "memory://" else redis_url_problem(uri)
     if problem is not None:
-        raise ValueError(f"{key('storage_uri')} {problem}")
-    check("strategy", values["strategy"] in ALGORITHMS, f"one of {', '.join(ALGORITHMS)}")
-    check("key_func", callable(values["key_func"]), "a function returning a string")
-    check("on_storage_error", values["on_storage_error"] in ("allow", "deny"), "'allow' or 'deny'")
-    for number in ("storage_timeout_ms", "memory_max_keys"):
-        value = values[number]
-        check(
-            number,
-            isinstance(value, int) and not isinstance(value, bool) and value > 0,
-            "a whole number above 0",
-        )
-    methods = values["exempt_methods"]
-    check(
-        "exempt_methods",
+        raise ValueError(f"{config.key(option)} {problem}")
+    return uri
+
+
+def _one_of(
+    config: _Config, option: str, default: str, expected: str, choices: Container[str]
+) -> str:
+    value = config.value(option, default)
+    if value not in choices:
+        _fail(config, option, expected, value)
+    return t.cast("str", value)
+
+
+def _key_func(config: _Config, option: str) -> Callable[[], str]:
+    value = config.value(option, remote_addr)
+    if not callable(value):
+        _fail(config, option, "a function returning a string", value)
+    return t.cast("Callable[[], str]", value)
+
+
+def _whole_number(config: _Config, option: str, default: int) -> int:
+    value = config.value(option, default)
+    if not (isinstance(value, int) and not isinstance(value, bool) and value > 0):
+        _fail(config, option, "a whole number above 0", value)
+    return value
+
+
+def _exempt_methods(config: _Config, option: str) -> frozenset[str]:
+    methods = config.value(option, ["OPTIONS"])
+    if not (
         isinstance(methods, (list, tuple, set, frozenset))
-        and all(isinstance(m, str) for m in methods),
-        "a list of HTTP methods",
-    )
+        and all(isinstance(m, str) for m in methods)
+    ):
+        _fail(config, option, "a list of HTTP methods", methods)
     exempt = frozenset(m.upper() for m in methods)
     if "HEAD" in exempt and "GET" not in exempt:
         # Flask answers HEAD with the GET view: exempting it alone would open the GET limits.
         raise ValueError(
-            f"{key('exempt_methods')}: HEAD is answered by the GET view and counted as GET;"
+            f"{config.key(option)}: HEAD is answered by the GET view and counted as GET;"
             f" exempt 'GET' (which exempts HEAD too) or remove 'HEAD', got {methods!r}"
         )
-    if "GET" in exempt:
-        exempt |= {"HEAD"}
-    prefix = values["key_prefix"]
-    check("key_prefix", isinstance(prefix, str) and bool(prefix), "a non-empty string")
-    default = values["default"]
-    return LimiterSettings(
-        default=() if default is None else parse_limits(default, key("default")),
-        storage_uri=uri,
-        strategy=values["strategy"],
-        key_func=values["key_func"],
-        on_storage_error=values["on_storage_error"],
-        storage_timeout_ms=values["storage_timeout_ms"],
-        headers=values["headers"],
-        legacy_headers=values["legacy_headers"],
-        exempt_methods=exempt,
-        key_prefix=prefix,
-        enabled=values["enabled"],
-        memory_max_keys=values["memory_max_keys"],
-    )
+    return exempt | {"HEAD"} if "GET" in exempt else exempt
+
+
+def _key_prefix(config: _Config, option: str) -> str:
+    prefix = config.value(option, "flask-plug-ratelimit")
+    if not (isinstance(prefix, str) and prefix):
+        _fail(config, option, "a non-empty string", prefix)
+    return prefix
