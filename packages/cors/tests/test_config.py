@@ -31,7 +31,6 @@ FRONTEND = "https://app.example.com"
         ({"CORS_ALLOW_PRIVATE_NETWORK": 1}, "CORS_ALLOW_PRIVATE_NETWORK must be True or False"),
         ({"CORS_RESOURCES": {"api/*": {}}}, "CORS_RESOURCES: 'api/*' is not a path pattern"),
         ({"CORS_RESOURCES": {"/a*b": {}}}, "'*' is only allowed as a final '/*'"),
-        ({"CORS_RESOURCES": {"/a/*": {"origin": "*"}}}, "unknown CORS option origin"),
         ({"CORS_RESOURCES": {"/a/*": {"origins": "x"}}}, "CORS_RESOURCES['/a/*']['origins']: 'x'"),
         ({"CORS_RESOURCES": "/api/*"}, "CORS_RESOURCES must map path patterns"),
     ],
@@ -43,6 +42,18 @@ def test_bad_config_fails_at_init_app_naming_the_key(
     app.config.update(config)
     with pytest.raises(ValueError, match=re.escape(message)):
         CORS(app)
+
+
+def test_unknown_option_in_a_path_rule_is_a_type_error() -> None:
+    app = Flask(__name__)
+    app.config.update(CORS_RESOURCES={"/a/*": {"origin": "*"}})
+    with pytest.raises(TypeError, match=re.escape("unknown CORS option(s): origin")):
+        CORS(app)
+
+
+def test_unknown_keyword_option_is_a_type_error() -> None:
+    with pytest.raises(TypeError, match=re.escape("unknown CORS option(s): origin")):
+        CORS(Flask(__name__), origin="*")  # type: ignore[call-arg]
 
 
 def test_credentials_with_star_raise_at_start_up() -> None:

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from .decorators import cross_origin
 from .extension import CORS
-from .policy import CorsOptions, CorsPolicy
+from .policy import CorsPolicy
+from .settings import CorsOptions
 
 __version__ = "0.1.0"
 

@@ -3,10 +3,6 @@
 from __future__ import annotations
 
 import re
-import typing as t
-
-if t.TYPE_CHECKING:
-    pass
 
 _TOKEN = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
 NORMALISED_METHODS = frozenset({"DELETE", "GET", "HEAD", "OPTIONS", "POST", "PUT"})
@@ -14,6 +10,7 @@ NORMALISED_METHODS = frozenset({"DELETE", "GET", "HEAD", "OPTIONS", "POST", "PUT
 
 
 def is_token(value: str) -> bool:
+    """Whether ``value`` is an HTTP token, as method and header names must be."""
     return _TOKEN.fullmatch(value) is not None
 
 

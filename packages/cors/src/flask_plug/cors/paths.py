@@ -4,10 +4,7 @@ from __future__ import annotations
 
 import re
 import typing as t
-from collections.abc import Mapping
 from dataclasses import dataclass, field
-
-from .policy import check_options
 
 
 @dataclass(frozen=True)
@@ -44,54 +41,3 @@ class PathRule:
         if mine.endswith("/*"):
             return theirs.startswith(mine[:-1])
         return mine == theirs
-
-
-def parse_rules(value: t.Any) -> tuple[PathRule, ...]:
-    """Validate ``CORS_RESOURCES``: a mapping (or list of pairs) of pattern to options.
-
-    :raises ValueError: naming the bad pattern or option, or a rule that an earlier
-        rule makes unreachable.
-    """
-    if value is None:
-        return ()
-    items = value.items() if isinstance(value, Mapping) else value
-    try:
-        pairs = [(pattern, options) for pattern, options in items]
-    except (TypeError, ValueError):
-        raise ValueError(
-            "CORS_RESOURCES must map path patterns to option dicts, like"
-            " {'/api/*': {'origins': ['https://app.example.com']}}"
-        ) from None
-    rules: list[PathRule] = []
-    for pattern, options in pairs:
-        _check_pattern(pattern)
-        if not isinstance(options, Mapping):
-            raise ValueError(f"CORS_RESOURCES[{pattern!r}] must be a dict of options")
-        label = PathRule(pattern, {}).label
-        checked = check_options(options, lambda option: f"{label}[{option!r}]")  # noqa: B023
-        rule = PathRule(pattern, checked)
-        for earlier in rules:
-            if earlier.shadows(rule):
-                raise ValueError(
-                    f"{rule.label} can never apply: {earlier.label} comes first and matches"
-                    " every path it would; put the more specific rule first"
-                )
-        rules.append(rule)
-    return tuple(rules)
-
-
-def _check_pattern(pattern: t.Any) -> None:
-    if isinstance(pattern, re.Pattern):
-        if not isinstance(pattern.pattern, str):
-            raise ValueError(f"CORS_RESOURCES: {pattern!r} must be a str pattern")
-        return
-    if not isinstance(pattern, str) or not pattern.startswith("/"):
-        raise ValueError(
-            f"CORS_RESOURCES: {pattern!r} is not a path pattern; use '/exact/path',"
-            " '/prefix/*' or re.compile(...)"
-        )
-    if "*" in pattern.removesuffix("/*"):
-        raise ValueError(
-            f"CORS_RESOURCES: {pattern!r}: '*' is only allowed as a final '/*';"
-            " use re.compile(...) for anything else"
-        )

@@ -1,63 +1,17 @@
-"""CORS options, validated once and compiled into a :class:`CorsPolicy` with ready header values."""
+"""Merged CORS options compiled into a :class:`CorsPolicy` with ready header values."""
 
 from __future__ import annotations
 
-import re
 import typing as t
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import timedelta
 
+from .headers import is_token
 from .origins import OriginMatcher
-
-_TOKEN = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
-
-DEFAULTS: dict[str, t.Any] = {
-    "origins": (),
-    "methods": None,
-    "allow_headers": "*",
-    "expose_headers": (),
-    "allow_credentials": False,
-    "max_age": None,
-    "allow_private_network": False,
-}
-"""Every option and its default; a scope that does not set an option inherits it."""
-
-OriginSpec = t.Union[str, "re.Pattern[str]", Iterable[t.Union[str, "re.Pattern[str]"]]]
-
-
-class CorsOptions(t.TypedDict, total=False):
-    """The options of every scope: :class:`CORS`, :meth:`CORS.configure_blueprint` and
-    :func:`cross_origin` take them as keywords; the app also reads ``CORS_<OPTION>``."""
-
-    origins: OriginSpec | None
-    methods: str | Iterable[str] | None
-    allow_headers: str | Iterable[str] | None
-    expose_headers: str | Iterable[str] | None
-    allow_credentials: bool | None
-    max_age: int | timedelta | None
-    allow_private_network: bool | None
-
 
 Namer = Callable[[str], str]
 """Turns an option name into how an error message should name it (``CORS_ORIGINS`` …)."""
-
-
-def check_options(options: Mapping[str, t.Any], name: Namer) -> dict[str, t.Any]:
-    """Validate each given option on its own; return them with ``None`` values dropped.
-
-    :raises ValueError: naming the option (through ``name``) and what it expects.
-    """
-    unknown = set(options) - set(DEFAULTS)
-    if unknown:
-        raise ValueError(
-            f"unknown CORS option {', '.join(sorted(unknown))}; expected one of"
-            f" {', '.join(DEFAULTS)} ({name('origins')} …)"
-        )
-    checked = {k: v for k, v in options.items() if v is not None}
-    for option, value in checked.items():
-        _CHECKS[option](value, name(option))
-    return checked
 
 
 @dataclass(frozen=True, eq=False)
@@ -95,7 +49,7 @@ class CorsPolicy:
 
 
 def compile_policy(options: Mapping[str, t.Any], name: Namer, source: str) -> CorsPolicy:
-    """Compile merged ``options`` (every key of :data:`DEFAULTS` present) into a policy.
+    """Compile merged ``options`` (every option present) into a policy.
 
     :raises ValueError: for combinations the Fetch standard makes useless, such as
         credentials with any origin.
@@ -108,14 +62,14 @@ def compile_policy(options: Mapping[str, t.Any], name: Namer, source: str) -> Co
             " refuse credentials with a wildcard, and reflecting every origin instead would"
             " let any site act as the user. List the origins that may send credentials."
         )
-    expose = _tokens(options["expose_headers"], name("expose_headers"))
+    expose = token_list(options["expose_headers"], name("expose_headers"))
     if credentials and "*" in expose:
         raise ValueError(
             f"{name('expose_headers')} = '*' with {name('allow_credentials')} ({source}):"
             " for credentialed requests browsers read '*' as a header named '*'; list the"
             " headers to expose"
         )
-    allow_headers = _tokens(options["allow_headers"], name("allow_headers"))
+    allow_headers = token_list(options["allow_headers"], name("allow_headers"))
     extra_headers = [("Access-Control-Expose-Headers", ", ".join(expose))] if expose else []
     if credentials:
         extra_headers.insert(0, ("Access-Control-Allow-Credentials", "true"))
@@ -125,7 +79,7 @@ def compile_policy(options: Mapping[str, t.Any], name: Namer, source: str) -> Co
         max_age = max_age.total_seconds()
     return CorsPolicy(
         origins=origins,
-        methods=None if methods is None else frozenset(_methods(methods, name("methods"))),
+        methods=None if methods is None else frozenset(method_list(methods, name("methods"))),
         allow_headers=frozenset(allow_headers) - {"*"},
         allow_any_header="*" in allow_headers,
         expose_headers=", ".join(expose) or None,
@@ -139,8 +93,11 @@ def compile_policy(options: Mapping[str, t.Any], name: Namer, source: str) -> Co
     )
 
 
-def _tokens(value: t.Any, key: str, what: str = "header name") -> list[str]:
-    """Tokens from a list or a comma-separated string, lower-cased, in order."""
+def token_list(value: t.Any, key: str, what: str = "header name") -> list[str]:
+    """Tokens from a list or a comma-separated string, lower-cased, in order.
+
+    :raises ValueError: naming ``key``, for anything that is not a token or ``*``.
+    """
     items = value.split(",") if isinstance(value, str) else value
     if not isinstance(items, Iterable) or isinstance(items, (bytes, Mapping)):
         raise ValueError(f"{key} must be a list of {what}s, got {value!r}")
@@ -149,39 +106,19 @@ def _tokens(value: t.Any, key: str, what: str = "header name") -> list[str]:
         item = item.strip() if isinstance(item, str) else item
         if item == "*":
             names.append("*")
-        elif not isinstance(item, str) or _TOKEN.fullmatch(item) is None:
+        elif not isinstance(item, str) or not is_token(item):
             raise ValueError(f"{key}: {item!r} is not a {what}")
         elif item.lower() not in names:
             names.append(item.lower())
     return names
 
 
-def _methods(value: t.Any, key: str) -> list[str]:
-    methods = _tokens(value, key, "method")
+def method_list(value: t.Any, key: str) -> list[str]:
+    """Method names from a list or a comma-separated string, upper-cased, in order.
+
+    :raises ValueError: naming ``key``, for anything that is not a method name.
+    """
+    methods = token_list(value, key, "method")
     if "*" in methods:
         raise ValueError(f"{key}: list the methods; '*' is not supported")
     return [m.upper() for m in methods]
-
-
-def _check_bool(value: t.Any, key: str) -> None:
-    if not isinstance(value, bool):
-        raise ValueError(f"{key} must be True or False, got {value!r}")
-
-
-def _check_max_age(value: t.Any, key: str) -> None:
-    seconds = value.total_seconds() if isinstance(value, timedelta) else value
-    if isinstance(seconds, bool) or not isinstance(seconds, (int, float)) or seconds < 0:
-        raise ValueError(f"{key} must be a number of seconds >= 0 or a timedelta, got {value!r}")
-    if isinstance(value, float) and not value.is_integer():
-        raise ValueError(f"{key} must be whole seconds, got {value!r}")
-
-
-_CHECKS: dict[str, Callable[[t.Any, str], object]] = {
-    "origins": OriginMatcher,
-    "methods": _methods,
-    "allow_headers": _tokens,
-    "expose_headers": _tokens,
-    "allow_credentials": _check_bool,
-    "max_age": _check_max_age,
-    "allow_private_network": _check_bool,
-}
