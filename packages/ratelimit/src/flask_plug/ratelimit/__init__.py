@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from .errors import RateLimitExceeded, RateLimitStorageUnavailable
-from .extension import LimitOptions, LimitSpec, RateLimiter
+from .extension import LimitOptions, RateLimiter
 from .keys import header_key, remote_addr, user_or_remote_addr
 from .limits import Limit, parse_limits
+from .plan import LimitSpec
 from .settings import LimiterOptions, LimiterSettings
 
 __version__ = "0.1.0"

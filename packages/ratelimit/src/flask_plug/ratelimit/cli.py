@@ -6,6 +6,7 @@ import click
 from flask import current_app
 from flask.cli import AppGroup
 
+from ._state import get_state
 from .storage import MemoryStorage, StorageError
 
 ratelimit_cli = AppGroup("ratelimit", help="Inspect and reset rate limits.")
@@ -15,9 +16,7 @@ ratelimit_cli = AppGroup("ratelimit", help="Inspect and reset rate limits.")
 def show() -> None:
     """List every route with the limits that apply to each method; HEAD shows the limits
     of GET, which it is counted with."""
-    from .extension import EXTENSION_KEY
-
-    state = current_app.extensions[EXTENSION_KEY]
+    state = get_state(current_app)
     rules = sorted(current_app.url_map.iter_rules(), key=lambda rule: (rule.rule, rule.endpoint))
     for rule in rules:
         for method in sorted(rule.methods or ()):
@@ -37,18 +36,13 @@ def show() -> None:
 @click.argument("key", required=False)
 def reset(key: str | None) -> None:
     """Forget the counts of KEY (a client, as the key function names it), or of everyone."""
-    from .extension import EXTENSION_KEY, _key_part
-
-    state = current_app.extensions[EXTENSION_KEY]
+    state = get_state(current_app)
     if isinstance(state.storage, MemoryStorage):
         raise click.ClickException(
             "memory storage lives inside each server process; restart the server to reset it"
         )
-    prefix = state.settings.key_prefix + ":"
-    if key is not None:
-        prefix += "{" + _key_part(key) + "}:"
     try:
-        count = state.storage.reset(prefix)
+        count = state.storage.reset(state.storage_prefix(key))
     except StorageError as e:
         raise click.ClickException(f"cannot reach the storage: {e}") from e
     click.echo(f"removed {count} counters" + ("" if key is None else f" for {key}"))

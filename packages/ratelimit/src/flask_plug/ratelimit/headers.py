@@ -8,8 +8,8 @@ import typing as t
 
 if t.TYPE_CHECKING:
     from .algorithms import Usage
-    from .extension import Plan
     from .limits import Limit
+    from .plan import Plan
 
 
 def sf_string(text: str) -> str:

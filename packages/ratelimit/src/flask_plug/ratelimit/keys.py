@@ -45,3 +45,13 @@ def header_key(name: str) -> t.Callable[[], str]:
 
     key.__name__ = f"header_key({name!r})"
     return key
+
+
+def storage_key_part(client: str) -> str:
+    """``client`` (what a key function returned) as its storage keys hold it, between braces.
+
+    Braces inside would break the Redis hash tag that keeps one client's keys together.
+    """
+    if "{" in client or "}" in client:
+        return client.replace("{", "%7B").replace("}", "%7D")
+    return client

@@ -1,0 +1,244 @@
+"""The limiter's per-app state: settings, storage, the cached plans and the request hook."""
+
+from __future__ import annotations
+
+import math
+import time
+import typing as t
+
+from flask import request
+
+from .errors import RateLimitExceeded, RateLimitStorageUnavailable
+from .keys import remote_addr, storage_key_part
+from .middleware import APPLIED, Applied
+from .plan import make_plan
+from .storage import Check, StorageError
+
+if t.TYPE_CHECKING:
+    from flask import Flask, Request
+
+    from .algorithms import Usage
+    from .plan import Plan
+    from .settings import LimiterSettings
+    from .storage import Storage
+
+EXTENSION_KEY = "flask-plug-ratelimit"
+_OTHER = "<other>"
+"""The one plan key of every method neither standard nor declared by the route: lower
+case, so no request method (Werkzeug upper-cases them) can equal it."""
+_STANDARD_METHODS = ("GET", "HEAD", "POST", "PUT", "DELETE", "PATCH", "OPTIONS", "CONNECT", "TRACE")
+
+
+def get_state(app: Flask) -> LimiterState:
+    """The limiter's state on ``app``.
+
+    :raises RuntimeError: if no limiter is registered on ``app``.
+    """
+    try:
+        return t.cast("LimiterState", app.extensions[EXTENSION_KEY])
+    except KeyError:
+        raise RuntimeError(
+            "flask-plug-ratelimit is not initialised on this app: call init_app(app) first"
+        ) from None
+
+
+def current_request() -> Request:
+    """The request itself, not its proxy: cheaper to read many attributes of."""
+    return request._get_current_object()  # type: ignore[attr-defined,no-any-return]
+
+
+class _Charges(t.NamedTuple):
+    """What a request is charged: a check per limit counted, and each one's index in
+    the plan's limits."""
+
+    checks: list[Check]
+    counted: list[int]
+
+
+class LimiterState:
+    """Per-app settings, storage and the plan of each (endpoint, method), cached: what
+    :meth:`RateLimiter.init_app` stores as ``app.extensions["flask-plug-ratelimit"]``.
+
+    The cache stays bounded whatever clients send: its keys are an endpoint (or ``None``
+    for requests no route matches) and a method from a fixed set, the standard ones, the
+    exempt ones and those the endpoint's routes declare; every other method shares one key.
+
+    .. versionadded:: 0.2
+        Documented, as ``LimiterState``, with :meth:`limits_for`.
+    """
+
+    def __init__(self, app: Flask, settings: LimiterSettings, storage: Storage) -> None:
+        self.app = app
+        """The app these limits belong to: planning needs no app context."""
+        self.settings = settings
+        self.storage = storage
+        self._key_head = settings.key_prefix + ":{"
+        self._plans: dict[tuple[str | None, str], Plan | None] = {}
+        # Each known method's plan key; HEAD is planned as GET, since GET's view answers it.
+        self._method_keys = {m: m for m in (*_STANDARD_METHODS, *settings.exempt_methods)}
+        self._method_keys["HEAD"] = "GET"
+        self._failing_since = 0.0
+        self._last_report = -math.inf
+        self._unreported = 0
+
+    @property
+    def default_limits(self) -> tuple[str, ...]:
+        """The app's default limits as text; flask-plug-apidocs documents them."""
+        return tuple(limit.text for limit in self.settings.default)
+
+    @property
+    def exempt_methods(self) -> frozenset[str]:
+        """Methods never limited; flask-plug-apidocs documents no 429 for them."""
+        return self.settings.exempt_methods
+
+    def limits_for(self, endpoint: str, method: str) -> tuple[str, ...]:
+        """The limits applied to ``method`` requests routed to ``endpoint``, as text, such
+        as ``("10 per 1 minute", "100 per 1 day")``; empty when none apply.
+
+        The same rules as requests follow: an exempt view or blueprint has none; a view's
+        own limits replace its innermost limited blueprint's, which replace the app's
+        default; limits for other ``methods`` do not count; exempt methods have none;
+        ``HEAD`` has those of ``GET``. The limits are reported whether or not the limiter
+        is ``enabled``. No app context is needed: flask-plug-apidocs calls this while it
+        builds the OpenAPI document.
+
+        .. versionadded:: 0.2
+        """
+        # Not cached: a caller may ask before every view and limit is registered.
+        plan = make_plan(
+            self.app, self.settings, endpoint, self._plan_key(endpoint, method.upper())
+        )
+        return () if plan is None else tuple(limit.text for limit in plan.limits)
+
+    def plan_for(self, endpoint: str | None, method: str) -> Plan | None:
+        """The limits that apply to ``method`` requests routed to ``endpoint``, if any.
+
+        ``HEAD`` gets the plan of ``GET``; ``endpoint`` ``None`` means no route matched.
+        """
+        return self._cached_plan(endpoint, self._plan_key(endpoint, method.upper()))
+
+    def storage_prefix(self, client: str | None = None) -> str:
+        """What the storage keys of ``client`` start with; of every client if ``None``."""
+        prefix = self.settings.key_prefix + ":"
+        return prefix if client is None else prefix + "{" + storage_key_part(client) + "}:"
+
+    def check_request(self) -> None:
+        """``before_request``: check and charge the request's limits, or refuse it."""
+        req = current_request()
+        plan = self._request_plan(req)
+        if plan is None:
+            return
+        checks, counted = self._charges(plan, req)
+        if not checks:
+            return
+        usages = self._hit(plan, checks)
+        if usages is None:
+            return
+        refused = [i for i, usage in enumerate(usages) if not usage.allowed]
+        if refused:
+            usages = _uncharged(usages, checks)
+        req.environ[APPLIED] = Applied(plan, counted, usages)
+        if refused:
+            worst = max(refused, key=lambda i: usages[i].retry_after)
+            raise RateLimitExceeded(checks[worst].limit.text, usages[worst].retry_after)
+
+    def _plan_key(self, endpoint: str | None, method: str) -> str:
+        """The plan key of an upper-case ``method``: see the class docstring."""
+        key = self._method_keys.get(method)
+        if key is None:
+            try:
+                rules = list(self.app.url_map.iter_rules(endpoint)) if endpoint else []
+            except KeyError:  # no such endpoint
+                rules = []
+            declared = any(rule.methods is not None and method in rule.methods for rule in rules)
+            key = method if declared else _OTHER
+        return key
+
+    def _request_plan(self, req: Request) -> Plan | None:
+        """:meth:`plan_for` the request, without looking its rule up again."""
+        rule = req.url_rule
+        method = req.method
+        key = self._method_keys.get(method)
+        if key is None:
+            declared = rule is not None and rule.methods is not None and method in rule.methods
+            key = method if declared else _OTHER
+        return self._cached_plan(None if rule is None else rule.endpoint, key)
+
+    def _cached_plan(self, endpoint: str | None, method: str) -> Plan | None:
+        cache_key = (endpoint, method)
+        try:
+            return self._plans[cache_key]
+        except KeyError:
+            plan = make_plan(self.app, self.settings, endpoint, method)
+            self._plans[cache_key] = plan
+            return plan
+
+    def _charges(self, plan: Plan, req: Request) -> _Charges:
+        """The checks of the limits ``req`` is counted against, at the cost it has."""
+        checks = []
+        counted = []
+        index = 0
+        for group in plan.groups:
+            if group.exempt_when is not None and group.exempt_when():
+                index += len(group.limits)
+                continue
+            cost = group.cost if isinstance(group.cost, int) else group.cost()
+            key_func = group.key_func
+            if key_func is remote_addr:
+                client = req.remote_addr or "unknown"  # the common case, without a proxy lookup
+            else:
+                client = key_func()
+            head = self._key_head + storage_key_part(client)
+            for limit, tail in zip(group.limits, group.key_tails, strict=True):
+                if cost > 0:
+                    checks.append(Check(head + tail, limit, cost))
+                    counted.append(index)
+                index += 1
+        return _Charges(checks, counted)
+
+    def _hit(self, plan: Plan, checks: list[Check]) -> list[Usage] | None:
+        """Check and charge ``checks``; ``None`` when the storage fails and the plan's
+        policy lets the request through.
+
+        :raises RateLimitStorageUnavailable: when it fails and the policy says ``"deny"``.
+        """
+        try:
+            usages = self.storage.hit(checks)
+        except StorageError as e:
+            # One "deny" among the groups' policies denies the request.
+            deny = any(group.on_storage_error == "deny" for group in plan.groups)
+            self._report_storage_error(e, deny)
+            if deny:
+                raise RateLimitStorageUnavailable() from e
+            return None
+        if self._failing_since:
+            self.app.logger.warning("rate limit storage is answering again")
+            self._failing_since = 0.0
+        return usages
+
+    def _report_storage_error(self, error: StorageError, deny: bool) -> None:
+        """Log storage failures at most every 10 seconds, counting the ones not logged."""
+        now = time.monotonic()
+        if not self._failing_since:
+            self._failing_since = now
+        if now - self._last_report < 10:
+            self._unreported += 1
+            return
+        self.app.logger.error(
+            "rate limit storage failed, requests are %s until it answers: %s"
+            " (%d more failures since the last report)",
+            "denied" if deny else "allowed",
+            error,
+            self._unreported,
+        )
+        self._last_report = now
+        self._unreported = 0
+
+
+def _uncharged(usages: list[Usage], checks: list[Check]) -> list[Usage]:
+    """The usages of a refused request: nothing was charged, so limits that had room still
+    have all of it."""
+    return [
+        usage._replace(remaining=usage.remaining + check.cost) if usage.allowed else usage
+        for usage, check in zip(usages, checks, strict=True)
+    ]
