@@ -8,6 +8,9 @@ from flask import Flask
 
 from flask_plug.apidocs import APIDocs
 
+if t.TYPE_CHECKING:
+    from flask.testing import FlaskClient
+
 
 @dataclasses.dataclass
 class Note:
@@ -55,12 +58,12 @@ def app(apidocs: APIDocs) -> Flask:
 
 
 @pytest.fixture
-def client(app: Flask) -> t.Any:
+def client(app: Flask) -> FlaskClient:
     return app.test_client()
 
 
 @pytest.fixture
-def document(client: t.Any) -> dict[str, t.Any]:
+def document(client: FlaskClient) -> dict[str, t.Any]:
     response = client.get("/docs/openapi.json")
     assert response.status_code == 200
     document: dict[str, t.Any] = response.get_json()

@@ -23,6 +23,10 @@ import flask_plug.apidocs
 from flask_plug.apidocs import APIDocs
 from flask_plug.apidocs.views import REDOC, SWAGGER_UI
 
+if t.TYPE_CHECKING:
+    from flask.testing import FlaskClient
+    from werkzeug.wrappers import Response
+
 OWN_STATIC = Path(flask_plug.apidocs.__file__).parent / "static"
 ROUTES = ["/docs/_static/swagger/", "/docs/_static/redoc/", "/docs/_static/apidocs/"]
 DOCS = ["/docs/", "/docs/redoc", "/docs/openapi.json", "/docs", "/docs/_static/"]
@@ -80,7 +84,7 @@ def make_app() -> Flask:
 APP = make_app()
 
 
-def fetch(client: t.Any, path: str, **kwargs: t.Any) -> t.Any:
+def fetch(client: FlaskClient, path: str, **kwargs: t.Any) -> Response:
     """The response, read whole and closed."""
     with client.open(path, **kwargs) as response:
         response.get_data()

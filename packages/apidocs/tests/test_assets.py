@@ -13,6 +13,10 @@ import flask_plug.apidocs
 from flask_plug.apidocs import APIDocs
 from flask_plug.apidocs.views import REDOC, SWAGGER_UI
 
+if t.TYPE_CHECKING:
+    from flask.testing import FlaskClient
+    from werkzeug.wrappers import Response
+
 OWN_STATIC = Path(flask_plug.apidocs.__file__).parent / "static"
 
 # Every file a page loads, by URL, with the type it must be sent as.
@@ -35,14 +39,14 @@ ALLOWED_SOURCES = {"'self'", "'none'", "'unsafe-inline'", "data:", "blob:"}
 
 
 @pytest.fixture
-def client() -> t.Any:
+def client() -> FlaskClient:
     app = Flask(__name__)
     APIDocs(app, title="Assets")
     app.add_url_rule("/health", "health", lambda: "ok")
     return app.test_client()
 
 
-def get(client: t.Any, url: str) -> t.Any:
+def get(client: FlaskClient, url: str) -> Response:
     """The response to ``GET url``, read whole and closed (a file response holds the file)."""
     with client.get(url) as response:
         response.get_data()
@@ -68,14 +72,14 @@ def assert_guarded(response: t.Any) -> None:
 
 
 @pytest.mark.parametrize("url", PAGES)
-def test_pages_carry_the_policy(client: t.Any, url: str) -> None:
+def test_pages_carry_the_policy(client: FlaskClient, url: str) -> None:
     response = get(client, url)
     assert response.status_code == 200
     assert response.mimetype == "text/html"
     assert_guarded(response)
 
 
-def test_pages_load_only_the_needed_assets(client: t.Any) -> None:
+def test_pages_load_only_the_needed_assets(client: FlaskClient) -> None:
     named = set()
     for url in PAGES:
         html = get(client, url).get_data(as_text=True)
@@ -84,7 +88,9 @@ def test_pages_load_only_the_needed_assets(client: t.Any) -> None:
 
 
 @pytest.mark.parametrize("url", sorted(NEEDED))
-def test_each_needed_asset_is_served_with_its_type_and_the_policy(client: t.Any, url: str) -> None:
+def test_each_needed_asset_is_served_with_its_type_and_the_policy(
+    client: FlaskClient, url: str
+) -> None:
     response = get(client, url)
     assert response.status_code == 200
     assert response.mimetype in {NEEDED[url], "application/javascript"}
@@ -120,7 +126,7 @@ def test_the_sample_pages_are_among_the_files_checked() -> None:
 
 
 @pytest.mark.parametrize(("route", "name"), NOT_NEEDED, ids=[f"{r}/{n}" for r, n in NOT_NEEDED])
-def test_every_other_vendored_file_answers_404(client: t.Any, route: str, name: str) -> None:
+def test_every_other_vendored_file_answers_404(client: FlaskClient, route: str, name: str) -> None:
     encoded = name.replace("/", "%2f")
     for url in {f"/docs/_static/{route}/{name}", f"/docs/_static/{route}/{encoded}"}:
         response = get(client, url)
@@ -142,5 +148,5 @@ def test_every_other_vendored_file_answers_404(client: t.Any, route: str, name: 
         "/docs/_static/apidocs/%2e%2e%2fviews.py",
     ],
 )
-def test_near_misses_answer_404(client: t.Any, url: str) -> None:
+def test_near_misses_answer_404(client: FlaskClient, url: str) -> None:
     assert get(client, url).status_code == 404

@@ -4,6 +4,9 @@ import typing as t
 
 from openapi_spec_validator import validate
 
+if t.TYPE_CHECKING:
+    from flask.testing import FlaskClient
+
 
 def test_document_is_valid_openapi_3_1(document: dict[str, t.Any]) -> None:
     validate(document)  # type: ignore[arg-type]
@@ -37,7 +40,7 @@ def test_doc_decorator_declares_the_body_and_the_status(document: dict[str, t.An
     assert list(operation["responses"]) == ["201", "400", "415"]  # 400, 415: bad or no JSON
 
 
-def test_pages_and_assets_are_served(client: t.Any) -> None:
+def test_pages_and_assets_are_served(client: FlaskClient) -> None:
     for url in (
         "/docs/",
         "/docs/redoc",

@@ -9,6 +9,8 @@ import click
 from flask import current_app
 from flask.cli import AppGroup
 
+from ._state import get_state
+
 apidocs_cli = AppGroup("apidocs", help="The OpenAPI document of the app.")
 
 
@@ -23,9 +25,7 @@ apidocs_cli = AppGroup("apidocs", help="The OpenAPI document of the app.")
 )  # fmt: skip
 def export(output: str | None, output_format: str) -> None:
     """Print the OpenAPI document, byte for byte what /docs/openapi.json serves."""
-    from .extension import document_text
-
-    text = document_text(current_app)
+    text = get_state(current_app).document_text(current_app)
     if output_format == "yaml":
         try:
             import yaml  # type: ignore[import-untyped]

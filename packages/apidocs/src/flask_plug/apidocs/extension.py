@@ -2,68 +2,20 @@
 
 from __future__ import annotations
 
-import threading
 import typing as t
 
-from flask import current_app
-
-from . import spec
+from ._state import EXTENSION_KEY as EXTENSION_KEY  # where it was before 0.2
+from ._state import APIDocsState, current_app_object, get_state
 from .cli import apidocs_cli
-from .settings import APIDocsOptions, APIDocsSettings, resolve
+from .settings import APIDocsOptions, resolve
+from .spec import _metadata
 from .views import make_blueprint
 
 if t.TYPE_CHECKING:
     from flask import Flask
     from typing_extensions import Unpack
 
-EXTENSION_KEY = "flask-plug-apidocs"
 F = t.TypeVar("F", bound=t.Callable[..., t.Any])
-
-
-class _State:
-    """One app's settings and its cached document."""
-
-    def __init__(self, settings: APIDocsSettings) -> None:
-        self.settings = settings
-        self._lock = threading.Lock()
-        self._rule_count = -1
-        self._text = ""
-        self._exclude_checked = False
-
-    def document_text(self, app: Flask) -> str:
-        rule_count = len(app.url_map._rules)
-        if rule_count != self._rule_count:
-            with self._lock:
-                if rule_count != self._rule_count:
-                    self.check_exclude(app)
-                    self._text = spec.dumps(spec.build(app, self.settings))
-                    self._rule_count = rule_count
-        return self._text
-
-    def check_exclude(self, app: Flask) -> None:
-        """Warn once, on the first build, about ``APIDOCS_EXCLUDE`` names matching nothing.
-
-        Routes are usually added after :meth:`APIDocs.init_app`, so the names cannot be
-        checked there; and a typo here shows an endpoint that was meant to stay out, so
-        it is reported rather than left silent. A warning, not an error: failing would take
-        the docs down for a name that may belong to a blueprint registered only in some
-        configurations.
-        """
-        if self._exclude_checked:
-            return
-        self._exclude_checked = True
-        endpoints = app.view_functions.keys()
-        unknown = [
-            name
-            for name in self.settings.exclude
-            if name not in endpoints and not any(e.startswith(name + ".") for e in endpoints)
-        ]
-        if unknown:
-            app.logger.warning(
-                "APIDOCS_EXCLUDE names no endpoint or blueprint of this app: %s;"
-                " those names leave nothing out of the document",
-                ", ".join(repr(name) for name in unknown),
-            )
 
 
 class APIDocs:
@@ -106,17 +58,14 @@ class APIDocs:
             )
         given = {k: v for k, v in options.items() if v is not None}
         settings = resolve(app, {**self._options, **given})
-        app.extensions[EXTENSION_KEY] = _State(settings)
+        app.extensions[EXTENSION_KEY] = APIDocsState(settings)
         app.register_blueprint(make_blueprint(settings), url_prefix=settings.url_prefix)
         app.cli.add_command(apidocs_cli)
 
     def document(self, app: Flask | None = None) -> dict[str, t.Any]:
         """The OpenAPI document of ``app`` (default: the current app), freshly built."""
-        app = app or current_app._get_current_object()  # type: ignore[attr-defined]
-        state = _state(app)
-        with state._lock:
-            state.check_exclude(app)
-        return spec.build(app, state.settings)
+        app = app or current_app_object()
+        return get_state(app).document(app)
 
     def doc(
         self,
@@ -173,17 +122,8 @@ class APIDocs:
 
 
 def _update_metadata(view: t.Callable[..., t.Any], docs: dict[str, t.Any]) -> None:
-    # Copies, so a view made with functools.wraps does not change the wrapped one's.
-    metadata = dict(getattr(view, "__flask_plug__", {}))
-    metadata["apidocs"] = {**metadata.get("apidocs", {}), **docs}
-    view.__flask_plug__ = metadata  # type: ignore[attr-defined]
-
-
-def _state(app: Flask) -> _State:
-    state: _State = app.extensions[EXTENSION_KEY]
-    return state
-
-
-def document_text(app: Flask) -> str:
-    """The JSON text served at ``openapi.json``: built once, rebuilt when rules are added."""
-    return _state(app).document_text(app)
+    # A new dict, so a view made with functools.wraps does not change the wrapped one's.
+    metadata = _metadata(view)
+    view.__flask_plug__ = {  # type: ignore[attr-defined]
+        **metadata, "apidocs": {**metadata.get("apidocs", {}), **docs},
+    }  # fmt: skip

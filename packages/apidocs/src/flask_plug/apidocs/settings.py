@@ -6,7 +6,7 @@ import typing as t
 from dataclasses import dataclass
 
 if t.TYPE_CHECKING:
-    from collections.abc import Iterable
+    from collections.abc import Iterable, Mapping
 
     from flask import Flask
 
@@ -45,50 +45,79 @@ class APIDocsSettings:
     """The name of the blueprint serving the pages; its routes are never documented."""
 
 
-def _key(option: str) -> str:
-    return f"APIDOCS_{option.upper()}"
+class _Config:
+    """Reads each option: the keyword argument, else the app's config key, else the default.
 
-
-def resolve(app: Flask, options: dict[str, t.Any]) -> APIDocsSettings:
-    """Merge keyword ``options`` over ``app.config`` over defaults, and validate each value.
-
-    :raises ValueError: naming the config key and what it expects, for any bad value.
+    ``None`` counts as not given, so ``None`` anywhere means "use the default".
     """
-    unknown = set(options) - set(APIDocsOptions.__annotations__)
-    if unknown:
-        raise TypeError(f"unknown APIDocs option(s): {', '.join(sorted(unknown))}")
 
-    def pick(option: str, default: t.Any) -> t.Any:
-        value = options.get(option)
+    def __init__(
+        self, app: Flask, options: Mapping[str, t.Any], known: type, prefix: str, owner: str
+    ) -> None:
+        unknown = set(options) - set(known.__annotations__)
+        if unknown:
+            raise TypeError(f"unknown {owner} option(s): {', '.join(sorted(unknown))}")
+        self.app = app
+        self.options = options
+        self.prefix = prefix
+
+    def key(self, option: str) -> str:
+        """The config key of ``option``: ``"max_age"`` -> ``"CORS_MAX_AGE"``."""
+        return f"{self.prefix}{option.upper()}"
+
+    def value(self, option: str, default: t.Any) -> t.Any:
+        """The keyword value, else the config value, else ``default``."""
+        value = self.options.get(option)
         if value is None:
-            value = app.config.get(_key(option))
+            value = self.app.config.get(self.key(option))
         return default if value is None else value
 
-    def text(option: str, default: str | None) -> t.Any:
-        value = pick(option, default)
-        if value is not None and (not isinstance(value, str) or not value.strip()):
-            raise ValueError(f"{_key(option)} must be a non-empty string, got {value!r}")
+    def flag(self, option: str, default: bool) -> bool:
+        """A value that must be ``True`` or ``False``."""
+        value = self.value(option, default)
+        if not isinstance(value, bool):
+            raise ValueError(f"{self.key(option)} must be True or False, got {value!r}")
         return value
 
-    prefix = text("url_prefix", "/docs")
+
+def resolve(app: Flask, options: Mapping[str, t.Any]) -> APIDocsSettings:
+    """Merge keyword ``options`` over ``app.config`` over defaults, and validate each value.
+
+    :raises TypeError: for an option :class:`APIDocsOptions` does not name.
+    :raises ValueError: naming the config key and what it expects, for any bad value.
+    """
+    config = _Config(app, options, APIDocsOptions, "APIDOCS_", "APIDocs")
+    return APIDocsSettings(
+        title=_text(config.value("title", app.name), config.key("title")),
+        version=_text(config.value("version", "0.1.0"), config.key("version")),
+        description=_text(config.value("description", None), config.key("description")),
+        url_prefix=_url_prefix(config, "url_prefix"),
+        exclude=_exclude(config, "exclude"),
+        ui=config.flag("ui", True),
+    )
+
+
+def _text(value: t.Any, key: str) -> t.Any:
+    """``value`` if it is ``None`` or a string with more than blanks in it."""
+    if value is not None and (not isinstance(value, str) or not value.strip()):
+        raise ValueError(f"{key} must be a non-empty string, got {value!r}")
+    return value
+
+
+def _url_prefix(config: _Config, option: str) -> str:
+    prefix: str = _text(config.value(option, "/docs"), config.key(option))
     if not prefix.startswith("/") or prefix.endswith("/") and prefix != "/":
         raise ValueError(
-            f"APIDOCS_URL_PREFIX must start with '/' and not end with one, got {prefix!r}"
+            f"{config.key(option)} must start with '/' and not end with one, got {prefix!r}"
         )
-    exclude = pick("exclude", ())
+    return prefix
+
+
+def _exclude(config: _Config, option: str) -> tuple[str, ...]:
+    key, exclude = config.key(option), config.value(option, ())
     if isinstance(exclude, str) or not isinstance(exclude, (list, tuple, set, frozenset)):
-        raise ValueError(f"APIDOCS_EXCLUDE must be a list of endpoint names, got {exclude!r}")
+        raise ValueError(f"{key} must be a list of endpoint names, got {exclude!r}")
     for name in exclude:
         if not isinstance(name, str) or not name:
-            raise ValueError(f"APIDOCS_EXCLUDE must hold endpoint names, got {name!r} in it")
-    ui = pick("ui", True)
-    if not isinstance(ui, bool):
-        raise ValueError(f"APIDOCS_UI must be True or False, got {ui!r}")
-    return APIDocsSettings(
-        title=text("title", app.name),
-        version=text("version", "0.1.0"),
-        description=text("description", None),
-        url_prefix=prefix,
-        exclude=tuple(sorted(set(exclude))),
-        ui=ui,
-    )
+            raise ValueError(f"{key} must hold endpoint names, got {name!r} in it")
+    return tuple(sorted(set(exclude)))

@@ -9,6 +9,8 @@ import json
 import re
 import typing as t
 
+from werkzeug.routing import parse_converter_args
+
 from .schemas import SchemaRegistry, UnsupportedType
 
 if t.TYPE_CHECKING:
@@ -136,10 +138,9 @@ class _Builder:
 
     def path(self, rule: Rule) -> tuple[str, list[dict[str, t.Any]]]:
         parameters = []
-        converters = getattr(rule, "_converters", {})
         for match in _VARIABLE.finditer(rule.rule):
-            name = match["name"]
-            schema = _converter_schema(converters.get(name), match["converter"] or "default")
+            name, converter = match["name"], match["converter"] or "default"
+            schema = _converter_schema(_converter(rule, match), converter)
             parameter: dict[str, t.Any] = {
                 "name": name, "in": "path", "required": True, "schema": schema,
             }  # fmt: skip
@@ -153,51 +154,56 @@ class _Builder:
     def operation(
         self, rule: Rule, method: str, path_parameters: list[dict[str, t.Any]]
     ) -> dict[str, t.Any] | None:
+        """The operation of ``method`` on ``rule``; ``None`` if the view leaves it out."""
         view = self.app.view_functions[rule.endpoint]
         handler = _handler(view, method)
         if handler is None:
             return None
-        metadata = {**_metadata(view), **_metadata(handler)}
-        for blueprint in _blueprints(rule.endpoint):
-            blueprint_object = self.app.blueprints.get(blueprint)
-            for key, value in _metadata(blueprint_object).items():
-                metadata.setdefault(key, value)
+        metadata = self._metadata(rule.endpoint, view, handler)
         docs: dict[str, t.Any] = metadata.get("apidocs", {})
         if docs.get("exclude"):
             return None
         operation: dict[str, t.Any] = {"operationId": self._operation_id(rule, method)}
-        summary, description = _docstring(handler if handler.__doc__ else view)
-        summary = docs.get("summary", summary)
-        description = docs.get("description", description)
-        if summary:
-            operation["summary"] = summary
-        if description:
-            operation["description"] = description
-        tags = docs.get("tags") or _blueprints(rule.endpoint)[-1:]
+        operation.update(_texts(handler if handler.__doc__ else view, docs))
+        tags = docs.get("tags") or _blueprint_names(rule.endpoint)[:1]
         if tags:
             operation["tags"] = list(tags)
             self.tags.update(tags)
         if docs.get("deprecated"):
             operation["deprecated"] = True
-        parameters = list(path_parameters)
-        if docs.get("query") is not None:
-            parameters.extend(self._query_parameters(docs["query"], rule))
+        parameters = path_parameters + self._query_parameters(docs.get("query"), rule)
         if parameters:
             operation["parameters"] = parameters
         if docs.get("body") is not None:
-            operation["requestBody"] = {
-                "required": True,
-                "content": {"application/json": {"schema": self._schema(docs["body"], rule)}},
-            }
-        operation["responses"] = self._responses(rule, method, handler, docs, metadata)
-        auth = metadata.get("auth", {})
+            operation["requestBody"] = self._request_body(docs["body"], rule)
+        auth: dict[str, t.Any] = metadata.get("auth", {})
+        operation["responses"] = self._responses(rule, method, handler, docs, auth)
         if auth.get("login_required"):
-            operation["security"] = self._security(auth.get("roles", []))
-            roles = auth.get("roles", [])
-            note = "Needs a logged-in user" + (f" with role(s): {', '.join(roles)}." if roles
-                                                else ".")  # fmt: skip
-            operation["description"] = f"{operation.get('description', '')}\n\n{note}".strip()
+            self._require_login(operation, auth.get("roles", []))
         return operation
+
+    def _metadata(
+        self, endpoint: str, view: t.Callable[..., t.Any], handler: t.Callable[..., t.Any]
+    ) -> dict[str, t.Any]:
+        """What the extensions left on the handler, else the view, else its blueprints,
+        outermost first, each package's entry whole."""
+        metadata = {**_metadata(view), **_metadata(handler)}
+        for name in reversed(_blueprint_names(endpoint)):
+            for package, entry in _metadata(self.app.blueprints.get(name)).items():
+                metadata.setdefault(package, entry)
+        return metadata
+
+    def _request_body(self, body: t.Any, rule: Rule) -> dict[str, t.Any]:
+        return {
+            "required": True,
+            "content": {"application/json": {"schema": self._schema(body, rule)}},
+        }
+
+    def _require_login(self, operation: dict[str, t.Any], roles: list[str]) -> None:
+        operation["security"] = self._security(roles)
+        note = "Needs a logged-in user" + (f" with role(s): {', '.join(roles)}." if roles
+                                            else ".")  # fmt: skip
+        operation["description"] = f"{operation.get('description', '')}\n\n{note}".strip()
 
     def _operation_id(self, rule: Rule, method: str) -> str:
         rules = [r for r in self.app.url_map.iter_rules(rule.endpoint)]
@@ -227,6 +233,9 @@ class _Builder:
             raise UnsupportedType(f"endpoint {rule.endpoint!r}: {error}") from None
 
     def _query_parameters(self, model: t.Any, rule: Rule) -> list[dict[str, t.Any]]:
+        """The query parameters the fields of ``model`` name; none if ``model`` is ``None``."""
+        if model is None:
+            return []
         endpoint = rule.endpoint
         schema = self._schema(model, rule)
         ref = schema.get("$ref", "")
@@ -249,45 +258,57 @@ class _Builder:
         method: str,
         handler: t.Callable[..., t.Any],
         docs: dict[str, t.Any],
-        metadata: dict[str, t.Any],
+        auth: dict[str, t.Any],
     ) -> dict[str, t.Any]:
-        responses: dict[str, t.Any] = {}
+        """The responses the view declares, then those its route, body and login imply,
+        then the 429 of its rate limits."""
+        responses = self._declared_responses(rule, handler, docs)
+        implied = {
+            **_path_responses(rule),
+            **_body_responses(docs),
+            **self._redirect_responses(rule),
+            **_login_responses(auth),
+        }
+        for status, response in implied.items():
+            responses.setdefault(status, response)
+        responses.update(self._rate_limit_responses(rule.endpoint, method))
+        return responses
+
+    def _declared_responses(
+        self, rule: Rule, handler: t.Callable[..., t.Any], docs: dict[str, t.Any]
+    ) -> dict[str, t.Any]:
+        """``responses=``, and the success response unless that names one."""
         declared: dict[int, t.Any] = dict(docs.get("responses", {}))
         if not any(200 <= status < 300 for status in declared):
             declared[int(docs.get("status", 200))] = docs.get(
                 "response", self._return_type(handler)
             )
-        for status, body in sorted(declared.items()):
-            responses[str(status)] = self._response(status, body, rule)
-        if rule.arguments:
-            # A value its converter refuses, or an id the view does not find.
-            responses.setdefault("404", {"description": "Not Found"})
-        if docs.get("body") is not None:
-            # What Flask's request.get_json() answers to broken JSON, or to none at all.
-            responses.setdefault("400", {"description": "Bad Request"})
-            responses.setdefault("415", {"description": "Unsupported Media Type"})
+        return {
+            str(status): self._response(status, body, rule)
+            for status, body in sorted(declared.items())
+        }
+
+    def _redirect_responses(self, rule: Rule) -> dict[str, t.Any]:
+        # Werkzeug redirects /pages/1 to /pages/ when that rule has defaults={"page": 1}.
         for other in self.app.url_map.iter_rules(rule.endpoint):
-            # Werkzeug redirects /pages/1 to /pages/ when that rule has defaults={"page": 1}.
             if other is not rule and other.defaults and set(other.defaults) <= rule.arguments:
                 values = ", ".join(f"{key} is {value!r}" for key, value in other.defaults.items())
-                responses.setdefault("308", {
+                return {"308": {
                     "description": f"Permanent Redirect to {other.rule} when {values}.",
                     "headers": {"Location": {"schema": {"type": "string"}}},
-                })  # fmt: skip
-        auth = metadata.get("auth", {})
-        if auth.get("login_required"):
-            responses.setdefault("401", {"description": "Not logged in, or a bad token."})
-            if auth.get("roles"):
-                responses.setdefault("403", {"description": "The user lacks a required role."})
-        limits = self._limits(rule.endpoint, method)
-        if limits:
-            problem = self.registry.add("Problem", _PROBLEM)
-            responses["429"] = {
-                "description": f"Too many requests ({', '.join(limits)}).",
-                "headers": _RATELIMIT_HEADERS,
-                "content": {"application/problem+json": {"schema": problem}},
-            }
-        return responses
+                }}  # fmt: skip
+        return {}
+
+    def _rate_limit_responses(self, endpoint: str, method: str) -> dict[str, t.Any]:
+        limits = self._limits(endpoint, method)
+        if not limits:
+            return {}
+        problem = self.registry.add("Problem", _PROBLEM)
+        return {"429": {
+            "description": f"Too many requests ({', '.join(limits)}).",
+            "headers": _RATELIMIT_HEADERS,
+            "content": {"application/problem+json": {"schema": problem}},
+        }}  # fmt: skip
 
     def _limits(self, endpoint: str, method: str) -> list[str]:
         """The limits flask-plug-ratelimit applies to ``method`` on ``endpoint``, by its
@@ -296,7 +317,7 @@ class _Builder:
         if method in self._limit_exempt_methods:
             return []
         targets: list[object] = [self.app.view_functions.get(endpoint)]
-        targets += [self.app.blueprints.get(name) for name in reversed(_blueprints(endpoint))]
+        targets += [self.app.blueprints.get(name) for name in _blueprint_names(endpoint)]
         for target in targets:
             ratelimit = _metadata(target).get("ratelimit", {})
             if ratelimit.get("exempt"):
@@ -386,14 +407,63 @@ def _either(first: dict[str, t.Any], second: dict[str, t.Any]) -> dict[str, t.An
 
 
 def _metadata(target: object) -> dict[str, t.Any]:
+    """The ``__flask_plug__`` metadata of a view or blueprint: ``{package: {...}}``."""
     metadata = getattr(target, "__flask_plug__", None)
     return metadata if isinstance(metadata, dict) else {}
 
 
-def _blueprints(endpoint: str) -> list[str]:
-    """``"admin.users.list"`` is in blueprints ``admin`` and ``admin.users``."""
-    parts = endpoint.split(".")[:-1]
-    return [".".join(parts[: i + 1]) for i in range(len(parts))]
+def _blueprint_names(endpoint: str) -> list[str]:
+    """``"a.b.view"`` -> ``["a.b", "a"]``, innermost first, as Flask names nested blueprints."""
+    blueprint = endpoint.rpartition(".")[0]
+    names = []
+    while blueprint:
+        names.append(blueprint)
+        blueprint = blueprint.rpartition(".")[0]
+    return names
+
+
+def _texts(function: t.Callable[..., t.Any], docs: dict[str, t.Any]) -> dict[str, str]:
+    """The summary and description: ``@doc``'s, else the docstring's."""
+    summary, description = _docstring(function)
+    texts = {
+        "summary": docs.get("summary", summary),
+        "description": docs.get("description", description),
+    }
+    return {key: text for key, text in texts.items() if text}
+
+
+def _path_responses(rule: Rule) -> dict[str, t.Any]:
+    # A value its converter refuses, or an id the view does not find.
+    return {"404": {"description": "Not Found"}} if rule.arguments else {}
+
+
+def _body_responses(docs: dict[str, t.Any]) -> dict[str, t.Any]:
+    if docs.get("body") is None:
+        return {}
+    # What Flask's request.get_json() answers to broken JSON, or to none at all.
+    return {
+        "400": {"description": "Bad Request"},
+        "415": {"description": "Unsupported Media Type"},
+    }
+
+
+def _login_responses(auth: dict[str, t.Any]) -> dict[str, t.Any]:
+    if not auth.get("login_required"):
+        return {}
+    responses = {"401": {"description": "Not logged in, or a bad token."}}
+    if auth.get("roles"):
+        responses["403"] = {"description": "The user lacks a required role."}
+    return responses
+
+
+def _converter(rule: Rule, variable: re.Match[str]) -> object:
+    """The converter object of one ``<converter(args):name>`` of ``rule``.
+
+    Werkzeug keeps a rule's converters private, so this makes an equal one the way the
+    rule made its own, through the public :meth:`~werkzeug.routing.Rule.get_converter`.
+    """
+    args, kwargs = parse_converter_args(variable["args"] or "")
+    return rule.get_converter(variable["name"], variable["converter"] or "default", args, kwargs)
 
 
 def _handler(view: t.Callable[..., t.Any], method: str) -> t.Callable[..., t.Any] | None:

@@ -11,11 +11,12 @@ from flask import (
     Blueprint,
     Response,
     abort,
-    current_app,
     render_template,
     send_file,
     url_for,
 )
+
+from ._state import current_app_object, get_state
 
 if t.TYPE_CHECKING:
     from .settings import APIDocsSettings
@@ -70,15 +71,13 @@ OWN_FILES = frozenset({"swagger-init.js", "redoc-init.js"})
 
 def make_blueprint(settings: APIDocsSettings) -> Blueprint:
     """The blueprint serving the document and, unless ``ui`` is off, the two pages."""
-    from .extension import document_text
-
     bp = Blueprint(settings.blueprint_name, __name__, template_folder="templates")
     bp.after_request(_add_security_headers)
 
     @bp.get("/openapi.json")
     def document() -> Response:
-        text = document_text(current_app._get_current_object())  # type: ignore[attr-defined]
-        return Response(text, mimetype="application/json")
+        app = current_app_object()
+        return Response(get_state(app).document_text(app), mimetype="application/json")
 
     if not settings.ui:
         return bp
