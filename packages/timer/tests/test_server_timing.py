@@ -7,15 +7,18 @@ from flask import Flask, abort
 
 from flask_plug.timer import Timer
 
+if t.TYPE_CHECKING:
+    from flask.testing import FlaskClient
 
-def test_every_response_carries_the_total(client: t.Any, parse: t.Any) -> None:
+
+def test_every_response_carries_the_total(client: FlaskClient, parse: t.Any) -> None:
     response = client.get("/")
     [total] = parse(*response.headers.getlist("Server-Timing"))
     assert total["name"] == "app"
     assert float(total["dur"]) >= 0
 
 
-def test_unknown_path_404_is_timed(client: t.Any, parse: t.Any) -> None:
+def test_unknown_path_404_is_timed(client: FlaskClient, parse: t.Any) -> None:
     response = client.get("/missing")
     assert response.status_code == 404
     assert parse(response.headers["Server-Timing"])[0]["name"] == "app"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import typing as t
 
+from ._state import EXTENSION_KEY
 from .middleware import TimingMiddleware
 from .settings import TimerOptions, resolve
 from .spans import Span
@@ -12,7 +13,7 @@ if t.TYPE_CHECKING:
     from flask import Flask
     from typing_extensions import Unpack
 
-EXTENSION_KEY = "flask-plug-timer"
+__all__ = ["EXTENSION_KEY", "Timer"]
 
 
 class Timer:

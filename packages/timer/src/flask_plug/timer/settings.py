@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from .headers import check_origin, check_token
 
 if t.TYPE_CHECKING:
-    from collections.abc import Iterable
+    from collections.abc import Iterable, Mapping
 
     from flask import Flask
 
@@ -39,43 +39,60 @@ class TimerSettings:
     """Name of the total metric (``TIMER_METRIC_NAME``)."""
 
 
-def _key(option: str) -> str:
-    return f"TIMER_{option.upper()}"
+class _Config:
+    """Reads each option: the keyword argument, else the app's config key, else the default.
 
-
-def resolve(app: Flask, options: dict[str, t.Any]) -> TimerSettings:
-    """Merge keyword ``options`` over ``app.config`` over defaults, and validate each value.
-
-    :raises ValueError: naming the config key and what it expects, for any bad value.
+    ``None`` counts as not given, so ``None`` anywhere means "use the default".
     """
 
-    unknown = set(options) - set(TimerOptions.__annotations__)
-    if unknown:
-        raise TypeError(f"unknown Timer option(s): {', '.join(sorted(unknown))}")
+    def __init__(
+        self, app: Flask, options: Mapping[str, t.Any], known: type, prefix: str, owner: str
+    ) -> None:
+        unknown = set(options) - set(known.__annotations__)
+        if unknown:
+            raise TypeError(f"unknown {owner} option(s): {', '.join(sorted(unknown))}")
+        self.app = app
+        self.options = options
+        self.prefix = prefix
 
-    def pick(option: str, default: t.Any) -> t.Any:
-        value = options.get(option)
+    def key(self, option: str) -> str:
+        """The config key of ``option``: ``"max_age"`` -> ``"CORS_MAX_AGE"``."""
+        return f"{self.prefix}{option.upper()}"
+
+    def value(self, option: str, default: t.Any) -> t.Any:
+        """The keyword value, else the config value, else ``default``."""
+        value = self.options.get(option)
         if value is None:
-            value = app.config.get(_key(option))
+            value = self.app.config.get(self.key(option))
         return default if value is None else value
 
-    def flag(option: str, default: bool) -> bool:
-        value = pick(option, default)
+    def flag(self, option: str, default: bool) -> bool:
+        """A value that must be ``True`` or ``False``."""
+        value = self.value(option, default)
         if not isinstance(value, bool):
-            raise ValueError(f"{_key(option)} must be True or False, got {value!r}")
+            raise ValueError(f"{self.key(option)} must be True or False, got {value!r}")
         return value
 
+
+def resolve(app: Flask, options: Mapping[str, t.Any]) -> TimerSettings:
+    """Merge keyword ``options`` over ``app.config`` over defaults, and validate each value.
+
+    :raises TypeError: for an unknown keyword option.
+    :raises ValueError: naming the config key and what it expects, for any bad value.
+    """
+    config = _Config(app, options, TimerOptions, "TIMER_", "Timer")
     return TimerSettings(
-        spans=flag("spans", app.debug),
-        log=flag("log", app.debug),
-        response_time_header=flag("response_time_header", False),
-        timing_allow_origin=_origins(pick("timing_allow_origin", ())),
-        metric_name=check_token(pick("metric_name", "app"), _key("metric_name")),
+        spans=config.flag("spans", app.debug),
+        log=config.flag("log", app.debug),
+        response_time_header=config.flag("response_time_header", False),
+        timing_allow_origin=_origins(config, "timing_allow_origin"),
+        metric_name=check_token(config.value("metric_name", "app"), config.key("metric_name")),
     )
 
 
-def _origins(value: t.Any) -> tuple[str, ...]:
-    key = _key("timing_allow_origin")
+def _origins(config: _Config, option: str) -> tuple[str, ...]:
+    key = config.key(option)
+    value = config.value(option, ())
     if isinstance(value, str):
         value = (value,)
     if not isinstance(value, (list, tuple, set, frozenset)):
