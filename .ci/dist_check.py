@@ -1,7 +1,8 @@
 """Prove that every distribution stands alone.
 
 For each package under packages/ (or the names given as arguments): refuse a stray
-``src/flask_plug/__init__.py``, build the wheel and sdist, run ``twine check``, install the
+``src/flask_plug/__init__.py``, build the wheel and sdist, run ``twine check``, make sure both
+carry the package's ``LICENSE.txt`` (the wheel in ``.dist-info/licenses/``), install the
 wheel alone in a fresh virtualenv with only its ``test`` dependency group and the unpublished
 pytest plugin of ``testing/``, and run the package's own tests there against the installed
 wheel, away from the source tree.
@@ -14,6 +15,7 @@ from __future__ import annotations
 import shutil
 import subprocess
 import sys
+import tarfile
 import tempfile
 import venv
 import zipfile
@@ -50,6 +52,7 @@ def check(package: Path, work: Path) -> None:
     dist = work / "dist"
     run(sys.executable, "-m", "hatchling", "build", "-d", dist, cwd=package)
     [wheel] = dist.glob("*.whl")
+    [sdist] = dist.glob("*.tar.gz")
     run(sys.executable, "-m", "twine", "check", "--strict", *sorted(dist.iterdir()))
 
     with zipfile.ZipFile(wheel) as archive:
@@ -58,6 +61,14 @@ def check(package: Path, work: Path) -> None:
         raise SystemExit(f"{wheel.name} ships flask_plug/__init__.py")
     if f"flask_plug/{name}/py.typed" not in files:
         raise SystemExit(f"{wheel.name} does not ship flask_plug/{name}/py.typed")
+    distribution, version = wheel.name.split("-")[:2]
+    dist_info = f"{distribution}-{version}.dist-info"
+    if f"{dist_info}/licenses/LICENSE.txt" not in files:
+        raise SystemExit(f"{wheel.name} does not ship {dist_info}/licenses/LICENSE.txt")
+    with tarfile.open(sdist) as archive:
+        root = sdist.name.removesuffix(".tar.gz")
+        if f"{root}/LICENSE.txt" not in archive.getnames():
+            raise SystemExit(f"{sdist.name} does not ship {root}/LICENSE.txt")
 
     env = work / "venv"
     venv.create(env, with_pip=True)
