@@ -8,24 +8,27 @@ from flask import Flask
 
 from flask_plug.cors import CORS
 
+if t.TYPE_CHECKING:
+    from flask.testing import FlaskClient
+
 FRONTEND = "https://app.example.com"
 
 
-def test_allowed_origin_is_reflected_exactly(client: t.Any) -> None:
+def test_allowed_origin_is_reflected_exactly(client: FlaskClient) -> None:
     response = client.get("/items", headers={"Origin": FRONTEND})
     assert response.headers["Access-Control-Allow-Origin"] == FRONTEND
     assert response.headers["Vary"] == "Origin"
     assert "Access-Control-Allow-Credentials" not in response.headers
 
 
-def test_other_origin_gets_no_cors_headers_but_varies(client: t.Any) -> None:
+def test_other_origin_gets_no_cors_headers_but_varies(client: FlaskClient) -> None:
     response = client.get("/items", headers={"Origin": "https://evil.example.net"})
     assert response.status_code == 200
     assert "Access-Control-Allow-Origin" not in response.headers
     assert response.headers["Vary"] == "Origin"
 
 
-def test_request_without_origin_still_varies(client: t.Any) -> None:
+def test_request_without_origin_still_varies(client: FlaskClient) -> None:
     response = client.get("/items")
     assert "Access-Control-Allow-Origin" not in response.headers
     assert response.headers["Vary"] == "Origin"
@@ -127,7 +130,7 @@ def test_no_origins_configured_means_cors_is_off(new_app: t.Any) -> None:
 
 
 def test_refusals_are_logged_at_debug_with_the_reason(
-    client: t.Any, caplog: pytest.LogCaptureFixture, app: Flask
+    client: FlaskClient, caplog: pytest.LogCaptureFixture, app: Flask
 ) -> None:
     with caplog.at_level(logging.DEBUG, logger=app.logger.name):
         client.get("/items", headers={"Origin": "https://evil.example.net"})

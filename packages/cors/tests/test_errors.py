@@ -7,6 +7,9 @@ import typing as t
 import pytest
 from flask import Flask, abort
 
+if t.TYPE_CHECKING:
+    from flask.testing import FlaskClient
+
 FRONTEND = "https://app.example.com"
 
 
@@ -42,7 +45,7 @@ def test_errors_carry_cors_headers(erroring: Flask, method: str, path: str, stat
     assert response.headers["Vary"] == "Origin"
 
 
-def test_trailing_slash_redirect_carries_cors_headers(client: t.Any) -> None:
+def test_trailing_slash_redirect_carries_cors_headers(client: FlaskClient) -> None:
     response = client.post("/items", headers={"Origin": FRONTEND})
     assert response.status_code == 308
     assert response.headers["Access-Control-Allow-Origin"] == FRONTEND

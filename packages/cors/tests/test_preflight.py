@@ -8,6 +8,9 @@ from flask import Flask
 
 from flask_plug.cors import CORS, cross_origin
 
+if t.TYPE_CHECKING:
+    from flask.testing import FlaskClient
+
 FRONTEND = "https://app.example.com"
 CORS_HEADERS = (
     "Access-Control-Allow-Origin",
@@ -25,7 +28,7 @@ def assert_refused(response: t.Any, reason: str) -> None:
 
 
 def test_allowed_preflight_gets_204_with_the_route_methods(
-    client: t.Any, send_preflight: t.Any
+    client: FlaskClient, send_preflight: t.Any
 ) -> None:
     response = send_preflight(client, "/items", "PUT")
     assert response.status_code == 204
@@ -38,14 +41,14 @@ def test_allowed_preflight_gets_204_with_the_route_methods(
     )
 
 
-def test_preflight_to_unknown_path_gets_204(client: t.Any, send_preflight: t.Any) -> None:
+def test_preflight_to_unknown_path_gets_204(client: FlaskClient, send_preflight: t.Any) -> None:
     response = send_preflight(client, "/nowhere", "DELETE")
     assert response.status_code == 204
     assert response.headers["Access-Control-Allow-Origin"] == FRONTEND
 
 
 def test_preflight_to_a_route_that_would_redirect_gets_204(
-    client: t.Any, send_preflight: t.Any
+    client: FlaskClient, send_preflight: t.Any
 ) -> None:
     # /items/ only accepts POST at its canonical URL; /items would redirect there.
     response = send_preflight(client, "/items", "POST", access_control_request_headers="x-a")
@@ -63,11 +66,13 @@ def test_preflight_is_answered_before_other_before_request_hooks(
     assert response.status_code == 204
 
 
-def test_method_not_allowed_is_refused(client: t.Any, send_preflight: t.Any) -> None:
+def test_method_not_allowed_is_refused(client: FlaskClient, send_preflight: t.Any) -> None:
     assert_refused(send_preflight(client, "/items", "DELETE"), "method DELETE not allowed")
 
 
-def test_methods_are_compared_whole_not_as_substrings(client: t.Any, send_preflight: t.Any) -> None:
+def test_methods_are_compared_whole_not_as_substrings(
+    client: FlaskClient, send_preflight: t.Any
+) -> None:
     for method in ("GE", "UT", "GETX", "PUT,DELETE"):
         response = send_preflight(client, "/items", method)
         assert response.status_code == 403, method
@@ -102,7 +107,7 @@ def test_lower_case_custom_method_is_echoed_for_the_browsers_exact_comparison(
     assert response.headers["Access-Control-Allow-Methods"] == "PATCH, patch"
 
 
-def test_origin_not_allowed_is_refused(client: t.Any, send_preflight: t.Any) -> None:
+def test_origin_not_allowed_is_refused(client: FlaskClient, send_preflight: t.Any) -> None:
     response = send_preflight(client, "/items", "PUT", origin="https://evil.example.net")
     assert_refused(response, "origin not allowed")
 
@@ -122,7 +127,9 @@ def test_requested_headers_are_allowed_case_insensitively(
     assert_refused(refused, "header x-other not allowed")
 
 
-def test_star_allows_any_header_but_authorization(client: t.Any, send_preflight: t.Any) -> None:
+def test_star_allows_any_header_but_authorization(
+    client: FlaskClient, send_preflight: t.Any
+) -> None:
     response = send_preflight(
         client, "/items", "PUT", access_control_request_headers="x-anything, content-type"
     )
@@ -143,7 +150,7 @@ def test_authorization_when_listed(new_app: t.Any, send_preflight: t.Any) -> Non
 
 
 @pytest.mark.parametrize("value", ["x a", "x-a;", 'x-"a"', "x-a,,x-b ,", "é"])
-def test_malformed_request_headers(client: t.Any, send_preflight: t.Any, value: str) -> None:
+def test_malformed_request_headers(client: FlaskClient, send_preflight: t.Any, value: str) -> None:
     response = send_preflight(client, "/items", "PUT", access_control_request_headers=value)
     if value == "x-a,,x-b ,":  # empty list elements are allowed by the list syntax
         assert response.headers["Access-Control-Allow-Headers"] == "x-a, x-b"
@@ -151,7 +158,7 @@ def test_malformed_request_headers(client: t.Any, send_preflight: t.Any, value: 
         assert_refused(response, "malformed Access-Control-Request-Headers")
 
 
-def test_malformed_request_method(client: t.Any, send_preflight: t.Any) -> None:
+def test_malformed_request_method(client: FlaskClient, send_preflight: t.Any) -> None:
     assert_refused(send_preflight(client, "/items", "P UT"), "malformed")
 
 
@@ -163,7 +170,7 @@ def test_max_age(new_app: t.Any, send_preflight: t.Any, max_age: t.Any, header: 
     assert response.headers["Access-Control-Max-Age"] == header
 
 
-def test_no_max_age_by_default(client: t.Any, send_preflight: t.Any) -> None:
+def test_no_max_age_by_default(client: FlaskClient, send_preflight: t.Any) -> None:
     assert "Access-Control-Max-Age" not in send_preflight(client, "/items", "PUT").headers
 
 
@@ -183,7 +190,7 @@ def test_star_preflight_answers_star(new_app: t.Any, send_preflight: t.Any) -> N
 
 
 def test_private_network_only_when_enabled_and_asked(
-    new_app: t.Any, client: t.Any, send_preflight: t.Any
+    new_app: t.Any, client: FlaskClient, send_preflight: t.Any
 ) -> None:
     refused = send_preflight(client, "/items", "PUT", access_control_request_private_network="true")
     assert_refused(refused, "private network access not allowed")
@@ -198,14 +205,14 @@ def test_private_network_only_when_enabled_and_asked(
     assert "Access-Control-Allow-Private-Network" not in not_asked.headers
 
 
-def test_plain_options_is_left_to_flask(client: t.Any) -> None:
+def test_plain_options_is_left_to_flask(client: FlaskClient) -> None:
     response = client.options("/items", headers={"Origin": FRONTEND})
     assert response.status_code == 200
     assert set(response.headers["Allow"].split(", ")) == {"GET", "HEAD", "OPTIONS", "PUT"}
     assert response.headers["Access-Control-Allow-Origin"] == FRONTEND
 
 
-def test_options_without_origin_is_left_to_flask(client: t.Any) -> None:
+def test_options_without_origin_is_left_to_flask(client: FlaskClient) -> None:
     response = client.options(
         "/items", environ_overrides={"HTTP_ACCESS_CONTROL_REQUEST_METHOD": "PUT"}
     )

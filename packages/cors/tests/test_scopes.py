@@ -11,13 +11,16 @@ from flask.views import MethodView
 
 from flask_plug.cors import CORS, cross_origin
 
+if t.TYPE_CHECKING:
+    from flask.testing import FlaskClient
+
 APP_ORIGIN = "https://app.example.com"
 API_ORIGIN = "https://api-client.example.com"
 VIEW_ORIGIN = "https://view.example.com"
 PATH_ORIGIN = "https://path.example.com"
 
 
-def acao(client: t.Any, path: str, origin: str) -> str | None:
+def acao(client: FlaskClient, path: str, origin: str) -> str | None:
     value: str | None = client.get(path, headers={"Origin": origin}).headers.get(
         "Access-Control-Allow-Origin"
     )
