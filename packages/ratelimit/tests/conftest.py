@@ -9,6 +9,9 @@ from flask import Flask
 
 from flask_plug.ratelimit import RateLimiter
 
+if t.TYPE_CHECKING:
+    from flask.testing import FlaskClient
+
 
 @pytest.fixture
 def limiter() -> RateLimiter:
@@ -33,7 +36,7 @@ def app(limiter: RateLimiter) -> Flask:
 
 
 @pytest.fixture
-def client(app: Flask) -> t.Any:
+def client(app: Flask) -> FlaskClient:
     return app.test_client()
 
 

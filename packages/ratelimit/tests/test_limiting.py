@@ -10,14 +10,17 @@ from flask import Blueprint, Flask, g
 
 from flask_plug.ratelimit import RateLimiter, RateLimitExceeded, header_key, user_or_remote_addr
 
+if t.TYPE_CHECKING:
+    from flask.testing import FlaskClient
+
 SF_ITEM = r'"[ -!#-\[\]-~]*"(?:;[a-z]+=\d+)+'
 
 
-def statuses(client: t.Any, path: str, n: int, **kwargs: t.Any) -> list[int]:
+def statuses(client: FlaskClient, path: str, n: int, **kwargs: t.Any) -> list[int]:
     return [client.open(path, **kwargs).status_code for _ in range(n)]
 
 
-def test_route_limit_refuses_with_problem_json(client: t.Any) -> None:
+def test_route_limit_refuses_with_problem_json(client: FlaskClient) -> None:
     assert statuses(client, "/limited", 4) == [200, 200, 200, 429]
     response = client.get("/limited")
     assert response.status_code == 429
@@ -31,19 +34,19 @@ def test_route_limit_refuses_with_problem_json(client: t.Any) -> None:
     assert "3 per 1 minute" in body["detail"]
 
 
-def test_ratelimit_headers_follow_the_draft_grammar(client: t.Any) -> None:
+def test_ratelimit_headers_follow_the_draft_grammar(client: FlaskClient) -> None:
     response = client.get("/limited")
     assert response.headers["RateLimit-Policy"] == '"limited/3-60";q=3;w=60'
     assert re.fullmatch(SF_ITEM, response.headers["RateLimit"])
     assert response.headers["RateLimit"].startswith('"limited/3-60";r=2;t=')
 
 
-def test_retry_after_only_on_429(client: t.Any) -> None:
+def test_retry_after_only_on_429(client: FlaskClient) -> None:
     responses = [client.get("/limited") for _ in range(4)]
     assert ["Retry-After" in r.headers for r in responses] == [False, False, False, True]
 
 
-def test_unlimited_routes_get_no_headers(client: t.Any) -> None:
+def test_unlimited_routes_get_no_headers(client: FlaskClient) -> None:
     response = client.get("/free")
     assert "RateLimit" not in response.headers and "RateLimit-Policy" not in response.headers
 
@@ -158,19 +161,19 @@ def test_exempt_when_skips_counting() -> None:
     assert statuses(client, "/", 2) == [200, 429]
 
 
-def test_options_is_exempt_by_default(client: t.Any) -> None:
+def test_options_is_exempt_by_default(client: FlaskClient) -> None:
     assert statuses(client, "/limited", 5, method="OPTIONS") == [200] * 5
     assert client.get("/limited").status_code == 200
 
 
-def test_clients_are_counted_apart(client: t.Any) -> None:
+def test_clients_are_counted_apart(client: FlaskClient) -> None:
     one = {"REMOTE_ADDR": "192.0.2.1"}
     two = {"REMOTE_ADDR": "192.0.2.2"}
     assert statuses(client, "/limited", 4, environ_base=one) == [200, 200, 200, 429]
     assert statuses(client, "/limited", 1, environ_base=two) == [200]
 
 
-def test_forwarded_for_is_not_trusted(client: t.Any) -> None:
+def test_forwarded_for_is_not_trusted(client: FlaskClient) -> None:
     for i in range(3):
         client.get("/limited", headers={"X-Forwarded-For": f"198.51.100.{i}"})
     assert client.get("/limited", headers={"X-Forwarded-For": "203.0.113.9"}).status_code == 429
@@ -258,7 +261,7 @@ def test_memory_storage_stays_bounded() -> None:
     assert len(app.extensions["flask-plug-ratelimit"].storage) <= 50
 
 
-def test_disabled_limiter_limits_nothing(client: t.Any) -> None:
+def test_disabled_limiter_limits_nothing(client: FlaskClient) -> None:
     app = Flask(__name__)
     limiter = RateLimiter(app, enabled=False)
     app.add_url_rule("/", "x", limiter.limit("1/minute")(lambda: "ok"))

@@ -13,8 +13,11 @@ from flask import Flask
 
 from flask_plug.ratelimit import RateLimiter
 
+if t.TYPE_CHECKING:
+    from flask.testing import FlaskClient
 
-def statuses(client: t.Any, path: str, methods: list[str], **kwargs: t.Any) -> list[int]:
+
+def statuses(client: FlaskClient, path: str, methods: list[str], **kwargs: t.Any) -> list[int]:
     return [client.open(path, method=method, **kwargs).status_code for method in methods]
 
 
