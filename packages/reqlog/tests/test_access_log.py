@@ -6,6 +6,9 @@ import typing as t
 import pytest
 from flask import Flask
 
+if t.TYPE_CHECKING:
+    from flask.testing import FlaskClient
+
 COMBINED = re.compile(
     r'(?P<host>\S+) - (?P<user>\S+) \[(?P<time>[^\]]+)\] "(?P<request>(?:[^"\\]|\\.)*)" '
     r'(?P<status>\d{3}) (?P<bytes>\d+|-) "(?P<referer>(?:[^"\\]|\\.)*)" '
@@ -13,7 +16,7 @@ COMBINED = re.compile(
 )
 
 
-def test_combined_line_for_a_request(client: t.Any, read_log: t.Any) -> None:
+def test_combined_line_for_a_request(client: FlaskClient, read_log: t.Any) -> None:
     headers = {"Referer": "https://example.com/page", "User-Agent": "curl/8"}
     with client.get("/?a=1", headers=headers) as response:
         body = response.data
@@ -32,7 +35,7 @@ def test_combined_line_for_a_request(client: t.Any, read_log: t.Any) -> None:
     ("path", "status"), [("/missing", "404"), ("/forbidden", "403"), ("/boom", "500")]
 )
 def test_errors_get_exactly_one_line(
-    client: t.Any, read_log: t.Any, path: str, status: str
+    client: FlaskClient, read_log: t.Any, path: str, status: str
 ) -> None:
     with client.get(path) as response:
         assert response.status_code == int(status)
@@ -40,7 +43,9 @@ def test_errors_get_exactly_one_line(
     assert COMBINED.fullmatch(line)["status"] == status  # type: ignore[index]
 
 
-def test_propagated_exception_is_logged_as_500(app: Flask, client: t.Any, read_log: t.Any) -> None:
+def test_propagated_exception_is_logged_as_500(
+    app: Flask, client: FlaskClient, read_log: t.Any
+) -> None:
     app.testing = True
     with pytest.raises(RuntimeError):
         client.get("/boom")
@@ -48,14 +53,14 @@ def test_propagated_exception_is_logged_as_500(app: Flask, client: t.Any, read_l
     assert COMBINED.fullmatch(line)["status"] == "500"  # type: ignore[index]
 
 
-def test_streamed_body_is_counted_in_full(client: t.Any, read_log: t.Any) -> None:
+def test_streamed_body_is_counted_in_full(client: FlaskClient, read_log: t.Any) -> None:
     with client.get("/stream") as response:
         assert len(response.data) == 10_000
     (line,) = read_log()
     assert COMBINED.fullmatch(line)["bytes"] == "10000"  # type: ignore[index]
 
 
-def test_line_is_written_when_the_response_is_closed(client: t.Any, read_log: t.Any) -> None:
+def test_line_is_written_when_the_response_is_closed(client: FlaskClient, read_log: t.Any) -> None:
     response = client.get("/stream")
     assert read_log() == []
     response.close()

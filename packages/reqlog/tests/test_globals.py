@@ -7,6 +7,9 @@ import typing as t
 import pytest
 from flask import Flask, g
 
+if t.TYPE_CHECKING:
+    from flask.testing import FlaskClient
+
 
 @pytest.mark.parametrize(
     ("way", "read"),
@@ -21,7 +24,7 @@ from flask import Flask, g
     ],
 )
 def test_every_way_of_reading_g_request_id_sees_the_id(
-    app: Flask, client: t.Any, way: str, read: t.Callable[[], t.Any]
+    app: Flask, client: FlaskClient, way: str, read: t.Callable[[], t.Any]
 ) -> None:
     @app.get(f"/read/{way}")
     def view() -> dict[str, t.Any]:
@@ -33,7 +36,7 @@ def test_every_way_of_reading_g_request_id_sees_the_id(
     assert value == ("echoed" if way == "in" else echoed)
 
 
-def test_outside_a_request_there_is_no_request_id(app: Flask, client: t.Any) -> None:
+def test_outside_a_request_there_is_no_request_id(app: Flask, client: FlaskClient) -> None:
     with app.app_context():
         assert g.get("request_id") is None
         assert "request_id" not in g

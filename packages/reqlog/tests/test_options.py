@@ -152,6 +152,12 @@ def test_settings_default_to_the_current_app(make_app: t.Callable[..., Flask]) -
         assert reqlog.settings().format == "common"
 
 
+def test_an_app_without_the_request_log_says_so(make_app: t.Callable[..., Flask]) -> None:
+    app = make_app()
+    with pytest.raises(RuntimeError, match=r"not initialised on this app: call init_app\(app\)"):
+        RequestLog().settings(app)
+
+
 # Bad values
 
 BAD_VALUES: list[tuple[str, t.Any]] = [

@@ -6,23 +6,17 @@ import typing as t
 
 from flask import current_app, has_request_context, request
 
+from ._state import EXTENSION_KEY, State, get_state
 from .middleware import REQUEST_ID_KEY, RequestLogMiddleware
 from .outputs import make_writer
 from .request_id import RequestIdFilter
-from .settings import RequestLogOptions, RequestLogSettings, resolve
+from .settings import check_options, resolve
 
 if t.TYPE_CHECKING:
     from flask import Flask
     from typing_extensions import Unpack
 
-    from .writer import LogWriter
-
-EXTENSION_KEY = "flask-plug-reqlog"
-
-
-class _State(t.NamedTuple):
-    settings: RequestLogSettings
-    writer: LogWriter
+    from .settings import RequestLogOptions, RequestLogSettings
 
 
 class RequestLog:
@@ -73,9 +67,7 @@ class RequestLog:
     """
 
     def __init__(self, app: Flask | None = None, **options: Unpack[RequestLogOptions]) -> None:
-        unknown = set(options) - set(RequestLogOptions.__annotations__)
-        if unknown:
-            raise TypeError(f"unknown RequestLog option(s): {', '.join(sorted(unknown))}")
+        check_options(options)
         self._options = dict(options)
         if app is not None:
             self.init_app(app)
@@ -97,7 +89,7 @@ class RequestLog:
         given = {k: v for k, v in options.items() if v is not None}
         settings = resolve(app, {**self._options, **given})
         writer = make_writer(settings)
-        app.extensions[EXTENSION_KEY] = _State(settings, writer)
+        app.extensions[EXTENSION_KEY] = State(settings, writer)
         app.wsgi_app = RequestLogMiddleware(  # type: ignore[method-assign]
             app.wsgi_app, settings, writer
         )
@@ -107,14 +99,14 @@ class RequestLog:
 
     def settings(self, app: Flask | None = None) -> RequestLogSettings:
         """The resolved settings of ``app`` (default: the current app)."""
-        return _state(app).settings
+        return get_state(app or current_app).settings
 
     def flush(self, app: Flask | None = None, timeout: float | None = None) -> bool:
         """Wait until every line queued so far for ``app`` is written.
 
         :returns: ``False`` if ``timeout`` seconds passed first.
         """
-        return _state(app).writer.flush(timeout)
+        return get_state(app or current_app).writer.flush(timeout)
 
     def dropped(self, app: Flask | None = None) -> int:
         """How many of ``app``'s lines this process did not write: dropped because the
@@ -127,7 +119,7 @@ class RequestLog:
 
         .. versionadded:: 0.2
         """
-        return _state(app).writer.dropped()
+        return get_state(app or current_app).writer.dropped()
 
     def close(self, app: Flask | None = None) -> None:
         """Write what is queued for ``app`` and stop its writer thread.
@@ -135,12 +127,7 @@ class RequestLog:
         This happens by itself when the interpreter exits; call it from a shutdown hook
         that ends the process in another way. A later request starts the thread again.
         """
-        _state(app).writer.close()
-
-
-def _state(app: Flask | None) -> _State:
-    state: _State = (app or current_app).extensions[EXTENSION_KEY]
-    return state
+        get_state(app or current_app).writer.close()
 
 
 def _add_request_id_to_g(app: Flask) -> None:

@@ -12,7 +12,7 @@ from .escaping import DEFAULT_REDACT, Redactor
 from .formats import FormatError, Formatter, compile_format
 
 if t.TYPE_CHECKING:
-    from collections.abc import Iterable
+    from collections.abc import Iterable, Mapping
 
     from flask import Flask
 
@@ -21,7 +21,7 @@ DEFAULT_QUEUE_SIZE = 10_000
 DEFAULT_FLUSH_INTERVAL = 0.1
 """A few writes a second however busy the app; what a ``SIGKILL`` may cost."""
 MAX_FLUSH_INTERVAL = 60
-_TOKEN = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")
+_TOKEN = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
 _ROTATE_WHEN = ("S", "M", "H", "D", "MIDNIGHT", *(f"W{day}" for day in range(7)))
 _STANDARD_STREAMS = {"-": "stdout", "stdout": "stdout", "stderr": "stderr"}
 
@@ -82,134 +82,210 @@ class RequestLogSettings:
     """The compiled format."""
 
 
-def _key(option: str) -> str:
-    return f"REQLOG_{option.upper()}"
-
-
-def resolve(app: Flask, options: dict[str, t.Any]) -> RequestLogSettings:
+def resolve(app: Flask, options: Mapping[str, t.Any]) -> RequestLogSettings:
     """Merge keyword ``options`` over ``app.config`` over defaults, and validate each value.
 
+    :raises TypeError: for an unknown keyword option.
     :raises ValueError: naming the config key and what it expects, for any bad value.
     """
-    unknown = set(options) - set(RequestLogOptions.__annotations__)
-    if unknown:
-        raise TypeError(f"unknown RequestLog option(s): {', '.join(sorted(unknown))}")
-
-    def pick(option: str, default: t.Any) -> t.Any:
-        value = options.get(option)
-        if value is None:
-            value = app.config.get(_key(option))
-        return default if value is None else value
-
-    def integer(option: str, default: int | None, minimum: int) -> int | None:
-        value = pick(option, default)
-        if value is None:
-            return None
-        if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
-            raise ValueError(f"{_key(option)} must be a whole number >= {minimum}, got {value!r}")
-        return value
-
-    trust = pick("trust_request_id", True)
-    if not isinstance(trust, bool):
-        raise ValueError(f"REQLOG_TRUST_REQUEST_ID must be True or False, got {trust!r}")
-
-    header = pick("request_id_header", "X-Request-ID")
-    if not isinstance(header, str) or not _TOKEN.fullmatch(header):
-        raise ValueError(f"REQLOG_REQUEST_ID_HEADER must be a header name, got {header!r}")
-
-    redactor = Redactor(DEFAULT_REDACT + _names("redact", pick("redact", ())))
-    spec = pick("format", "combined")
-    if not isinstance(spec, str):
-        raise ValueError(
-            f"REQLOG_FORMAT must be 'common', 'combined', 'json' or a format string, got {spec!r}"
-        )
-    try:
-        formatter = compile_format(spec, redactor)
-    except FormatError as error:
-        raise ValueError(f"REQLOG_FORMAT: {error}") from None
-
-    output = _output(app, pick("output", "stdout"))
-    max_bytes = integer("max_bytes", None, 1)
-    rotate_when = pick("rotate_when", None)
-    if rotate_when is not None:
-        if not isinstance(rotate_when, str) or rotate_when.upper() not in _ROTATE_WHEN:
-            raise ValueError(
-                f"REQLOG_ROTATE_WHEN must be one of {', '.join(_ROTATE_WHEN)} "
-                f"(case does not matter), got {rotate_when!r}"
-            )
-        rotate_when = rotate_when.upper()
-    if max_bytes is not None and rotate_when is not None:
-        raise ValueError("REQLOG_MAX_BYTES and REQLOG_ROTATE_WHEN: choose size or time rotation")
-    if (max_bytes is not None or rotate_when is not None) and not _is_file(output):
-        raise ValueError("REQLOG_MAX_BYTES and REQLOG_ROTATE_WHEN need REQLOG_OUTPUT to be a file")
-
-    skip = _names("skip_paths", pick("skip_paths", ()), lower=False)
-    for path in skip:
-        if not path.startswith("/"):
-            raise ValueError(f"REQLOG_SKIP_PATHS: {path!r} is not a path; paths start with '/'")
-
-    sample = pick("sample", 1.0)
-    if isinstance(sample, bool) or not isinstance(sample, (int, float)) or not 0 < sample <= 1:
-        raise ValueError(f"REQLOG_SAMPLE must be a number above 0 and at most 1, got {sample!r}")
-
-    interval = pick("flush_interval", DEFAULT_FLUSH_INTERVAL)
-    if (
-        isinstance(interval, bool)
-        or not isinstance(interval, (int, float))
-        or not 0 <= interval <= MAX_FLUSH_INTERVAL
-    ):
-        raise ValueError(
-            f"REQLOG_FLUSH_INTERVAL must be a number of seconds from 0 to {MAX_FLUSH_INTERVAL}, "
-            f"got {interval!r}"
-        )
-
+    config = _Config(app, options, RequestLogOptions, "REQLOG_", "RequestLog")
+    trust_request_id = config.flag("trust_request_id", True)
+    request_id_header = _header_name(config, "request_id_header")
+    redactor = Redactor(DEFAULT_REDACT + _names(config, "redact"))
+    spec = _format(config, "format")
+    formatter = _formatter(spec, redactor)
+    output = _output(config, "output")
+    max_bytes = _max_bytes(config, "max_bytes")
+    rotate_when = _rotate_when(config, "rotate_when")
+    _check_rotation(output, max_bytes, rotate_when)
+    skip = _skip_paths(config, "skip_paths")
     return RequestLogSettings(
         format=spec,
         output=output,
         max_bytes=max_bytes,
         rotate_when=rotate_when,
-        backup_count=t.cast(int, integer("backup_count", 7, 1)),
-        request_id_header=header,
-        trust_request_id=trust,
+        backup_count=_whole_number(config, "backup_count", 7),
+        request_id_header=request_id_header,
+        trust_request_id=trust_request_id,
         redactor=redactor,
         skip_paths=frozenset(path for path in skip if not path.endswith("*")),
         skip_prefixes=tuple(path[:-1] for path in skip if path.endswith("*")),
-        sample=float(sample),
-        queue_size=t.cast(int, integer("queue_size", DEFAULT_QUEUE_SIZE, 1)),
-        flush_interval=float(interval),
+        sample=_sample(config, "sample"),
+        queue_size=_whole_number(config, "queue_size", DEFAULT_QUEUE_SIZE),
+        flush_interval=_flush_interval(config, "flush_interval"),
         formatter=formatter,
     )
 
 
-def _names(option: str, value: t.Any, *, lower: bool = True) -> tuple[str, ...]:
+def check_options(options: Mapping[str, t.Any]) -> None:
+    """Refuse unknown keyword options as soon as they are given, before any app is.
+
+    :raises TypeError: naming them, as :func:`resolve` does.
+    """
+    # _Config only keeps the app until a value is read, and none is read here.
+    _Config(t.cast("Flask", None), options, RequestLogOptions, "REQLOG_", "RequestLog")
+
+
+class _Config:
+    """Reads each option: the keyword argument, else the app's config key, else the default.
+
+    ``None`` counts as not given, so ``None`` anywhere means "use the default".
+    """
+
+    def __init__(
+        self, app: Flask, options: Mapping[str, t.Any], known: type, prefix: str, owner: str
+    ) -> None:
+        unknown = set(options) - set(known.__annotations__)
+        if unknown:
+            raise TypeError(f"unknown {owner} option(s): {', '.join(sorted(unknown))}")
+        self.app = app
+        self.options = options
+        self.prefix = prefix
+
+    def key(self, option: str) -> str:
+        """The config key of ``option``: ``"max_age"`` -> ``"CORS_MAX_AGE"``."""
+        return f"{self.prefix}{option.upper()}"
+
+    def value(self, option: str, default: t.Any) -> t.Any:
+        """The keyword value, else the config value, else ``default``."""
+        value = self.options.get(option)
+        if value is None:
+            value = self.app.config.get(self.key(option))
+        return default if value is None else value
+
+    def flag(self, option: str, default: bool) -> bool:
+        """A value that must be ``True`` or ``False``."""
+        value = self.value(option, default)
+        if not isinstance(value, bool):
+            raise ValueError(f"{self.key(option)} must be True or False, got {value!r}")
+        return value
+
+
+def _header_name(config: _Config, option: str) -> str:
+    header = config.value(option, "X-Request-ID")
+    if not isinstance(header, str) or not _TOKEN.fullmatch(header):
+        raise ValueError(f"{config.key(option)} must be a header name, got {header!r}")
+    return header
+
+
+def _names(config: _Config, option: str, *, lower: bool = True) -> tuple[str, ...]:
+    """A list of non-empty strings, sorted, without duplicates (lower-cased if ``lower``)."""
+    value = config.value(option, ())
     if isinstance(value, str) or not isinstance(value, (list, tuple, set, frozenset)):
-        raise ValueError(f"{_key(option)} must be a list of strings, got {value!r}")
+        raise ValueError(f"{config.key(option)} must be a list of strings, got {value!r}")
     for name in value:
         if not isinstance(name, str) or not name:
-            raise ValueError(f"{_key(option)} must be a list of strings, got {name!r} in it")
+            raise ValueError(f"{config.key(option)} must be a list of strings, got {name!r} in it")
     return tuple(sorted({name.lower() if lower else name for name in value}))
 
 
-def _output(app: Flask, value: t.Any) -> str | logging.Logger:
+def _format(config: _Config, option: str) -> str:
+    spec = config.value(option, "combined")
+    if not isinstance(spec, str):
+        raise ValueError(
+            f"{config.key(option)} must be 'common', 'combined', 'json' or a format string, "
+            f"got {spec!r}"
+        )
+    return spec
+
+
+def _formatter(spec: str, redactor: Redactor) -> Formatter:
+    try:
+        return compile_format(spec, redactor)
+    except FormatError as error:
+        raise ValueError(f"REQLOG_FORMAT: {error}") from None
+
+
+def _output(config: _Config, option: str) -> str | logging.Logger:
+    value = config.value(option, "stdout")
     if isinstance(value, logging.Logger):
         return value
     if isinstance(value, os.PathLike):
         value = os.fspath(value)
     if not isinstance(value, str) or not value:
         raise ValueError(
-            "REQLOG_OUTPUT must be 'stdout', 'stderr', 'logger:<name>', a logging.Logger "
-            f"or a file path, got {value!r}"
+            f"{config.key(option)} must be 'stdout', 'stderr', 'logger:<name>', "
+            f"a logging.Logger or a file path, got {value!r}"
         )
     if value in _STANDARD_STREAMS:
         return _STANDARD_STREAMS[value]
     if value.startswith("logger:"):
         name = value.removeprefix("logger:")
         if not name:
-            raise ValueError("REQLOG_OUTPUT: 'logger:' needs a logger name, as in 'logger:access'")
+            raise ValueError(
+                f"{config.key(option)}: 'logger:' needs a logger name, as in 'logger:access'"
+            )
         return logging.getLogger(name)
     # Relative files live in the instance folder, as Flask's other writable files do.
-    return os.path.join(app.instance_path, os.path.expanduser(value))
+    return os.path.join(config.app.instance_path, os.path.expanduser(value))
+
+
+def _whole_number(config: _Config, option: str, default: int) -> int:
+    value = config.value(option, default)
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ValueError(f"{config.key(option)} must be a whole number >= 1, got {value!r}")
+    return value
+
+
+def _max_bytes(config: _Config, option: str) -> int | None:
+    """Unset means no rotation by size."""
+    if config.value(option, None) is None:
+        return None
+    return _whole_number(config, option, 1)
+
+
+def _rotate_when(config: _Config, option: str) -> str | None:
+    """Unset means no rotation on a schedule; the schedule is returned upper-cased."""
+    value = config.value(option, None)
+    if value is None:
+        return None
+    if not isinstance(value, str) or value.upper() not in _ROTATE_WHEN:
+        raise ValueError(
+            f"{config.key(option)} must be one of {', '.join(_ROTATE_WHEN)} "
+            f"(case does not matter), got {value!r}"
+        )
+    return value.upper()
+
+
+def _check_rotation(
+    output: str | logging.Logger, max_bytes: int | None, rotate_when: str | None
+) -> None:
+    if max_bytes is not None and rotate_when is not None:
+        raise ValueError("REQLOG_MAX_BYTES and REQLOG_ROTATE_WHEN: choose size or time rotation")
+    if (max_bytes is not None or rotate_when is not None) and not _is_file(output):
+        raise ValueError("REQLOG_MAX_BYTES and REQLOG_ROTATE_WHEN need REQLOG_OUTPUT to be a file")
 
 
 def _is_file(output: str | logging.Logger) -> bool:
     return isinstance(output, str) and output not in _STANDARD_STREAMS.values()
+
+
+def _skip_paths(config: _Config, option: str) -> tuple[str, ...]:
+    paths = _names(config, option, lower=False)
+    for path in paths:
+        if not path.startswith("/"):
+            raise ValueError(f"{config.key(option)}: {path!r} is not a path; paths start with '/'")
+    return paths
+
+
+def _sample(config: _Config, option: str) -> float:
+    value = config.value(option, 1.0)
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 < value <= 1:
+        raise ValueError(
+            f"{config.key(option)} must be a number above 0 and at most 1, got {value!r}"
+        )
+    return float(value)
+
+
+def _flush_interval(config: _Config, option: str) -> float:
+    value = config.value(option, DEFAULT_FLUSH_INTERVAL)
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, (int, float))
+        or not 0 <= value <= MAX_FLUSH_INTERVAL
+    ):
+        raise ValueError(
+            f"{config.key(option)} must be a number of seconds from 0 to {MAX_FLUSH_INTERVAL}, "
+            f"got {value!r}"
+        )
+    return float(value)
