@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 from flask import Flask, g, jsonify
+from flask.testing import FlaskClient
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.exc import OperationalError
@@ -163,11 +164,11 @@ def passwords() -> dict[str, str]:
 
 
 @pytest.fixture
-def client(app: Flask) -> t.Any:
+def client(app: Flask) -> FlaskClient:
     return app.test_client()
 
 
-def get_csrf(client: t.Any) -> str:
+def get_csrf(client: FlaskClient) -> str:
     """The CSRF token of the client's session, as the login form shows it."""
     response = client.get("/auth/login", headers=HTML)
     assert response.status_code == 200
@@ -177,7 +178,7 @@ def get_csrf(client: t.Any) -> str:
 
 
 def post_login(
-    client: t.Any,
+    client: FlaskClient,
     username: str,
     password: str,
     next: str | None = None,
@@ -199,7 +200,7 @@ def post_login(
 
 
 @pytest.fixture(scope="session")
-def csrf() -> t.Callable[[t.Any], str]:
+def csrf() -> t.Callable[[FlaskClient], str]:
     """``csrf(client)``: the CSRF token of that client's session."""
     return get_csrf
 
@@ -229,10 +230,10 @@ def html_headers() -> dict[str, str]:
 @pytest.fixture
 def logged_in(
     app: Flask, users: dict[str, User], login: t.Callable[..., t.Any]
-) -> t.Callable[[str], t.Any]:
+) -> t.Callable[[str], FlaskClient]:
     """``logged_in("ann")``: a new test client with a live login session of that user."""
 
-    def make(username: str) -> t.Any:
+    def make(username: str) -> FlaskClient:
         client = app.test_client()
         response = login(client, username, PASSWORDS[username])
         assert response.status_code == 302, response.get_data(as_text=True)

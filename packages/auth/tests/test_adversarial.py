@@ -12,6 +12,7 @@ import typing as t
 from urllib.parse import quote
 
 from flask import Flask
+from flask.testing import FlaskClient
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import select
@@ -20,7 +21,7 @@ from flask_plug.auth import Auth, User
 from flask_plug.auth.models import failed_logins
 from flask_plug.auth.names import normalize_username, username_key
 
-Csrf = t.Callable[[t.Any], str]
+Csrf = t.Callable[[FlaskClient], str]
 FEW = settings(
     max_examples=60,
     deadline=None,

@@ -3,6 +3,7 @@ from __future__ import annotations
 import typing as t
 
 from flask import Flask
+from flask.testing import FlaskClient
 from sqlalchemy import inspect
 
 from flask_plug.auth import Auth, User
@@ -83,7 +84,7 @@ def test_create_user_asks_again_when_the_passwords_differ(app: Flask) -> None:
 
 def test_set_password_ends_the_users_sessions(
     app: Flask,
-    logged_in: t.Callable[[str], t.Any],
+    logged_in: t.Callable[[str], FlaskClient],
     login: Login,
     passwords: dict[str, str],
     json_headers: dict[str, str],
@@ -117,7 +118,7 @@ def test_list_users_shows_names_and_roles(app: Flask, users: dict[str, User]) ->
 
 def test_delete_user_ends_sessions_and_refuses_login(
     app: Flask,
-    logged_in: t.Callable[[str], t.Any],
+    logged_in: t.Callable[[str], FlaskClient],
     login: Login,
     passwords: dict[str, str],
     json_headers: dict[str, str],

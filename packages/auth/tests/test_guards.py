@@ -6,16 +6,17 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from flask import Flask
+from flask.testing import FlaskClient
 from sqlalchemy import event
 
 from flask_plug.auth import Auth, User
 
-LoggedIn = t.Callable[[str], t.Any]
+LoggedIn = t.Callable[[str], FlaskClient]
 
 
 @pytest.mark.parametrize("path", ["/private", "/private?x=1&y=%2F", "/admin", "/api/me"])
 def test_browser_without_login_is_redirected_to_login_with_next(
-    client: t.Any, html_headers: dict[str, str], path: str
+    client: FlaskClient, html_headers: dict[str, str], path: str
 ) -> None:
     response = client.get(path, headers=html_headers)
     assert response.status_code == 302
@@ -52,7 +53,7 @@ def test_browser_without_login_is_redirected_to_login_with_next(
     ],
 )
 def test_api_client_without_login_gets_401_json_with_bearer_challenge(
-    client: t.Any, users: dict[str, User], headers: dict[str, str]
+    client: FlaskClient, users: dict[str, User], headers: dict[str, str]
 ) -> None:
     response = client.get("/api/me", headers=headers)
     assert response.status_code == 401

@@ -7,11 +7,12 @@ from urllib.parse import parse_qs, urljoin, urlsplit
 
 import pytest
 from flask import Flask
+from flask.testing import FlaskClient
 
 from flask_plug.auth import User
 
 Login = t.Callable[..., t.Any]
-Csrf = t.Callable[[t.Any], str]
+Csrf = t.Callable[[FlaskClient], str]
 
 
 def without_csrf(page: str) -> str:
@@ -19,7 +20,7 @@ def without_csrf(page: str) -> str:
 
 
 def test_login_redirects_to_the_default_page(
-    client: t.Any, users: dict[str, User], login: Login, passwords: dict[str, str]
+    client: FlaskClient, users: dict[str, User], login: Login, passwords: dict[str, str]
 ) -> None:
     response = login(client, "ann", passwords["ann"])
     assert response.status_code == 302
@@ -28,7 +29,7 @@ def test_login_redirects_to_the_default_page(
 
 
 def test_login_follows_next_on_this_site(
-    client: t.Any, users: dict[str, User], login: Login, passwords: dict[str, str]
+    client: FlaskClient, users: dict[str, User], login: Login, passwords: dict[str, str]
 ) -> None:
     response = login(client, "bob", passwords["bob"], next="/private?x=1")
     assert response.status_code == 302
@@ -52,7 +53,7 @@ def test_default_next_comes_from_config(
     ids=["wrong-password", "unknown-user", "empty-password"],
 )
 def test_failed_login_gets_401_and_the_generic_message(
-    client: t.Any,
+    client: FlaskClient,
     users: dict[str, User],
     login: Login,
     generic_failure: str,
@@ -79,19 +80,19 @@ def test_unknown_user_and_wrong_password_pages_are_identical(
 
 
 def test_failed_login_keeps_a_safe_next_in_the_form(
-    client: t.Any, users: dict[str, User], login: Login
+    client: FlaskClient, users: dict[str, User], login: Login
 ) -> None:
     page = login(client, "ann", "wrong-password-123", next="/private").get_data(as_text=True)
     assert 'name="next" value="/private"' in page
 
 
-def test_get_logout_is_405(client: t.Any, users: dict[str, User]) -> None:
+def test_get_logout_is_405(client: FlaskClient, users: dict[str, User]) -> None:
     assert client.get("/auth/logout").status_code == 405
 
 
 @pytest.mark.parametrize("token", [None, "", "forged.token"], ids=["missing", "empty", "wrong"])
 def test_logout_without_a_valid_csrf_token_is_400_and_keeps_the_session(
-    logged_in: t.Callable[[str], t.Any], token: str | None, json_headers: dict[str, str]
+    logged_in: t.Callable[[str], FlaskClient], token: str | None, json_headers: dict[str, str]
 ) -> None:
     client = logged_in("ann")
     data = {} if token is None else {"csrf_token": token}
@@ -100,7 +101,7 @@ def test_logout_without_a_valid_csrf_token_is_400_and_keeps_the_session(
 
 
 def test_logout_with_csrf_token_ends_the_login(
-    logged_in: t.Callable[[str], t.Any], csrf: Csrf, json_headers: dict[str, str]
+    logged_in: t.Callable[[str], FlaskClient], csrf: Csrf, json_headers: dict[str, str]
 ) -> None:
     client = logged_in("ann")
     response = client.post("/auth/logout", data={"csrf_token": csrf(client)})
@@ -110,7 +111,7 @@ def test_logout_with_csrf_token_ends_the_login(
 
 
 def test_login_without_csrf_token_is_400(
-    client: t.Any, users: dict[str, User], csrf: Csrf, passwords: dict[str, str]
+    client: FlaskClient, users: dict[str, User], csrf: Csrf, passwords: dict[str, str]
 ) -> None:
     csrf(client)  # the session has a token, the form does not send it
     data = {"username": "ann", "password": passwords["ann"]}
@@ -119,7 +120,7 @@ def test_login_without_csrf_token_is_400(
 
 
 def test_login_with_a_wrong_csrf_token_is_400(
-    client: t.Any, users: dict[str, User], login: Login, csrf: Csrf, passwords: dict[str, str]
+    client: FlaskClient, users: dict[str, User], login: Login, csrf: Csrf, passwords: dict[str, str]
 ) -> None:
     real = csrf(client)
     forged = real[:-4] + ("AAAA" if not real.endswith("AAAA") else "BBBB")
@@ -144,7 +145,7 @@ def test_login_from_a_session_without_csrf_token_is_400(
 
 
 def test_value_planted_in_session_before_login_does_not_survive_it(
-    client: t.Any, users: dict[str, User], login: Login, csrf: Csrf, passwords: dict[str, str]
+    client: FlaskClient, users: dict[str, User], login: Login, csrf: Csrf, passwords: dict[str, str]
 ) -> None:
     token = csrf(client)
     with client.session_transaction() as session:
@@ -219,14 +220,14 @@ def test_login_never_redirects_off_site(
 
 @pytest.mark.parametrize("target", ["//evil.com", "https://evil.com", "/\\evil.com"])
 def test_login_form_drops_unsafe_next_from_the_query(
-    client: t.Any, target: str, html_headers: dict[str, str]
+    client: FlaskClient, target: str, html_headers: dict[str, str]
 ) -> None:
     page = client.get("/auth/login", query_string={"next": target}, headers=html_headers)
     assert 'name="next"' not in page.get_data(as_text=True)
 
 
 def test_browser_is_sent_back_to_the_page_it_asked_for_after_login(
-    client: t.Any,
+    client: FlaskClient,
     users: dict[str, User],
     passwords: dict[str, str],
     html_headers: dict[str, str],
@@ -246,7 +247,7 @@ def test_browser_is_sent_back_to_the_page_it_asked_for_after_login(
 
 @pytest.mark.parametrize("size", [1025, 1_000_000], ids=["over-1024-bytes", "1MB"])
 def test_oversized_password_gets_400_before_hashing(
-    client: t.Any, users: dict[str, User], csrf: Csrf, size: int
+    client: FlaskClient, users: dict[str, User], csrf: Csrf, size: int
 ) -> None:
     data = {"csrf_token": csrf(client), "username": "ann", "password": "x" * size}
     started = time.perf_counter()
@@ -257,7 +258,7 @@ def test_oversized_password_gets_400_before_hashing(
 
 
 def test_oversized_user_name_is_a_failed_login(
-    client: t.Any, users: dict[str, User], csrf: Csrf, generic_failure: str
+    client: FlaskClient, users: dict[str, User], csrf: Csrf, generic_failure: str
 ) -> None:
     data = {"csrf_token": csrf(client), "username": "a" * 151, "password": "long-enough-pw"}
     response = client.post("/auth/login", data=data)
@@ -267,7 +268,7 @@ def test_oversized_user_name_is_a_failed_login(
 
 def test_user_name_with_nul_character_is_a_failed_login(
     request: pytest.FixtureRequest,
-    client: t.Any,
+    client: FlaskClient,
     db: t.Any,
     users: dict[str, User],
     login: Login,

@@ -7,12 +7,13 @@ import typing as t
 import argon2
 import pytest
 from flask import Flask
+from flask.testing import FlaskClient
 from sqlalchemy import select, update
 
 from flask_plug.auth import Auth, User
 from flask_plug.auth.models import users as users_table
 
-Csrf = t.Callable[[t.Any], str]
+Csrf = t.Callable[[FlaskClient], str]
 CURRENT_PARAMS = "$argon2id$v=19$m=19456,t=2,p=1$"
 
 

@@ -4,6 +4,7 @@ import typing as t
 
 import pytest
 from flask import Flask
+from flask.testing import FlaskClient
 
 from flask_plug.auth import User
 
@@ -64,7 +65,7 @@ def test_login_without_remember_sets_no_cookie(
 
 
 def test_remember_is_ignored_when_disabled(
-    client: t.Any, users: dict[str, User], login: Login, passwords: dict[str, str]
+    client: FlaskClient, users: dict[str, User], login: Login, passwords: dict[str, str]
 ) -> None:
     response = login(client, "ann", passwords["ann"], remember=True)
     assert response.status_code == 302
@@ -125,7 +126,7 @@ def test_remember_token_with_wrong_validator_ends_the_users_sessions(
 def test_remember_cookie_stops_working_after_logout(
     remembering: Flask,
     login: Login,
-    csrf: t.Callable[[t.Any], str],
+    csrf: t.Callable[[FlaskClient], str],
     passwords: dict[str, str],
     json_headers: dict[str, str],
 ) -> None:

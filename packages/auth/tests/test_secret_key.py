@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 from flask import Flask
+from flask.testing import FlaskClient
 from sqlalchemy import create_engine
 from sqlalchemy.engine import Engine
 
@@ -15,7 +16,7 @@ from flask_plug.auth import Auth, User
 from flask_plug.auth.settings import check_secret_key
 
 Login = t.Callable[..., t.Any]
-Csrf = t.Callable[[t.Any], str]
+Csrf = t.Callable[[FlaskClient], str]
 
 LOW_ENTROPY = {
     "a-x32": "a" * 32,

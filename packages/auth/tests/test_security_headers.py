@@ -6,13 +6,14 @@ import typing as t
 
 import pytest
 from flask import Flask, after_this_request, request
+from flask.testing import FlaskClient
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from flask_plug.auth import User
 
 Login = t.Callable[..., t.Any]
-Csrf = t.Callable[[t.Any], str]
+Csrf = t.Callable[[FlaskClient], str]
 WRONG = "wrong-password-123"
 EXPECTED = {
     "Content-Security-Policy": "frame-ancestors 'none'",
@@ -28,20 +29,22 @@ def assert_protected(response: t.Any) -> None:
         assert response.headers.getlist(name) == [value], name
 
 
-def test_login_form_is_protected(client: t.Any, html_headers: dict[str, str]) -> None:
+def test_login_form_is_protected(client: FlaskClient, html_headers: dict[str, str]) -> None:
     response = client.get("/auth/login", headers=html_headers)
     assert response.status_code == 200
     assert_protected(response)
 
 
-def test_login_form_with_next_is_protected(client: t.Any, html_headers: dict[str, str]) -> None:
+def test_login_form_with_next_is_protected(
+    client: FlaskClient, html_headers: dict[str, str]
+) -> None:
     response = client.get("/auth/login?next=/private", headers=html_headers)
     assert response.status_code == 200
     assert_protected(response)
 
 
 def test_successful_login_redirect_is_protected(
-    client: t.Any, users: dict[str, User], login: Login, passwords: dict[str, str]
+    client: FlaskClient, users: dict[str, User], login: Login, passwords: dict[str, str]
 ) -> None:
     response = login(client, "ann", passwords["ann"], next="/private")
     assert response.status_code == 302
@@ -49,13 +52,15 @@ def test_successful_login_redirect_is_protected(
     assert_protected(response)
 
 
-def test_failed_login_is_protected(client: t.Any, users: dict[str, User], login: Login) -> None:
+def test_failed_login_is_protected(
+    client: FlaskClient, users: dict[str, User], login: Login
+) -> None:
     response = login(client, "ann", WRONG)
     assert response.status_code == 401
     assert_protected(response)
 
 
-def test_bad_csrf_token_400_is_protected(client: t.Any, users: dict[str, User]) -> None:
+def test_bad_csrf_token_400_is_protected(client: FlaskClient, users: dict[str, User]) -> None:
     response = client.post(
         "/auth/login", data={"csrf_token": "forged", "username": "ann", "password": WRONG}
     )
@@ -63,7 +68,7 @@ def test_bad_csrf_token_400_is_protected(client: t.Any, users: dict[str, User]) 
     assert_protected(response)
 
 
-def test_too_long_password_400_is_protected(client: t.Any, csrf: Csrf) -> None:
+def test_too_long_password_400_is_protected(client: FlaskClient, csrf: Csrf) -> None:
     data = {"csrf_token": csrf(client), "username": "ann", "password": "x" * 1025}
     response = client.post("/auth/login", data=data)
     assert response.status_code == 400
@@ -85,7 +90,9 @@ def test_lockout_429_is_protected(
     assert_protected(response)
 
 
-def test_logout_redirect_is_protected(logged_in: t.Callable[[str], t.Any], csrf: Csrf) -> None:
+def test_logout_redirect_is_protected(
+    logged_in: t.Callable[[str], FlaskClient], csrf: Csrf
+) -> None:
     client = logged_in("ann")
     response = client.post("/auth/logout", data={"csrf_token": csrf(client)})
     assert response.status_code == 302
@@ -93,7 +100,7 @@ def test_logout_redirect_is_protected(logged_in: t.Callable[[str], t.Any], csrf:
 
 
 def test_logout_everywhere_redirect_and_401_are_protected(
-    client: t.Any, logged_in: t.Callable[[str], t.Any], csrf: Csrf
+    client: FlaskClient, logged_in: t.Callable[[str], FlaskClient], csrf: Csrf
 ) -> None:
     anonymous = client.post("/auth/logout-everywhere", data={"csrf_token": csrf(client)})
     assert anonymous.status_code == 401
@@ -105,7 +112,7 @@ def test_logout_everywhere_redirect_and_401_are_protected(
 
 
 def test_the_apps_own_pages_are_left_alone(
-    client: t.Any, users: dict[str, User], login: Login, passwords: dict[str, str]
+    client: FlaskClient, users: dict[str, User], login: Login, passwords: dict[str, str]
 ) -> None:
     public = client.get("/")
     redirected = client.get("/private", headers={"Accept": "text/html"})
@@ -136,7 +143,7 @@ def preset(app: Flask) -> dict[str, str]:
 
 
 def test_a_csp_the_app_set_keeps_its_directives_and_gains_frame_ancestors(
-    client: t.Any, preset: dict[str, str]
+    client: FlaskClient, preset: dict[str, str]
 ) -> None:
     preset["Content-Security-Policy"] = "default-src 'self'; script-src 'self';"
     response = client.get("/auth/login")
@@ -145,7 +152,7 @@ def test_a_csp_the_app_set_keeps_its_directives_and_gains_frame_ancestors(
     ]
 
 
-def test_frame_ancestors_the_app_set_wins(client: t.Any, preset: dict[str, str]) -> None:
+def test_frame_ancestors_the_app_set_wins(client: FlaskClient, preset: dict[str, str]) -> None:
     preset["Content-Security-Policy"] = "default-src 'self'; Frame-Ancestors 'self'"
     preset["X-Frame-Options"] = "SAMEORIGIN"
     preset["Referrer-Policy"] = "no-referrer"
@@ -159,7 +166,7 @@ def test_frame_ancestors_the_app_set_wins(client: t.Any, preset: dict[str, str])
     assert response.headers["Cache-Control"] == "no-store"
 
 
-def test_a_cacheable_response_is_made_no_store(client: t.Any, preset: dict[str, str]) -> None:
+def test_a_cacheable_response_is_made_no_store(client: FlaskClient, preset: dict[str, str]) -> None:
     preset["Cache-Control"] = "public, max-age=3600"
     assert client.get("/auth/login").headers.getlist("Cache-Control") == ["no-store"]
     preset["Cache-Control"] = "private, no-store"

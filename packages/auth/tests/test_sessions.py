@@ -4,13 +4,14 @@ import typing as t
 
 import pytest
 from flask import Flask, g
+from flask.testing import FlaskClient
 from sqlalchemy import update
 
 from flask_plug.auth import Auth, User
 from flask_plug.auth.models import login_sessions
 
-LoggedIn = t.Callable[[str], t.Any]
-Csrf = t.Callable[[t.Any], str]
+LoggedIn = t.Callable[[str], FlaskClient]
+Csrf = t.Callable[[FlaskClient], str]
 
 
 def test_replayed_cookie_after_logout_gets_401(
@@ -57,7 +58,7 @@ def test_logout_everywhere_needs_csrf_token(
     assert phone.get("/api/me", headers=json_headers).status_code == 200
 
 
-def test_logout_everywhere_when_logged_out_is_401(client: t.Any, csrf: Csrf) -> None:
+def test_logout_everywhere_when_logged_out_is_401(client: FlaskClient, csrf: Csrf) -> None:
     response = client.post("/auth/logout-everywhere", data={"csrf_token": csrf(client)})
     assert response.status_code == 401
 
@@ -153,7 +154,7 @@ def test_purge_removes_expired_sessions_and_old_failures(
 
 
 def test_requests_without_a_session_cookie_get_an_empty_session(
-    app: Flask, client: t.Any, users: dict[str, User], login: t.Any, passwords: dict[str, str]
+    app: Flask, client: FlaskClient, users: dict[str, User], login: t.Any, passwords: dict[str, str]
 ) -> None:
     from flask.sessions import SecureCookieSessionInterface
 

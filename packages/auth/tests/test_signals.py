@@ -3,6 +3,7 @@ from __future__ import annotations
 import typing as t
 
 from flask import Flask
+from flask.testing import FlaskClient
 
 from flask_plug.auth import User, signals
 
@@ -29,8 +30,8 @@ def test_login_sends_logged_in_with_the_user(
 def test_logout_sends_logged_out_with_the_user(
     app: Flask,
     users: dict[str, User],
-    logged_in: t.Callable[[str], t.Any],
-    csrf: t.Callable[[t.Any], str],
+    logged_in: t.Callable[[str], FlaskClient],
+    csrf: t.Callable[[FlaskClient], str],
 ) -> None:
     client = logged_in("bob")
     received: Received = []
@@ -39,7 +40,9 @@ def test_logout_sends_logged_out_with_the_user(
     assert received == [(app, {"user": users["bob"]})]
 
 
-def test_logout_without_login_sends_nothing(app: Flask, csrf: t.Callable[[t.Any], str]) -> None:
+def test_logout_without_login_sends_nothing(
+    app: Flask, csrf: t.Callable[[FlaskClient], str]
+) -> None:
     client = app.test_client()
     received: Received = []
     with signals.logged_out.connected_to(recorder(received), sender=app):

@@ -8,6 +8,7 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 from flask import Flask, g, request
+from flask.testing import FlaskClient
 from sqlalchemy import (
     Column,
     DateTime,
@@ -27,7 +28,7 @@ from flask_plug.auth import Auth, User
 from flask_plug.auth.models import api_tokens, metadata
 
 Login = t.Callable[..., t.Any]
-LoggedIn = t.Callable[[str], t.Any]
+LoggedIn = t.Callable[[str], FlaskClient]
 NEW_PASSWORD = "a-brand-new-password"
 HOUR = timedelta(hours=1)
 
@@ -95,7 +96,7 @@ def test_cli_set_password_revokes_the_users_api_tokens(app: Flask, tokens: dict[
 
 
 def test_logout_everywhere_revokes_the_users_api_tokens(
-    app: Flask, logged_in: LoggedIn, csrf: t.Callable[[t.Any], str], tokens: dict[str, str]
+    app: Flask, logged_in: LoggedIn, csrf: t.Callable[[FlaskClient], str], tokens: dict[str, str]
 ) -> None:
     laptop = logged_in("ann")
     response = laptop.post("/auth/logout-everywhere", data={"csrf_token": csrf(laptop)})
@@ -149,7 +150,6 @@ def test_revoked_tokens_are_listed_as_inactive(
         listed = auth.store.tokens(users["ann"].id)
         assert [(token.name, token.active) for token in listed] == [("laptop", False)]
         assert listed[0].revoked_at is not None
-        assert auth.store.list_tokens(users["ann"].id)[0][2] is False
 
 
 # expiry --------------------------------------------------------------------------------

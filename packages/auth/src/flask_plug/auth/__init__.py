@@ -5,7 +5,7 @@ from __future__ import annotations
 from .database import DatabaseUnavailable
 from .extension import Auth, WrongPassword, current_user
 from .security import csrf_token, csrf_valid, safe_next
-from .settings import AuthSettings
+from .settings import AuthOptions, AuthSettings
 from .signals import logged_in, logged_out, login_failed
 from .store import ApiToken, Store, User, UserExists
 
@@ -14,6 +14,7 @@ __version__ = "0.1.0"
 __all__ = [
     "ApiToken",
     "Auth",
+    "AuthOptions",
     "AuthSettings",
     "DatabaseUnavailable",
     "Store",

@@ -6,9 +6,11 @@ import re
 from datetime import datetime, timedelta
 
 import click
+from flask import current_app
 from flask.cli import AppGroup
 
 from . import names, passwords
+from ._state import get_state
 from .settings import check_lifetime
 from .store import ApiToken, Store
 
@@ -16,9 +18,7 @@ auth_cli = AppGroup("auth", help="Manage users and API tokens.")
 
 
 def _store() -> Store:
-    from .extension import _state
-
-    return _state().store
+    return get_state(current_app).store
 
 
 def _password(prompt: str) -> str:
@@ -78,9 +78,7 @@ def init_db() -> None:
 @auth_cli.command("purge")
 def purge() -> None:
     """Delete expired sessions and tokens and old failure counts (logins also do this)."""
-    from .extension import _state
-
-    count = _store().purge_expired(_state().settings.failure_window)
+    count = _store().purge_expired(get_state(current_app).settings.failure_window)
     click.echo(f"removed {count} expired rows")
 
 
@@ -145,10 +143,8 @@ def delete_user(username: str) -> None:
 )
 def create_token(username: str, name: str, lifetime: timedelta | None) -> None:
     """Create an API token for USERNAME; it is shown once, here."""
-    from .extension import _state
-
     if lifetime is None:
-        lifetime = _state().settings.token_lifetime
+        lifetime = get_state(current_app).settings.token_lifetime
     user_id = _user_id(username)
     try:
         token_id, token = _store().create_token(user_id, name, lifetime)

@@ -22,6 +22,8 @@ from sqlalchemy.exc import DBAPIError, DisconnectionError, InterfaceError, Opera
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from werkzeug.exceptions import ServiceUnavailable
 
+from .login import wants_json
+
 if t.TYPE_CHECKING:
     from _typeshed.wsgi import WSGIEnvironment
     from sqlalchemy.engine import Engine
@@ -55,9 +57,7 @@ class DatabaseUnavailable(ServiceUnavailable):
     description = "Logins cannot be checked right now. Please try again in a few seconds."
 
     def _for_program(self) -> bool:
-        from .extension import _wants_json  # the one JSON-or-HTML decision of auth
-
-        return has_request_context() and _wants_json()
+        return has_request_context() and wants_json()
 
     def get_body(
         self, environ: WSGIEnvironment | None = None, scope: dict[str, t.Any] | None = None

@@ -1,59 +1,46 @@
-"""The :class:`Auth` extension: loading the user, logging in and out, guarding views."""
+"""The :class:`Auth` extension: registering on an app, users and tokens, guarding views."""
 
 from __future__ import annotations
 
-import base64
 import functools
 import typing as t
-from datetime import timedelta
 
-from flask import (
-    abort,
-    after_this_request,
-    current_app,
-    g,
-    has_request_context,
-    jsonify,
-    make_response,
-    redirect,
-    request,
-    session,
-    url_for,
-)
+from flask import abort, current_app, has_request_context, make_response, session, url_for
 from flask.sessions import SecureCookieSession, SecureCookieSessionInterface
 from sqlalchemy.exc import ArgumentError
 from werkzeug.local import LocalProxy
 from werkzeug.routing import BuildError
 
 from . import names, passwords
+from ._state import EXTENSION_KEY, SESSION_KEY, AuthState, get_state
+from .cli import auth_cli
 from .database import hide_password, open_engine
+from .login import (
+    login_user,
+    logout_everywhere_else,
+    logout_user,
+    request_user,
+    set_remote_user,
+    unauthorized,
+)
 from .security import csrf_token
-from .settings import AuthSettings, check_lifetime, check_secret_key, resolve
-from .signals import logged_in, logged_out
+from .settings import AuthOptions, AuthSettings, check_lifetime, check_secret_key, resolve
 from .store import Store, User
+from .views import blueprint
 
 if t.TYPE_CHECKING:
+    from datetime import timedelta
+
     from flask import Flask, Request
     from sqlalchemy.engine import Engine
-    from werkzeug.wrappers import Response
+    from typing_extensions import Unpack
 
     from .database import Deadlines
 
-EXTENSION_KEY = "flask-plug-auth"
-SESSION_KEY = "_auth_sid"
-REMEMBER_COOKIE = "remember_token"
 F = t.TypeVar("F", bound=t.Callable[..., t.Any])
 
 
-def _state() -> _AuthState:
-    return current_app.extensions[EXTENSION_KEY]  # type: ignore[no-any-return]
-
-
-def _current_user() -> User | None:
-    return getattr(g, "user", None) if has_request_context() else None
-
-
-current_user: User | None = LocalProxy(_current_user)  # type: ignore[assignment]
+current_user: User | None = LocalProxy(request_user)  # type: ignore[assignment]
 """The logged-in :class:`User` of this request; loaded on first use.
 
 A proxy: test it with ``if current_user:`` (or use ``g.user``, which is the user or
@@ -94,14 +81,20 @@ class Auth:
     """
 
     def __init__(
-        self, app: Flask | None = None, *, engine: Engine | None = None, **options: t.Any
+        self,
+        app: Flask | None = None,
+        *,
+        engine: Engine | None = None,
+        **options: Unpack[AuthOptions],
     ) -> None:
         self._engine = engine
         self._options = options
         if app is not None:
             self.init_app(app)
 
-    def init_app(self, app: Flask, *, engine: Engine | None = None, **options: t.Any) -> None:
+    def init_app(
+        self, app: Flask, *, engine: Engine | None = None, **options: Unpack[AuthOptions]
+    ) -> None:
         """Register on ``app``.
 
         :raises RuntimeError: if ``SECRET_KEY`` is missing, short or a known placeholder,
@@ -118,17 +111,13 @@ class Auth:
         deadlines = None
         if engine is None:
             engine, deadlines = _open_engine(settings)
-        state = _AuthState(settings, Store(engine, deadlines=deadlines))
+        state = AuthState(settings, Store(engine, deadlines=deadlines))
         app.extensions[EXTENSION_KEY] = state
         _check_login_view_once(app, state)
         _warn_about_cookies(app)
         _make_user_lazy(app)
         if type(app.session_interface) is SecureCookieSessionInterface:
             app.session_interface = _CookieSessionInterface()
-
-        from .cli import auth_cli
-        from .views import blueprint
-
         app.register_blueprint(blueprint, url_prefix=settings.url_prefix)
         app.cli.add_command(auth_cli)
         app.jinja_env.globals.setdefault("csrf_token", csrf_token)
@@ -136,7 +125,7 @@ class Auth:
     @property
     def store(self) -> Store:
         """The current app's user store (tables, users, sessions, tokens)."""
-        return _state().store
+        return get_state(current_app).store
 
     def register_user(self, username: str, password: str, roles: t.Iterable[str] = ()) -> User:
         """Create a user.
@@ -156,14 +145,14 @@ class Auth:
         problem = passwords.check_password_policy(password)
         if problem is not None:
             raise ValueError(problem)
-        return _state().store.create_user(username, password, roles)
+        return get_state(current_app).store.create_user(username, password, roles)
 
     def check_credentials(self, username: str, password: str) -> User | None:
         """The user if the password is theirs, else ``None``; both cases take as long.
 
         A hash made with older parameters is replaced on success.
         """
-        return _state().check_credentials(username, password)
+        return get_state(current_app).check_credentials(username, password)
 
     def login_user(self, user: User, *, remember: bool = False) -> None:
         """Start a login session for ``user`` in this request's session cookie.
@@ -172,11 +161,11 @@ class Auth:
         (session fixation). ``remember`` also sets a remember-me cookie when
         ``AUTH_REMEMBER_DAYS`` is above 0.
         """
-        _login_user(user, remember=remember)
+        login_user(user, remember=remember)
 
     def logout_user(self) -> None:
         """End this login session (also for anyone replaying its cookie); clear the session."""
-        _logout_user()
+        logout_user()
 
     def logout_everywhere_else(self) -> None:
         """End every other login session and remember-me token of the current user, and
@@ -185,7 +174,7 @@ class Auth:
         .. versionchanged:: 0.2
             API tokens are revoked too.
         """
-        _logout_everywhere_else()
+        logout_everywhere_else()
 
     def change_password(self, user: User, password: str) -> None:
         """Set a new password, end the user's other sessions (this one stays) and
@@ -199,8 +188,8 @@ class Auth:
         problem = passwords.check_password_policy(password)
         if problem is not None:
             raise ValueError(problem)
-        keep = session.get(SESSION_KEY) if _current_user() == user else None
-        _state().store.set_password(user.id, password, keep_session=keep)
+        keep = session.get(SESSION_KEY) if request_user() == user else None
+        get_state(current_app).store.set_password(user.id, password, keep_session=keep)
 
     def create_token(
         self,
@@ -230,7 +219,7 @@ class Auth:
         .. versionchanged:: 0.2
             ``lifetime`` and ``password``; tokens end with the user's other credentials.
         """
-        state = _state()
+        state = get_state(current_app)
         expires_in = state.settings.token_lifetime if lifetime is None else check_lifetime(lifetime)
         if password is not None:
             if has_request_context():
@@ -259,9 +248,9 @@ class Auth:
     def _guard(self, view: F, roles: tuple[str, ...]) -> F:
         @functools.wraps(view)
         def guarded(*args: t.Any, **kwargs: t.Any) -> t.Any:
-            user = _current_user()
+            user = request_user()
             if user is None:
-                return _unauthorized()
+                return unauthorized()
             if roles and not user.has_role(*roles):
                 abort(403)
             # ensure_sync: an async def view returns a coroutine; Flask runs it, as it
@@ -272,53 +261,20 @@ class Auth:
             response.headers.setdefault("Cache-Control", "private, no-store")
             return response
 
-        metadata = dict(getattr(view, "__flask_plug__", {}))
-        auth = dict(metadata.get("auth", {}))
-        auth["login_required"] = True
-        auth["roles"] = sorted({*auth.get("roles", ()), *roles})
-        metadata["auth"] = auth
-        guarded.__flask_plug__ = metadata  # type: ignore[attr-defined]
+        metadata = _metadata(view)
+        auth = metadata.get("auth", {})
+        roles_before = auth.get("roles", ())
+        guarded.__flask_plug__ = {  # type: ignore[attr-defined]
+            **metadata,
+            "auth": {**auth, "login_required": True, "roles": sorted({*roles_before, *roles})},
+        }
         return t.cast(F, guarded)
 
 
-def _login_user(user: User, *, remember: bool = False) -> None:
-    """Start a login session for ``user`` in this request's session cookie.
-
-    The session is cleared first, so nothing planted in it before login survives
-    (session fixation).
-    """
-    state = _state()
-    session.clear()
-    session[SESSION_KEY] = state.store.start_session(user.id, state.settings.session_lifetime)
-    state.store.purge_expired(state.settings.failure_window)  # logins are rare: tidy up here
-    g.user = user
-    _set_remote_user(user)
-    if remember and state.settings.remember_days:
-        state.set_remember_cookie(user.id)
-    logged_in.send(current_app._get_current_object(), user=user)  # type: ignore[attr-defined]
-
-
-def _logout_user() -> None:
-    """End this login session (also for anyone replaying its cookie) and clear the session."""
-    state = _state()
-    user = _current_user()
-    session_id = session.get(SESSION_KEY)
-    if session_id is not None:
-        state.store.end_session(session_id)
-    if request.cookies.get(REMEMBER_COOKIE):
-        state.store.forget_remember_token(request.cookies[REMEMBER_COOKIE])
-        state.clear_remember_cookie()
-    session.clear()
-    g.user = None
-    if user is not None:
-        logged_out.send(current_app._get_current_object(), user=user)  # type: ignore[attr-defined]
-
-
-def _logout_everywhere_else() -> None:
-    """End every other login session and remember-me token of the current user."""
-    user = _current_user()
-    if user is not None:
-        _state().store.end_other_sessions(user.id, keep=session.get(SESSION_KEY))
+def _metadata(target: object) -> dict[str, t.Any]:
+    """The ``__flask_plug__`` metadata of a view or blueprint: ``{package: {...}}``."""
+    metadata = getattr(target, "__flask_plug__", None)
+    return metadata if isinstance(metadata, dict) else {}
 
 
 def _open_engine(settings: AuthSettings) -> tuple[Engine, Deadlines | None]:
@@ -331,7 +287,7 @@ def _open_engine(settings: AuthSettings) -> tuple[Engine, Deadlines | None]:
         ) from None
 
 
-def _check_login_view_once(app: Flask, state: _AuthState) -> None:
+def _check_login_view_once(app: Flask, state: AuthState) -> None:
     """Fail the app's requests, from the first, while ``AUTH_LOGIN_VIEW`` names no endpoint.
 
     Not at :meth:`Auth.init_app`: the app may register its own login view after it.
@@ -351,154 +307,6 @@ def _check_login_view_once(app: Flask, state: _AuthState) -> None:
                 " example 'auth.login'"
             ) from None
         state.login_view_checked = True
-
-
-class _AuthState:
-    def __init__(self, settings: AuthSettings, store: Store) -> None:
-        self.settings = settings
-        self.store = store
-        self.login_view_checked = False
-
-    def load_user(self) -> User | None:
-        """Find the user of this request: API token, then login session, then remember-me."""
-        authorization = request.headers.get("Authorization")
-        if authorization:
-            return self._user_from_authorization(authorization)
-        session_id = session.get(SESSION_KEY)
-        if session_id is not None:
-            user = self.store.session_user(session_id)
-            if user is None:
-                session.pop(SESSION_KEY)  # ended elsewhere, or expired
-            return user
-        token = request.cookies.get(REMEMBER_COOKIE)
-        if token and self.settings.remember_days:
-            user_id = self.store.use_remember_token(token)
-            user = None if user_id is None else self.store.user_by_id(user_id)
-            if user is None:
-                self.clear_remember_cookie()
-                return None
-            session.clear()
-            session[SESSION_KEY] = self.store.start_session(user.id, self.settings.session_lifetime)
-            self.set_remember_cookie(user.id)  # rotated on every use
-            return user
-        return None
-
-    def _user_from_authorization(self, header: str) -> User | None:
-        scheme, _, credentials = header.partition(" ")
-        scheme = scheme.lower()
-        credentials = credentials.strip()
-        if scheme == "bearer" and credentials and len(credentials) < 200:
-            return self.store.token_user(credentials)
-        if scheme == "basic" and self.settings.api_basic and len(credentials) < 2000:
-            try:
-                decoded = base64.b64decode(credentials, validate=True).decode()
-            except (ValueError, UnicodeDecodeError):
-                return None
-            username, _, password = decoded.partition(":")
-            user, _ = self.attempt_login(username, password)
-            return user
-        return None
-
-    def attempt_login(self, username: str, password: str) -> tuple[User | None, float | None]:
-        """Check a password against the brute-force limits: ``(user, None)`` on success,
-        ``(None, None)`` on failure, ``(None, seconds)`` while attempts are refused.
-
-        The attempt is counted as a failure against the account and the client address
-        before the password is checked (an atomic increment-and-read in the database), so
-        concurrent guesses cannot all pass a check made before any of them is recorded.
-        A success takes the address's count back and resets the account's, so an
-        attacker's own login does not reset the address count of their other guesses.
-        A name no user can have is a failure counted against the address only.
-        """
-        settings = self.settings
-        name = names.normalize_username(username)
-        address_key = f"addr:{request.remote_addr}"
-        limits = {address_key: settings.max_failures_per_address}
-        if name is not None:
-            # The account's key first, always: every transaction locks rows in one order.
-            limits = {f"user:{names.username_key(name)}": settings.max_failures, **limits}
-        wait = self.store.reserve_attempt(limits, settings.failure_window)
-        if wait is not None:
-            return None, wait
-        if name is None:
-            passwords.verify(None, password)  # the same time as any failure
-            return None, None
-        user = self.check_credentials(name, password)
-        if user is not None:
-            self.store.clear_failures([f"user:{names.username_key(name)}"])
-            self.store.release_attempt([address_key])
-        return user, None
-
-    def check_credentials(self, username: str, password: str) -> User | None:
-        if len(password.encode()) > passwords.MAX_PASSWORD_BYTES:
-            return None
-        found = self.store.find_user(username)  # None, without a query, for invalid names
-        # Unknown users are checked against a dummy hash: the same work, the same time.
-        if not passwords.verify(None if found is None else found[1], password) or found is None:
-            return None
-        user, password_hash = found
-        if passwords.needs_rehash(password_hash):
-            self.store.rehash(user.id, password)
-        return user
-
-    def set_remember_cookie(self, user_id: int) -> None:
-        lifetime = timedelta(days=self.settings.remember_days)
-        token = self.store.issue_remember_token(user_id, lifetime)
-        config = current_app.config
-
-        @after_this_request
-        def set_cookie(response: Response) -> Response:
-            response.set_cookie(
-                REMEMBER_COOKIE,
-                token,
-                max_age=int(lifetime.total_seconds()),
-                secure=config["SESSION_COOKIE_SECURE"],
-                httponly=True,
-                samesite=config["SESSION_COOKIE_SAMESITE"] or "Lax",
-                path=config["APPLICATION_ROOT"],
-            )
-            return response
-
-    def clear_remember_cookie(self) -> None:
-        @after_this_request
-        def clear(response: Response) -> Response:
-            response.delete_cookie(REMEMBER_COOKIE, path=current_app.config["APPLICATION_ROOT"])
-            return response
-
-
-def _wants_json() -> bool:
-    """Whether the client is a program: it authenticates, sends JSON, prefers JSON, or
-    does not ask for HTML by name (browsers name it when they load a page; ``fetch``,
-    curl and HTTP libraries send ``*/*`` or nothing)."""
-    if "Authorization" in request.headers or request.is_json:
-        return True
-    accept = request.accept_mimetypes
-    if not any(mimetype == "text/html" and quality > 0 for mimetype, quality in accept):
-        return True
-    best = accept.best_match(["text/html", "application/json"])
-    return best == "application/json" and accept[best] > accept["text/html"]
-
-
-def _unauthorized() -> Response:
-    settings = _state().settings
-    if _wants_json():
-        response = jsonify(error="authentication required")
-        response.status_code = 401
-        challenge = f'Bearer realm="{settings.realm}"'
-        if settings.api_basic:
-            challenge += f', Basic realm="{settings.realm}", charset="UTF-8"'
-        response.headers["WWW-Authenticate"] = challenge
-        return response
-    target = request.full_path if request.query_string else request.path
-    return redirect(url_for(settings.login_view, next=target))
-
-
-def _set_remote_user(user: User) -> None:
-    """Name the user in ``REMOTE_USER``, where WSGI access logs look for it.
-
-    WSGI strings carry bytes as Latin-1 characters, so the name goes in as UTF-8 bytes.
-    """
-    request.environ["REMOTE_USER"] = user.username.encode().decode("latin-1")
 
 
 class _CookieSessionInterface(SecureCookieSessionInterface):
@@ -532,10 +340,10 @@ def _make_user_lazy(app: Flask) -> None:
     class AuthGlobals(base):  # type: ignore[valid-type,misc]
         def __getattr__(self, name: str) -> t.Any:
             if name == "user" and has_request_context():
-                user = _state().load_user()
+                user = get_state(current_app).load_user()
                 self.user = user
                 if user is not None:
-                    _set_remote_user(user)
+                    set_remote_user(user)
                 return user
             return super().__getattr__(name)
 

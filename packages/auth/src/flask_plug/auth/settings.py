@@ -8,6 +8,8 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 if t.TYPE_CHECKING:
+    from collections.abc import Mapping
+
     from flask import Flask
 
 PLACEHOLDER_SECRETS = {
@@ -32,21 +34,27 @@ PLACEHOLDER_SECRETS = {
 }
 """Secret keys copied from tutorials; refused whatever their length."""
 
-DEFAULTS: dict[str, t.Any] = {
-    "database_uri": None,
-    "url_prefix": "/auth",
-    "login_view": "auth.login",
-    "default_next": "/",
-    "session_lifetime": timedelta(days=7),
-    "remember_days": 0,
-    "max_failures": 5,
-    "max_failures_per_address": 20,
-    "failure_window": timedelta(minutes=15),
-    "api_basic": False,
-    "realm": "app",
-    "token_lifetime": None,
-    "db_timeout": 2.0,
-}
+
+class AuthOptions(t.TypedDict, total=False):
+    """Keyword options of :class:`~flask_plug.auth.Auth`; each is also an ``AUTH_*`` config
+    key. ``None`` means: not given.
+
+    .. versionadded:: 0.2
+    """
+
+    database_uri: str
+    url_prefix: str
+    login_view: str
+    default_next: str
+    session_lifetime: timedelta | float
+    remember_days: int
+    max_failures: int
+    max_failures_per_address: int
+    failure_window: timedelta | float
+    api_basic: bool
+    realm: str
+    token_lifetime: timedelta | float | None
+    db_timeout: float
 
 
 @dataclass(frozen=True)
@@ -77,10 +85,6 @@ class AuthSettings:
 
     .. versionadded:: 0.2
     """
-
-
-def key(option: str) -> str:
-    return f"AUTH_{option.upper()}"
 
 
 def check_secret_key(app: Flask) -> None:
@@ -174,59 +178,138 @@ def check_lifetime(value: object) -> timedelta:
     return value
 
 
-def resolve(app: Flask, options: dict[str, t.Any], *, need_database_uri: bool) -> AuthSettings:
+class _Config:
+    """Reads each option: the keyword argument, else the app's config key, else the default.
+
+    ``None`` counts as not given, so ``None`` anywhere means "use the default".
+    """
+
+    def __init__(
+        self, app: Flask, options: Mapping[str, t.Any], known: type, prefix: str, owner: str
+    ) -> None:
+        unknown = set(options) - set(known.__annotations__)
+        if unknown:
+            raise TypeError(f"unknown {owner} option(s): {', '.join(sorted(unknown))}")
+        self.app = app
+        self.options = options
+        self.prefix = prefix
+
+    def key(self, option: str) -> str:
+        """The config key of ``option``: ``"max_age"`` -> ``"CORS_MAX_AGE"``."""
+        return f"{self.prefix}{option.upper()}"
+
+    def value(self, option: str, default: t.Any) -> t.Any:
+        """The keyword value, else the config value, else ``default``."""
+        value = self.options.get(option)
+        if value is None:
+            value = self.app.config.get(self.key(option))
+        return default if value is None else value
+
+    def flag(self, option: str, default: bool) -> bool:
+        """A value that must be ``True`` or ``False``."""
+        value = self.value(option, default)
+        if not isinstance(value, bool):
+            raise ValueError(f"{self.key(option)} must be True or False, got {value!r}")
+        return value
+
+
+def resolve(app: Flask, options: Mapping[str, t.Any], *, need_database_uri: bool) -> AuthSettings:
     """Merge keyword ``options`` over ``app.config`` over defaults, and validate each value.
 
+    :param need_database_uri: whether auth opens the database itself (no engine given).
+    :raises TypeError: for an unknown option.
     :raises ValueError: naming the config key and what it expects.
     """
-    unknown = set(options) - set(DEFAULTS)
-    if unknown:
-        raise TypeError(f"unknown Auth option(s): {', '.join(sorted(unknown))}")
-    values = {}
-    for option, default in DEFAULTS.items():
-        value = options.get(option)
-        values[option] = app.config.get(key(option), default) if value is None else value
+    config = _Config(app, options, AuthOptions, "AUTH_", "Auth")
+    return AuthSettings(
+        database_uri=_database_uri(config, "database_uri", need_database_uri),
+        url_prefix=_path(config, "url_prefix", "/auth"),
+        login_view=_text(config, "login_view", "auth.login"),
+        default_next=_path(config, "default_next", "/"),
+        session_lifetime=_duration(config, "session_lifetime", timedelta(days=7)),
+        remember_days=_whole_number(config, "remember_days", 0, minimum=0),
+        max_failures=_whole_number(config, "max_failures", 5, minimum=1),
+        max_failures_per_address=_whole_number(config, "max_failures_per_address", 20, minimum=1),
+        failure_window=_duration(config, "failure_window", timedelta(minutes=15)),
+        api_basic=config.flag("api_basic", False),
+        realm=_realm(config, "realm"),
+        token_lifetime=_token_lifetime(config, "token_lifetime"),
+        db_timeout=_db_timeout(config, "db_timeout", 2.0),
+    )
 
-    def fail(option: str, expected: str) -> t.NoReturn:
-        raise ValueError(f"{key(option)} must be {expected}, got {values[option]!r}")
 
-    if values["database_uri"] is None and need_database_uri:
-        os.makedirs(app.instance_path, exist_ok=True)
-        values["database_uri"] = "sqlite:///" + os.path.join(app.instance_path, "auth.db")
-    elif values["database_uri"] is None:
-        values["database_uri"] = "(the engine given to Auth)"
-    for option in ("database_uri", "login_view", "realm"):
-        if not isinstance(values[option], str) or not values[option]:
-            fail(option, "a non-empty string")
-    for option in ("url_prefix", "default_next"):
-        if not isinstance(values[option], str) or not values[option].startswith("/"):
-            fail(option, "a path starting with '/'")
-    for option in ("session_lifetime", "failure_window"):
-        value = values[option]
-        if isinstance(value, (int, float)) and not isinstance(value, bool):
-            try:
-                value = timedelta(seconds=value)
-            except (OverflowError, ValueError):  # infinity, NaN, or too large
-                fail(option, "a positive number of seconds or a timedelta")
-        if not isinstance(value, timedelta) or value <= timedelta(0):
-            fail(option, "a positive number of seconds or a timedelta")  # as given
-        values[option] = value
-    timeout = values["db_timeout"]
-    if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or not 0 < timeout < 1e6:
-        fail("db_timeout", "a positive number of seconds")  # NaN fails the comparison too
-    values["db_timeout"] = float(timeout)
-    for option in ("remember_days", "max_failures", "max_failures_per_address"):
-        value = values[option]
-        minimum = 0 if option == "remember_days" else 1
-        if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
-            fail(option, f"a whole number >= {minimum}")
-    if not isinstance(values["api_basic"], bool):
-        fail("api_basic", "True or False")
-    if values["token_lifetime"] is not None:
+def _fail(config: _Config, option: str, expected: str, value: object) -> t.NoReturn:
+    raise ValueError(f"{config.key(option)} must be {expected}, got {value!r}")
+
+
+def _text(config: _Config, option: str, default: str) -> str:
+    value = config.value(option, default)
+    if not isinstance(value, str) or not value:
+        _fail(config, option, "a non-empty string", value)
+    return value
+
+
+def _path(config: _Config, option: str, default: str) -> str:
+    value = config.value(option, default)
+    if not isinstance(value, str) or not value.startswith("/"):
+        _fail(config, option, "a path starting with '/'", value)
+    return value
+
+
+def _database_uri(config: _Config, option: str, need_database_uri: bool) -> str:
+    """The URI given, else SQLite in the instance folder, else (an engine was given to
+    :class:`Auth`) a note saying so."""
+    if config.value(option, None) is None and need_database_uri:
+        os.makedirs(config.app.instance_path, exist_ok=True)
+        return "sqlite:///" + os.path.join(config.app.instance_path, "auth.db")
+    return _text(config, option, "(the engine given to Auth)")
+
+
+def _duration(config: _Config, option: str, default: timedelta) -> timedelta:
+    """A positive :class:`~datetime.timedelta`, or a number of seconds; reported as given."""
+    given = config.value(option, default)
+    value = given
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
         try:
-            values["token_lifetime"] = check_lifetime(values["token_lifetime"])
-        except ValueError:
-            fail("token_lifetime", "None, or a positive number of seconds or timedelta")
-    if any(c in values["realm"] for c in '"\\\r\n'):
-        fail("realm", "text without quotes, backslashes or line breaks")
-    return AuthSettings(**values)
+            value = timedelta(seconds=value)
+        except (OverflowError, ValueError):  # infinity, NaN, or too large
+            pass
+    if not isinstance(value, timedelta) or value <= timedelta(0):
+        _fail(config, option, "a positive number of seconds or a timedelta", given)
+    return value
+
+
+def _whole_number(config: _Config, option: str, default: int, *, minimum: int) -> int:
+    value = config.value(option, default)
+    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+        _fail(config, option, f"a whole number >= {minimum}", value)
+    return value
+
+
+def _realm(config: _Config, option: str) -> str:
+    """The ``realm`` of ``WWW-Authenticate``: text that needs no quoting."""
+    value = _text(config, option, "app")
+    if any(c in value for c in '"\\\r\n'):
+        _fail(config, option, "text without quotes, backslashes or line breaks", value)
+    return value
+
+
+def _token_lifetime(config: _Config, option: str) -> timedelta | None:
+    value = config.value(option, None)
+    if value is None:
+        return None
+    try:
+        return check_lifetime(value)
+    except ValueError:
+        _fail(config, option, "None, or a positive number of seconds or timedelta", value)
+
+
+def _db_timeout(config: _Config, option: str, default: float) -> float:
+    """Positive seconds. Unlike the other keys, ``AUTH_DB_TIMEOUT = None`` is refused, not
+    read as the default: "no timeout" is not on offer, and must not look as if it were."""
+    value = config.options.get(option)
+    if value is None:
+        value = config.app.config.get(config.key(option), default)
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 < value < 1e6:
+        _fail(config, option, "a positive number of seconds", value)  # NaN fails too
+    return float(value)

@@ -464,14 +464,6 @@ class Store:
             )
             return [ApiToken(*row) for row in rows]
 
-    def list_tokens(self, user_id: int) -> list[tuple[int, str, bool]]:
-        """``(id, name, active)`` of a user's API tokens; :meth:`tokens` tells more.
-
-        .. versionchanged:: 0.2
-            An expired token is not active.
-        """
-        return [(token.id, token.name, token.active) for token in self.tokens(user_id)]
-
     # failed logins -------------------------------------------------------------------------
 
     def failures(self, keys: t.Sequence[str], window: timedelta) -> dict[str, tuple[int, datetime]]:

@@ -18,13 +18,8 @@ from flask import (
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from . import passwords
-from .extension import (
-    _current_user,
-    _login_user,
-    _logout_everywhere_else,
-    _logout_user,
-    _state,
-)
+from ._state import current_app_object, get_state
+from .login import login_user, logout_everywhere_else, logout_user, request_user
 from .security import csrf_valid, safe_next
 from .signals import login_failed
 
@@ -88,7 +83,7 @@ def _check_csrf(form: dict[str, str]) -> None:
 
 def _render_login(status: int = 200, headers: dict[str, str] | None = None) -> t.Any:
     next_target = safe_next(request.values.get("next"), "")
-    remember = _state().settings.remember_days > 0
+    remember = get_state(current_app).settings.remember_days > 0
     body = render_template("auth/login.html", next=next_target, remember=remember)
     return body, status, headers or {}
 
@@ -109,9 +104,9 @@ def login_submit() -> Response | t.Any:
     if len(password.encode()) > passwords.MAX_PASSWORD_BYTES:
         abort(400, description="password too long")  # refused before any hashing
     # A user name no user can have (too long, control characters) is a failed login.
-    state = _state()
+    state = get_state(current_app)
     user, wait = state.attempt_login(username, password)
-    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    app = current_app_object()
     if wait is not None:
         login_failed.send(app, username=username, reason="throttled")
         flash(GENERIC_FAILURE, "error")
@@ -120,7 +115,7 @@ def login_submit() -> Response | t.Any:
         login_failed.send(app, username=username, reason="credentials")
         flash(GENERIC_FAILURE, "error")
         return _render_login(401)
-    _login_user(user, remember=form.get("remember") == "on")
+    login_user(user, remember=form.get("remember") == "on")
     return redirect(safe_next(form.get("next"), state.settings.default_next))
 
 
@@ -128,15 +123,17 @@ def login_submit() -> Response | t.Any:
 def logout() -> Response:
     """End the login session. POST only, with the form's CSRF token."""
     _check_csrf(_form())
-    _logout_user()
-    return redirect(url_for(_state().settings.login_view))
+    logout_user()
+    return redirect(url_for(get_state(current_app).settings.login_view))
 
 
 @blueprint.post("/logout-everywhere")
 def logout_everywhere() -> Response:
     """End every other session of the current user; this one stays."""
     _check_csrf(_form())
-    if _current_user() is None:
+    if request_user() is None:
         abort(401)
-    _logout_everywhere_else()
-    return redirect(safe_next(request.form.get("next"), _state().settings.default_next))
+    logout_everywhere_else()
+    return redirect(
+        safe_next(request.form.get("next"), get_state(current_app).settings.default_next)
+    )

@@ -1,0 +1,100 @@
+"""The login flow of a request: who is logged in, logging in and out, and the answer to
+a client that must log in first."""
+
+from __future__ import annotations
+
+import typing as t
+
+from flask import current_app, g, has_request_context, jsonify, redirect, request, session, url_for
+
+from ._state import REMEMBER_COOKIE, SESSION_KEY, current_app_object, get_state
+from .signals import logged_in, logged_out
+
+if t.TYPE_CHECKING:
+    from werkzeug.wrappers import Response
+
+    from .store import User
+
+
+def request_user() -> User | None:
+    """The logged-in user of this request (loaded on first use), or ``None``; also
+    ``None`` outside a request."""
+    return getattr(g, "user", None) if has_request_context() else None
+
+
+def login_user(user: User, *, remember: bool = False) -> None:
+    """Start a login session for ``user`` in this request's session cookie.
+
+    The session is cleared first, so nothing planted in it before login survives
+    (session fixation).
+    """
+    state = get_state(current_app)
+    session.clear()
+    session[SESSION_KEY] = state.store.start_session(user.id, state.settings.session_lifetime)
+    state.store.purge_expired(state.settings.failure_window)  # logins are rare: tidy up here
+    g.user = user
+    set_remote_user(user)
+    if remember and state.settings.remember_days:
+        state.set_remember_cookie(user.id)
+    logged_in.send(current_app_object(), user=user)
+
+
+def logout_user() -> None:
+    """End this login session (also for anyone replaying its cookie) and clear the session."""
+    state = get_state(current_app)
+    user = request_user()
+    session_id = session.get(SESSION_KEY)
+    if session_id is not None:
+        state.store.end_session(session_id)
+    if request.cookies.get(REMEMBER_COOKIE):
+        state.store.forget_remember_token(request.cookies[REMEMBER_COOKIE])
+        state.clear_remember_cookie()
+    session.clear()
+    g.user = None
+    if user is not None:
+        logged_out.send(current_app_object(), user=user)
+
+
+def logout_everywhere_else() -> None:
+    """End every other login session and remember-me token of the current user."""
+    user = request_user()
+    if user is not None:
+        get_state(current_app).store.end_other_sessions(user.id, keep=session.get(SESSION_KEY))
+
+
+def set_remote_user(user: User) -> None:
+    """Name the user in ``REMOTE_USER``, where WSGI access logs look for it.
+
+    WSGI strings carry bytes as Latin-1 characters, so the name goes in as UTF-8 bytes.
+    """
+    request.environ["REMOTE_USER"] = user.username.encode().decode("latin-1")
+
+
+def wants_json() -> bool:
+    """Whether the client is a program: it authenticates, sends JSON, prefers JSON, or
+    does not ask for HTML by name (browsers name it when they load a page; ``fetch``,
+    curl and HTTP libraries send ``*/*`` or nothing). The one JSON-or-HTML decision of auth.
+    """
+    if "Authorization" in request.headers or request.is_json:
+        return True
+    accept = request.accept_mimetypes
+    if not any(mimetype == "text/html" and quality > 0 for mimetype, quality in accept):
+        return True
+    best = accept.best_match(["text/html", "application/json"])
+    return best == "application/json" and accept[best] > accept["text/html"]
+
+
+def unauthorized() -> Response:
+    """The answer to a client that must log in first: 401 with ``WWW-Authenticate`` for a
+    program, a redirect to the login page (with ``next``) for a browser."""
+    settings = get_state(current_app).settings
+    if wants_json():
+        response = jsonify(error="authentication required")
+        response.status_code = 401
+        challenge = f'Bearer realm="{settings.realm}"'
+        if settings.api_basic:
+            challenge += f', Basic realm="{settings.realm}", charset="UTF-8"'
+        response.headers["WWW-Authenticate"] = challenge
+        return response
+    target = request.full_path if request.query_string else request.path
+    return redirect(url_for(settings.login_view, next=target))
