@@ -1,8 +1,10 @@
 """What other Flask-Plug extensions leave on views (``__flask_plug__``) shows in the
 document: login and roles as security requirements, rate limits as 429 responses.
 
-The metadata is written here exactly as flask-plug-auth and flask-plug-ratelimit write it,
-with small stand-ins for their objects: the packages do not import each other."""
+The auth metadata is written here exactly as flask-plug-auth writes it, with small
+stand-ins for its decorators: the packages do not import each other. Which limits a route
+has is flask-plug-ratelimit's own rule (``limits_for``): those tests run it, and one
+stand-in checks what apidocs asks of it."""
 
 from __future__ import annotations
 
@@ -20,7 +22,6 @@ from flask_plug.apidocs import APIDocs
 
 Document = dict[str, t.Any]
 F = t.TypeVar("F", bound=t.Callable[..., t.Any])
-T = t.TypeVar("T")
 
 RATELIMIT_HEADERS = {"RateLimit-Policy", "RateLimit", "Retry-After"}
 PROBLEM_FIELDS = {"type", "title", "status", "detail"}
@@ -51,60 +52,32 @@ def roles_required(*roles: str) -> t.Callable[[F], F]:
     return lambda view: _guard(view, roles)
 
 
-# -- flask-plug-ratelimit, as its limit() and exempt() write the metadata ------------------
+# -- flask-plug-ratelimit ------------------------------------------------------------------
 
 
-@dataclasses.dataclass(frozen=True)
-class Limit:
-    text: str
+@pytest.fixture
+def ratelimit() -> t.Any:
+    """flask-plug-ratelimit itself: which limits a route has is its rule, which apidocs asks
+    for, so these tests run the two packages together. Where apidocs is tested on its own
+    (``hatch run dist:check``), they are skipped."""
+    return pytest.importorskip("flask_plug.ratelimit")
 
 
-@dataclasses.dataclass(frozen=True)
-class LimitSpec:
-    limits: tuple[Limit, ...]
-    methods: frozenset[str] | None = None
-    scope: str | None = None
-
-
-def _ratelimit(target: object) -> dict[str, t.Any]:
-    return dict(getattr(target, "__flask_plug__", {}).get("ratelimit", {}))
-
-
-def _set_ratelimit(target: object, ratelimit: dict[str, t.Any]) -> None:
-    metadata = dict(getattr(target, "__flask_plug__", {}))
-    metadata["ratelimit"] = ratelimit
-    target.__flask_plug__ = metadata  # type: ignore[attr-defined]
-
-
-def limit(limits: str, methods: list[str] | None = None) -> t.Callable[[T], T]:
-    """``@limiter.limit("5 per 1 minute; 50 per 1 day", methods=[...])``."""
-    parsed = tuple(Limit(text.strip()) for text in limits.split(";"))
-    spec = LimitSpec(parsed, None if methods is None else frozenset(m.upper() for m in methods))
-
-    def decorator(target: T) -> T:
-        ratelimit = _ratelimit(target)
-        ratelimit["specs"] = [*ratelimit.get("specs", ()), spec]
-        ratelimit["limits"] = [*ratelimit.get("limits", ()), *(lim.text for lim in parsed)]
-        _set_ratelimit(target, ratelimit)
-        return target
-
-    return decorator
-
-
-def exempt(target: T) -> T:
-    ratelimit = _ratelimit(target)
-    ratelimit["exempt"] = True
-    _set_ratelimit(target, ratelimit)
-    return target
+@pytest.fixture
+def limiter(app: Flask, ratelimit: t.Any) -> t.Any:
+    return ratelimit.RateLimiter(app)
 
 
 class LimiterStandIn:
-    """What app.extensions["flask-plug-ratelimit"] holds, as far as the docs care: the
-    two attributes flask-plug-ratelimit publishes for apidocs."""
+    """All that apidocs asks of ``app.extensions["flask-plug-ratelimit"]``: ``limits_for``."""
 
-    def __init__(self, default: str | None) -> None:
-        self.default_limits = (default,) if default else ()
-        self.exempt_methods = frozenset({"OPTIONS"})
+    def __init__(self, limits: dict[tuple[str, str], tuple[str, ...]]) -> None:
+        self.limits = limits
+        self.asked: list[tuple[str, str]] = []
+
+    def limits_for(self, endpoint: str, method: str) -> tuple[str, ...]:
+        self.asked.append((endpoint, method))
+        return self.limits.get((endpoint, method), ())
 
 
 # -- Helpers -------------------------------------------------------------------------------
@@ -325,9 +298,11 @@ def check_429(document: Document, response: dict[str, t.Any] | None, *texts: str
         assert text in response["description"]
 
 
-def test_a_limited_view_documents_429_with_headers_and_a_problem_body(app: Flask) -> None:
+def test_a_limited_view_documents_429_with_headers_and_a_problem_body(
+    app: Flask, limiter: t.Any
+) -> None:
     @app.post("/login")
-    @limit("5 per 1 minute; 50 per 1 day")
+    @limiter.limit("5 per 1 minute; 50 per 1 day")
     def login() -> str:
         return ""
 
@@ -339,10 +314,10 @@ def test_a_limited_view_documents_429_with_headers_and_a_problem_body(app: Flask
     assert list(document["paths"]["/login"]["post"]["responses"]) == ["200", "429"]
 
 
-def test_method_restricted_limits_apply_to_those_methods_only(app: Flask) -> None:
+def test_method_restricted_limits_apply_to_those_methods_only(app: Flask, limiter: t.Any) -> None:
     @app.route("/comments", methods=["GET", "POST", "DELETE"])
-    @limit("10 per 1 hour", methods=["post", "DELETE"])
-    @limit("1000 per 1 hour")
+    @limiter.limit("10 per 1 hour", methods=["post", "DELETE"])
+    @limiter.limit("1000 per 1 hour")
     def comments() -> str:
         return ""
 
@@ -355,9 +330,9 @@ def test_method_restricted_limits_apply_to_those_methods_only(app: Flask) -> Non
     check_429(document, too_many(document, "/comments", "delete"), "10 per 1 hour")
 
 
-def test_a_limit_for_other_methods_only_documents_nothing(app: Flask) -> None:
+def test_a_limit_for_other_methods_only_documents_nothing(app: Flask, limiter: t.Any) -> None:
     @app.route("/form", methods=["GET", "POST"])
-    @limit("3 per 1 minute", methods=["POST"])
+    @limiter.limit("3 per 1 minute", methods=["POST"])
     def form() -> str:
         return ""
 
@@ -366,11 +341,13 @@ def test_a_limit_for_other_methods_only_documents_nothing(app: Flask) -> None:
     check_429(document, too_many(document, "/form", "post"), "3 per 1 minute")
 
 
-def test_blueprint_limits_apply_to_its_views_and_a_view_limit_replaces_them(app: Flask) -> None:
-    api = limit("100 per 1 minute")(Blueprint("api", __name__, url_prefix="/api"))
+def test_blueprint_limits_apply_to_its_views_and_a_view_limit_replaces_them(
+    app: Flask, limiter: t.Any
+) -> None:
+    api = limiter.limit("100 per 1 minute")(Blueprint("api", __name__, url_prefix="/api"))
     api.add_url_rule("/a", "a", fresh())
-    api.add_url_rule("/b", "b", limit("7 per 1 second")(fresh()))
-    api.add_url_rule("/c", "c", exempt(fresh()))
+    api.add_url_rule("/b", "b", limiter.limit("7 per 1 second")(fresh()))
+    api.add_url_rule("/c", "c", limiter.exempt(fresh()))
     app.register_blueprint(api)
 
     document = fetch(app)
@@ -381,8 +358,10 @@ def test_blueprint_limits_apply_to_its_views_and_a_view_limit_replaces_them(app:
     assert too_many(document, "/api/c") is None
 
 
-def test_a_blueprint_limit_reaches_views_of_its_nested_blueprints(app: Flask) -> None:
-    api = limit("100 per 1 minute")(Blueprint("api", __name__, url_prefix="/api"))
+def test_a_blueprint_limit_reaches_views_of_its_nested_blueprints(
+    app: Flask, limiter: t.Any
+) -> None:
+    api = limiter.limit("100 per 1 minute")(Blueprint("api", __name__, url_prefix="/api"))
     v1 = Blueprint("v1", __name__, url_prefix="/v1")
     v1.add_url_rule("/x", "x", fresh())
     api.register_blueprint(v1)
@@ -392,9 +371,9 @@ def test_a_blueprint_limit_reaches_views_of_its_nested_blueprints(app: Flask) ->
     check_429(document, too_many(document, "/api/v1/x"), "100 per 1 minute")
 
 
-def test_the_innermost_blueprint_limits_win(app: Flask) -> None:
-    parent = limit("1 per 1 hour")(Blueprint("parent", __name__, url_prefix="/p"))
-    child = limit("100 per 1 minute")(Blueprint("child", __name__, url_prefix="/c"))
+def test_the_innermost_blueprint_limits_win(app: Flask, limiter: t.Any) -> None:
+    parent = limiter.limit("1 per 1 hour")(Blueprint("parent", __name__, url_prefix="/p"))
+    child = limiter.limit("100 per 1 minute")(Blueprint("child", __name__, url_prefix="/c"))
     child.add_url_rule("/x", "x", fresh())
     parent.register_blueprint(child)
     app.register_blueprint(parent)
@@ -405,9 +384,11 @@ def test_the_innermost_blueprint_limits_win(app: Flask) -> None:
     assert response is not None and "1 per 1 hour" not in response["description"]
 
 
-def test_a_limited_inner_blueprint_under_an_exempt_outer_one_is_limited(app: Flask) -> None:
-    parent = exempt(Blueprint("parent", __name__, url_prefix="/p"))
-    child = limit("100 per 1 minute")(Blueprint("child", __name__, url_prefix="/c"))
+def test_a_limited_inner_blueprint_under_an_exempt_outer_one_is_limited(
+    app: Flask, limiter: t.Any
+) -> None:
+    parent = limiter.exempt(Blueprint("parent", __name__, url_prefix="/p"))
+    child = limiter.limit("100 per 1 minute")(Blueprint("child", __name__, url_prefix="/c"))
     child.add_url_rule("/x", "x", fresh())
     parent.register_blueprint(child)
     app.register_blueprint(parent)
@@ -416,10 +397,12 @@ def test_a_limited_inner_blueprint_under_an_exempt_outer_one_is_limited(app: Fla
     check_429(document, too_many(document, "/p/c/x"), "100 per 1 minute")
 
 
-def test_exempt_removes_the_429(app: Flask) -> None:
-    app.add_url_rule("/limited", "limited", limit("1 per 1 second")(fresh()))
-    app.add_url_rule("/exempt", "exempt", exempt(limit("1 per 1 second")(fresh())))
-    quiet = exempt(limit("1 per 1 second")(Blueprint("quiet", __name__, url_prefix="/q")))
+def test_exempt_removes_the_429(app: Flask, limiter: t.Any) -> None:
+    app.add_url_rule("/limited", "limited", limiter.limit("1 per 1 second")(fresh()))
+    app.add_url_rule("/exempt", "exempt", limiter.exempt(limiter.limit("1 per 1 second")(fresh())))
+    quiet = limiter.exempt(
+        limiter.limit("1 per 1 second")(Blueprint("quiet", __name__, url_prefix="/q"))
+    )
     quiet.add_url_rule("/x", "x", fresh())
     app.register_blueprint(quiet)
 
@@ -429,17 +412,24 @@ def test_exempt_removes_the_429(app: Flask) -> None:
     assert too_many(document, "/q/x") is None
 
 
-def build_limited_app(*, extension: bool = True, default: str | None = "100 per 1 hour") -> Flask:
+def build_limited_app(
+    ratelimit: t.Any, *, extension: bool = True, default: str | None = "100 per 1 hour"
+) -> Flask:
     app = Flask(__name__)
+    limiter = ratelimit.RateLimiter()
     if extension:
-        app.extensions["flask-plug-ratelimit"] = LimiterStandIn(default)
+        limiter.init_app(app, default=default)
     APIDocs(app)
     app.add_url_rule("/a", "a", fresh(), methods=["GET", "POST"])
-    app.add_url_rule("/own", "own", limit("5 per 1 second")(fresh()))
-    app.add_url_rule("/exempt", "exempt", exempt(fresh()))
-    quiet = exempt(Blueprint("quiet", __name__, url_prefix="/quiet"))
+    app.add_url_rule("/own", "own", limiter.limit("5 per 1 second")(fresh()))
+    app.add_url_rule("/exempt", "exempt", limiter.exempt(fresh()))
+    quiet = limiter.exempt(Blueprint("quiet", __name__, url_prefix="/quiet"))
     quiet.add_url_rule("/x", "x", fresh())
     app.register_blueprint(quiet)
+    app.add_url_rule(
+        "/form", "form", limiter.limit("3 per 1 minute", methods=["POST"])(fresh()),
+        methods=["GET", "POST"],
+    )  # fmt: skip
 
     class Things(MethodView):
         def get(self) -> str:
@@ -452,10 +442,10 @@ def build_limited_app(*, extension: bool = True, default: str | None = "100 per 
     return app
 
 
-def test_with_a_default_limit_every_non_exempt_route_documents_429() -> None:
-    document = fetch(build_limited_app())
+def test_with_a_default_limit_every_non_exempt_route_documents_429(ratelimit: t.Any) -> None:
+    document = fetch(build_limited_app(ratelimit))
     limited = {("/a", "get"), ("/a", "post"), ("/own", "get"), ("/things", "get"),
-               ("/things", "delete")}  # fmt: skip
+               ("/things", "delete"), ("/form", "post")}  # fmt: skip
     for path, item in document["paths"].items():
         for method in item:
             response = too_many(document, path, method)
@@ -465,30 +455,65 @@ def test_with_a_default_limit_every_non_exempt_route_documents_429() -> None:
                 assert response is None, (path, method)
     own = too_many(document, "/own")
     assert own is not None and "5 per 1 second" in own["description"]
-    assert set(document["paths"]) == {"/a", "/own", "/exempt", "/quiet/x", "/things"}
+    assert set(document["paths"]) == {"/a", "/own", "/exempt", "/quiet/x", "/things", "/form"}
 
 
-@pytest.mark.parametrize(
-    ("extension", "default"), [(False, "100 per 1 hour"), (True, None), (True, "")]
-)
-def test_no_default_429_without_the_limiter_or_without_a_default(
-    extension: bool, default: str | None
-) -> None:
-    document = fetch(build_limited_app(extension=extension, default=default))
+def test_no_default_429_without_a_default(ratelimit: t.Any) -> None:
+    document = fetch(build_limited_app(ratelimit, default=None))
     assert too_many(document, "/a") is None
     assert too_many(document, "/things", "delete") is None
     assert too_many(document, "/own") is not None
 
 
-def test_a_method_restricted_view_limit_replaces_the_default_on_other_methods() -> None:
-    app = build_limited_app()
-    app.add_url_rule(
-        "/form", "form", limit("3 per 1 minute", methods=["POST"])(fresh()), methods=["GET", "POST"]
-    )
+def test_no_429_at_all_without_the_limiter_on_the_app(ratelimit: t.Any) -> None:
+    # Views limited by a limiter registered on another app, or on none: no limit applies.
+    document = fetch(build_limited_app(ratelimit, extension=False))
+    for path, item in document["paths"].items():
+        for method in item:
+            assert too_many(document, path, method) is None, (path, method)
 
-    document = fetch(app)
+
+def test_a_method_restricted_view_limit_replaces_the_default_on_other_methods(
+    ratelimit: t.Any,
+) -> None:
+    document = fetch(build_limited_app(ratelimit))
     check_429(document, too_many(document, "/form", "post"), "3 per 1 minute")
     assert too_many(document, "/form", "get") is None
+
+
+def test_the_429_documents_what_the_limiter_reports_for_each_operation() -> None:
+    # apidocs' side of the contract, without flask-plug-ratelimit installed.
+    app = Flask(__name__)
+    limiter = LimiterStandIn({
+        ("a", "POST"): ("5 per 1 second",),
+        ("api.things", "DELETE"): ("1 per 1 day", "2 per 1 week"),
+    })  # fmt: skip
+    app.extensions["flask-plug-ratelimit"] = limiter
+    APIDocs(app)
+    app.add_url_rule("/a", "a", fresh(), methods=["GET", "POST"])
+
+    class Things(MethodView):
+        def get(self) -> str:
+            return ""
+
+        def delete(self) -> str:
+            return ""
+
+    api = Blueprint("api", __name__, url_prefix="/api")
+    api.add_url_rule("/things", view_func=Things.as_view("things"))
+    app.register_blueprint(api)
+
+    document = fetch(app)
+    check_429(document, too_many(document, "/a", "post"), "5 per 1 second")
+    response = too_many(document, "/api/things", "delete")
+    check_429(document, response, "1 per 1 day", "2 per 1 week")
+    assert response is not None
+    assert response["description"] == "Too many requests (1 per 1 day, 2 per 1 week)."
+    assert too_many(document, "/a") is None
+    assert too_many(document, "/api/things") is None
+    assert sorted(limiter.asked) == [
+        ("a", "GET"), ("a", "POST"), ("api.things", "DELETE"), ("api.things", "GET"),
+    ]  # fmt: skip
 
 
 @dataclasses.dataclass
@@ -508,13 +533,15 @@ class Problem:
         "/z-last",
     ],
 )
-def test_an_app_type_named_problem_does_not_replace_the_429_body(app: Flask, route: str) -> None:
+def test_an_app_type_named_problem_does_not_replace_the_429_body(
+    app: Flask, route: str, limiter: t.Any
+) -> None:
     # Routes are documented in path order: the app's Problem comes before or after the 429.
     def report() -> Problem:
         return Problem(1, "x")
 
     app.add_url_rule(route, "report", report)
-    app.add_url_rule("/m-limited", "limited", limit("1 per 1 second")(fresh()))
+    app.add_url_rule("/m-limited", "limited", limiter.limit("1 per 1 second")(fresh()))
 
     document = fetch(app)
     check_429(document, too_many(document, "/m-limited"))
@@ -522,10 +549,10 @@ def test_an_app_type_named_problem_does_not_replace_the_429_body(app: Flask, rou
     assert set(resolve(document, own["schema"])["properties"]) == {"code", "reason"}
 
 
-def test_auth_and_limits_together(app: Flask) -> None:
+def test_auth_and_limits_together(app: Flask, limiter: t.Any) -> None:
     @app.post("/admin/reset")
     @roles_required("admin")
-    @limit("1 per 1 minute")
+    @limiter.limit("1 per 1 minute")
     def reset() -> str:
         """Reset everything."""
         return ""

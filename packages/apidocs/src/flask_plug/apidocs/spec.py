@@ -107,12 +107,9 @@ class _Builder:
         self.security_schemes: dict[str, t.Any] = {}
         self.tags: set[str] = set()
         self._operation_ids: set[str] = set()
-        # flask-plug-ratelimit publishes these two on its state for us; duck-typed, since
-        # the packages do not import each other.
-        limiter = app.extensions.get("flask-plug-ratelimit")
-        self._default_limits: tuple[str, ...] = tuple(getattr(limiter, "default_limits", ()))
-        self._limit_exempt_methods = frozenset(getattr(limiter, "exempt_methods", ()))
-        self._limiter = limiter is not None
+        # flask-plug-ratelimit's state answers limits_for(endpoint, method) by the rules its
+        # requests follow; duck-typed, since the packages do not import each other.
+        self._limiter: t.Any = app.extensions.get("flask-plug-ratelimit")
 
     def unique_id(self, operation_id: str) -> str:
         """``operation_id``, or the first free ``operation_id_2``, ``_3`` …"""
@@ -300,7 +297,9 @@ class _Builder:
         return {}
 
     def _rate_limit_responses(self, endpoint: str, method: str) -> dict[str, t.Any]:
-        limits = self._limits(endpoint, method)
+        if self._limiter is None:
+            return {}
+        limits: tuple[str, ...] = self._limiter.limits_for(endpoint, method)
         if not limits:
             return {}
         problem = self.registry.add("Problem", _PROBLEM)
@@ -309,30 +308,6 @@ class _Builder:
             "headers": _RATELIMIT_HEADERS,
             "content": {"application/problem+json": {"schema": problem}},
         }}  # fmt: skip
-
-    def _limits(self, endpoint: str, method: str) -> list[str]:
-        """The limits flask-plug-ratelimit applies to ``method`` on ``endpoint``, by its
-        rules: the view's own limits, else its innermost limited blueprint's, else the
-        app's default; an exemption on the way ends the search."""
-        if method in self._limit_exempt_methods:
-            return []
-        targets: list[object] = [self.app.view_functions.get(endpoint)]
-        targets += [self.app.blueprints.get(name) for name in _blueprint_names(endpoint)]
-        for target in targets:
-            ratelimit = _metadata(target).get("ratelimit", {})
-            if ratelimit.get("exempt"):
-                return []
-            specs = ratelimit.get("specs")
-            if specs:
-                return [
-                    getattr(limit, "text", str(limit))
-                    for spec in specs
-                    if getattr(spec, "methods", None) is None or method in spec.methods
-                    for limit in getattr(spec, "limits", ())
-                ]
-            if ratelimit.get("limits"):
-                return list(ratelimit["limits"])
-        return list(self._default_limits) if self._limiter else []
 
     def _response(self, status: int, body: t.Any, rule: Rule) -> dict[str, t.Any]:
         description = None
