@@ -63,7 +63,13 @@ class APIDocs:
         app.cli.add_command(apidocs_cli)
 
     def document(self, app: Flask | None = None) -> dict[str, t.Any]:
-        """The OpenAPI document of ``app`` (default: the current app), freshly built."""
+        """The OpenAPI document of ``app`` (default: the current app), freshly built.
+
+        :raises RuntimeError: if the docs are not registered on ``app``.
+
+        .. versionchanged:: 0.2
+            ``RuntimeError`` instead of ``KeyError`` for an app without the docs.
+        """
         app = app or current_app_object()
         return get_state(app).document(app)
 

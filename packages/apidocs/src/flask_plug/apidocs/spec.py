@@ -141,7 +141,7 @@ class _Builder:
             parameter: dict[str, t.Any] = {
                 "name": name, "in": "path", "required": True, "schema": schema,
             }  # fmt: skip
-            if match["converter"] == "path":
+            if converter == "path":
                 parameter["description"] = "May contain '/'."
             parameters.append(parameter)
         # Literal braces would read as template variables; percent-encoded they are not.
@@ -156,7 +156,7 @@ class _Builder:
         handler = _handler(view, method)
         if handler is None:
             return None
-        metadata = self._metadata(rule.endpoint, view, handler)
+        metadata = self._merged_metadata(rule.endpoint, view, handler)
         docs: dict[str, t.Any] = metadata.get("apidocs", {})
         if docs.get("exclude"):
             return None
@@ -179,7 +179,7 @@ class _Builder:
             self._require_login(operation, auth.get("roles", []))
         return operation
 
-    def _metadata(
+    def _merged_metadata(
         self, endpoint: str, view: t.Callable[..., t.Any], handler: t.Callable[..., t.Any]
     ) -> dict[str, t.Any]:
         """What the extensions left on the handler, else the view, else its blueprints,
