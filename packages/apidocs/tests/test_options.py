@@ -239,6 +239,11 @@ def test_init_app_twice_is_a_runtime_error() -> None:
     assert get(app, "/other/openapi.json")[0] == 404
 
 
+def test_document_of_an_app_without_the_docs_is_a_runtime_error() -> None:
+    with pytest.raises(RuntimeError, match=r"not initialised on this app: call init_app\(app\)"):
+        APIDocs().document(make_app())
+
+
 def test_one_object_serves_several_apps_with_their_own_settings() -> None:
     apidocs = APIDocs(title="Shared")
     first = make_app({"APIDOCS_URL_PREFIX": "/first"})
