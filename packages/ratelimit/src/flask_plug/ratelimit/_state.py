@@ -44,7 +44,8 @@ def get_state(app: Flask) -> LimiterState:
 
 def current_request() -> Request:
     """The request itself, not its proxy: cheaper to read many attributes of."""
-    return request._get_current_object()  # type: ignore[attr-defined,no-any-return]
+    req: Request = request._get_current_object()  # type: ignore[attr-defined]
+    return req
 
 
 class _Charges(t.NamedTuple):
@@ -56,8 +57,9 @@ class _Charges(t.NamedTuple):
 
 
 class LimiterState:
-    """Per-app settings, storage and the plan of each (endpoint, method), cached: what
-    :meth:`RateLimiter.init_app` stores as ``app.extensions["flask-plug-ratelimit"]``.
+    """Per-app settings, storage and the plan of each (endpoint, method), cached:
+    ``app.extensions["flask-plug-ratelimit"]``, which
+    :meth:`~flask_plug.ratelimit.RateLimiter.init_app` stores.
 
     The cache stays bounded whatever clients send: its keys are an endpoint (or ``None``
     for requests no route matches) and a method from a fixed set, the standard ones, the

@@ -6,6 +6,7 @@ import typing as t
 from collections.abc import Callable, Iterable
 
 from ._state import EXTENSION_KEY, LimiterState
+from .cli import ratelimit_cli
 from .limits import parse_limits
 from .middleware import HeadersMiddleware
 from .plan import LimitSpec, ratelimit_metadata, set_ratelimit_metadata
@@ -83,8 +84,6 @@ class RateLimiter:
         )
         state = LimiterState(app, settings, storage)
         app.extensions[EXTENSION_KEY] = state
-        from .cli import ratelimit_cli
-
         app.cli.add_command(ratelimit_cli)
         if not settings.enabled:
             return
