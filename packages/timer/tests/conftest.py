@@ -10,6 +10,9 @@ from flask import Flask
 
 from flask_plug.timer import Timer
 
+if t.TYPE_CHECKING:
+    from flask.testing import FlaskClient
+
 CHROMIUM = Path("/usr/bin/chromium")
 
 
@@ -32,7 +35,7 @@ def app(timer: Timer) -> Flask:
 
 
 @pytest.fixture
-def client(app: Flask) -> t.Any:
+def client(app: Flask) -> FlaskClient:
     return app.test_client()
 
 
