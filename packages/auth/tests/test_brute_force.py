@@ -5,6 +5,7 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 from flask import Flask
+from flask.testing import FlaskClient
 from sqlalchemy import update
 
 from flask_plug.auth import Auth, User
@@ -20,7 +21,7 @@ def limited(make_app: t.Callable[..., Flask], users: dict[str, User]) -> Flask:
     return make_app(AUTH_MAX_FAILURES=3, AUTH_MAX_FAILURES_PER_ADDRESS=4)
 
 
-def client_at(app: Flask, address: str) -> t.Any:
+def client_at(app: Flask, address: str) -> FlaskClient:
     client = app.test_client()
     client.environ_base["REMOTE_ADDR"] = address
     return client

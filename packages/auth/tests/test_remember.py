@@ -32,7 +32,7 @@ def remembered_login(app: Flask, login: Login, passwords: dict[str, str]) -> str
     return str(client.get_cookie("remember_token").value)
 
 
-def client_with_token(app: Flask, token: str) -> t.Any:
+def client_with_token(app: Flask, token: str) -> FlaskClient:
     client = app.test_client()
     client.set_cookie("remember_token", token)
     return client
