@@ -1,5 +1,5 @@
-"""Fixtures of the demo's browser tests: Debian's Chromium driven by Playwright, and the demo
-served on a free port of 127.0.0.1 by a real HTTP server.
+"""Fixtures of the demo's browser tests: the demo served on a free port of 127.0.0.1 by a
+real HTTP server, and a fresh context of the shared Chromium (``testing/``'s ``browser``).
 
 The demo runs with ``TESTING`` off, as ``hatch run demo:serve`` runs it: a view's error is a
 500 page (not an exception in the server thread), and the first run prints its passwords as
@@ -8,49 +8,22 @@ it does for a person (pytest captures them). Its instance folder is a temporary 
 
 from __future__ import annotations
 
-import os
-import threading
 import typing as t
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
-from werkzeug.serving import make_server
 
 from flask_plug_demo import create_app
+from flask_plug_testing import LiveServers
 
 if t.TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
     from flask import Flask
     from playwright.sync_api import Browser, BrowserContext, ConsoleMessage, Page
 
-CHROMIUM = Path("/usr/bin/chromium")
 WAIT_MS = 15_000
-
-
-@pytest.fixture(scope="module")
-def browser() -> t.Iterator[Browser]:
-    """Debian's Chromium driven by Playwright; skipped where missing, except in CI."""
-    reason = None
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:
-        reason = "playwright is not installed"
-    if reason is None and not CHROMIUM.exists():
-        reason = f"{CHROMIUM} is missing (apt-get install chromium)"
-    if reason is not None:
-        if os.environ.get("CI"):
-            pytest.fail(f"CI must run the browser tests: {reason}")
-        pytest.skip(reason)
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=str(CHROMIUM),
-            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"],
-        )
-        try:
-            yield browser
-        finally:
-            browser.close()
 
 
 class _Later:
@@ -92,20 +65,6 @@ class LiveDemo:
         raise LookupError(f"no first-run password for {username!r}")
 
 
-def serve(app: WSGIApplication) -> tuple[t.Any, threading.Thread]:
-    """``app`` on a free port of 127.0.0.1, in a thread; stop it with :func:`stop`."""
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    return server, thread
-
-
-def stop(server: t.Any, thread: threading.Thread) -> None:
-    server.shutdown()
-    server.server_close()
-    thread.join(timeout=10)
-
-
 @pytest.fixture(scope="module")
 def live_demo(tmp_path_factory: pytest.TempPathFactory) -> t.Iterator[LiveDemo]:
     from flask_plug_demo.app import FRONTEND_ORIGIN
@@ -115,11 +74,13 @@ def live_demo(tmp_path_factory: pytest.TempPathFactory) -> t.Iterator[LiveDemo]:
     saved_notes = list(NOTES)  # the demo keeps notes in memory, for every app of the process
 
     # The port is part of the config (the CORS origin), so the server is bound first.
+    # Module-scoped: the live_server fixture's servers, started by hand.
     later = _Later()
-    server, thread = serve(later)
+    live_server = LiveServers()
     app = None
     try:
-        port = server.server_port
+        port = urlsplit(live_server(later)).port
+        assert port is not None
         front_end = f"http://localhost:{port}"
         assert front_end != FRONTEND_ORIGIN  # port 0 is never 5000
         app = create_app(
@@ -141,27 +102,12 @@ def live_demo(tmp_path_factory: pytest.TempPathFactory) -> t.Iterator[LiveDemo]:
         later.app = app
         yield LiveDemo(app, port)
     finally:
-        stop(server, thread)
+        live_server.close()
         if app is not None:
             reqlog.close(app)
             with app.app_context():
                 auth.store.engine.dispose()
         NOTES[:] = saved_notes
-
-
-@pytest.fixture
-def live_server() -> t.Iterator[t.Callable[[WSGIApplication], str]]:
-    """Serve any WSGI app on a free port of 127.0.0.1 until the test ends; returns its origin."""
-    running = []
-
-    def start(app: WSGIApplication) -> str:
-        server, thread = serve(app)
-        running.append((server, thread))
-        return f"http://127.0.0.1:{server.server_port}"
-
-    yield start
-    for server, thread in running:
-        stop(server, thread)
 
 
 @dataclass

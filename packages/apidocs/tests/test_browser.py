@@ -11,14 +11,10 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import json
-import os
-import threading
 import typing as t
-from pathlib import Path
 
 import pytest
 from flask import Blueprint, Flask, abort, request
-from werkzeug.serving import make_server
 
 from flask_plug.apidocs import APIDocs
 
@@ -28,7 +24,6 @@ if t.TYPE_CHECKING:
 
 pytestmark = pytest.mark.browser
 
-CHROMIUM = Path("/usr/bin/chromium")
 HOST = "docs.test"
 TITLE = "Kennel API"
 WAIT_MS = 15_000
@@ -96,55 +91,15 @@ def create_app() -> Flask:
 SUMMARIES = ["List the dogs.", "Fetch one dog.", "Adopt a dog.", "Tell that the kennel is open."]
 
 
-@contextlib.contextmanager
-def serve(app: Flask) -> t.Iterator[str]:
-    """``app``, served on 127.0.0.1 on a free port; yields its URL as the browser reaches it."""
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://{HOST}:{server.server_port}"
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=10)
+def on_host(url: str) -> str:
+    """``url`` of a live server as the browser reaches it: under :data:`HOST`, which the
+    ``browser`` fixture maps to 127.0.0.1 like every name under ``.test``."""
+    return url.replace("://127.0.0.1:", f"://{HOST}:", 1)
 
 
-@pytest.fixture(scope="module")
-def base_url() -> t.Iterator[str]:
-    with serve(create_app()) as url:
-        yield url
-
-
-@pytest.fixture(scope="module")
-def browser() -> t.Iterator[Browser]:
-    """Debian's Chromium driven by Playwright; skipped where missing, except in CI."""
-    reason = None
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:
-        reason = "playwright is not installed"
-    if reason is None and not CHROMIUM.exists():
-        reason = f"{CHROMIUM} is missing (apt-get install chromium)"
-    if reason is not None:
-        if os.environ.get("CI"):
-            pytest.fail(f"CI must run the browser tests: {reason}")
-        pytest.skip(reason)
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=str(CHROMIUM),
-            args=[
-                "--no-sandbox",
-                "--disable-gpu",
-                "--disable-background-networking",
-                # Our name goes to the app; any other name resolves nowhere.
-                f"--host-resolver-rules=MAP {HOST} 127.0.0.1, MAP * ~NOTFOUND",
-            ],
-        )
-        try:
-            yield browser
-        finally:
-            browser.close()
+@pytest.fixture
+def base_url(live_server: t.Callable[[Flask], str]) -> str:
+    return on_host(live_server(create_app()))
 
 
 # Runs before any page script; the page's CSP does not apply to it.
@@ -338,10 +293,9 @@ def create_hostile_app() -> Flask:
     return app
 
 
-@pytest.fixture(scope="module")
-def hostile_url() -> t.Iterator[str]:
-    with serve(create_hostile_app()) as url:
-        yield url
+@pytest.fixture
+def hostile_url(live_server: t.Callable[[Flask], str]) -> str:
+    return on_host(live_server(create_hostile_app()))
 
 
 def assert_inert(visit: Visit, url: str) -> None:

@@ -1,11 +1,11 @@
 """Chromium logs in through the login form, logs out, and cannot go back to private pages.
 
-Self-contained: the fixtures live here (names prefixed ``auth_``), not in conftest.py.
+Self-contained: the fixtures live here (names prefixed ``auth_``), not in conftest.py;
+the browser and the live server are the shared plugin's (``testing/``).
 """
 
 from __future__ import annotations
 
-import os
 import secrets
 import string
 import typing as t
@@ -20,7 +20,6 @@ from flask_plug.auth import Auth
 
 pytestmark = pytest.mark.browser
 
-CHROMIUM = Path("/usr/bin/chromium")
 USERNAME = "ada-browser"
 PASSWORD = "correct horse battery staple"
 GENERIC_FAILURE = "Wrong user name or password, or too many attempts. Try again later."
@@ -79,31 +78,6 @@ def _make_auth_app(database: Path) -> tuple[Flask, Auth, list[str]]:
     return app, auth, hits
 
 
-@pytest.fixture(scope="module")
-def auth_browser() -> t.Iterator[t.Any]:
-    """Debian's Chromium driven by Playwright; skipped where missing, except in CI."""
-    reason = None
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:
-        reason = "playwright is not installed"
-    if reason is None and not CHROMIUM.exists():
-        reason = f"{CHROMIUM} is missing (apt-get install chromium)"
-    if reason is not None:
-        if os.environ.get("CI"):
-            pytest.fail(f"CI must run the browser tests: {reason}")
-        pytest.skip(reason)
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=str(CHROMIUM),
-            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"],
-        )
-        try:
-            yield browser
-        finally:
-            browser.close()
-
-
 @pytest.fixture
 def auth_site(tmp_path: Path, live_server: t.Callable[[Flask], str]) -> t.Iterator[AuthSite]:
     app, auth, hits = _make_auth_app(tmp_path / "auth.db")
@@ -113,9 +87,9 @@ def auth_site(tmp_path: Path, live_server: t.Callable[[Flask], str]) -> t.Iterat
 
 
 @pytest.fixture
-def auth_page(auth_browser: t.Any) -> t.Iterator[t.Any]:
+def auth_page(browser: t.Any) -> t.Iterator[t.Any]:
     """A page in a fresh browser context: no cookies or cache from other tests."""
-    context = auth_browser.new_context()
+    context = browser.new_context()
     context.set_default_timeout(10_000)
     try:
         yield context.new_page()

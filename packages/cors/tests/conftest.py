@@ -1,15 +1,12 @@
 from __future__ import annotations
 
-import os
 import typing as t
-from pathlib import Path
 
 import pytest
 from flask import Flask
 
 from flask_plug.cors import CORS
 
-CHROMIUM = Path("/usr/bin/chromium")
 FRONTEND = "https://app.example.com"
 
 
@@ -58,28 +55,3 @@ def new_app() -> t.Callable[..., Flask]:
 @pytest.fixture(scope="session")
 def send_preflight() -> t.Callable[..., t.Any]:
     return preflight
-
-
-@pytest.fixture(scope="module")
-def browser() -> t.Iterator[t.Any]:
-    """Debian's Chromium driven by Playwright; skipped where missing, except in CI."""
-    reason = None
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:
-        reason = "playwright is not installed"
-    if reason is None and not CHROMIUM.exists():
-        reason = f"{CHROMIUM} is missing (apt-get install chromium)"
-    if reason is not None:
-        if os.environ.get("CI"):
-            pytest.fail(f"CI must run the browser tests: {reason}")
-        pytest.skip(reason)
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=str(CHROMIUM),
-            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"],
-        )
-        try:
-            yield browser
-        finally:
-            browser.close()

@@ -1,13 +1,12 @@
 from __future__ import annotations
 
 import http.client
-import threading
 import typing as t
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
 from flask import Flask, Response, abort, g
-from werkzeug.serving import WSGIRequestHandler, make_server
 
 from flask_plug.reqlog import RequestLog
 
@@ -68,39 +67,18 @@ def read_log(app: Flask, reqlog: RequestLog, log_path: Path) -> t.Callable[[], l
     return read
 
 
-class QuietRequestHandler(WSGIRequestHandler):
-    def log(self, type: str, message: str, *args: t.Any) -> None:
-        pass  # werkzeug's own request log would set up the "werkzeug" logger for the session
+class HTTPClient:
+    """GETs to a live server (the ``live_server`` fixture's), on keep-alive connections."""
 
-
-class LiveServer:
-    """A threaded werkzeug server on a free port; leaving it joins every request thread,
-    so every request has finished (and queued its line) once the ``with`` block ends."""
-
-    def __init__(self, app: Flask) -> None:
-        self.server = make_server(
-            "127.0.0.1", 0, app, threaded=True, request_handler=QuietRequestHandler
-        )
-        self.server.daemon_threads = False  # server_close() joins the request threads
-        self.port = self.server.server_port
-        self.thread = threading.Thread(
-            target=self.server.serve_forever, kwargs={"poll_interval": 0.05}
-        )
-
-    def __enter__(self) -> LiveServer:
-        self.thread.start()
-        return self
-
-    def __exit__(self, *exc_info: object) -> None:
-        self.server.shutdown()
-        self.thread.join(10)
-        self.server.server_close()
+    def __init__(self, base_url: str) -> None:
+        address = urlsplit(base_url)
+        self.host, self.port = address.hostname or "127.0.0.1", address.port
 
     def get_many(
         self, paths: list[str], headers: dict[str, str] | None = None
     ) -> list[tuple[int, dict[str, str], str]]:
         """Status, headers and body of each path, in order, on one keep-alive connection."""
-        connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=10)
+        connection = http.client.HTTPConnection(self.host, self.port, timeout=10)
         answers = []
         try:
             for path in paths:
@@ -120,6 +98,7 @@ class LiveServer:
 
 
 @pytest.fixture
-def live_server() -> type[LiveServer]:
-    """``with live_server(app) as server:`` serves ``app`` on 127.0.0.1 meanwhile."""
-    return LiveServer
+def http_client() -> type[HTTPClient]:
+    """``http_client(live_server(app))``; ``live_server.stop()`` then waits for every
+    request to have finished (and queued its line)."""
+    return HTTPClient

@@ -13,15 +13,17 @@ import re
 import shutil
 import socket
 import subprocess
-import threading
 import typing as t
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
 from flask import Flask, Response, abort, request
-from werkzeug.serving import WSGIRequestHandler, make_server
 
 from flask_plug.reqlog import MAX_FIELD_LENGTH, REDACTED, RequestLog
+
+if t.TYPE_CHECKING:
+    from flask_plug_testing import LiveServers
 
 MONTHS = "Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec"
 # An escaped value: printable ASCII but the quote and the backslash, or an escape.
@@ -49,13 +51,6 @@ def goaccess() -> str:
             pytest.fail(message)
         pytest.skip(message)
     return path
-
-
-class QuietHandler(WSGIRequestHandler):
-    """Writes no request lines of its own to stderr."""
-
-    def log(self, type: str, message: str, *args: t.Any) -> None:
-        pass
 
 
 class Reply(t.NamedTuple):
@@ -89,9 +84,8 @@ class LiveServer:
 
 
 @pytest.fixture
-def server(app: Flask, reqlog: RequestLog) -> t.Iterator[LiveServer]:
-    """The conftest app (logging Combined lines to ``log_path``) behind a threaded
-    werkzeug server on a free port of 127.0.0.1."""
+def server(app: Flask, reqlog: RequestLog, live_server: LiveServers) -> LiveServer:
+    """The conftest app (logging Combined lines to ``log_path``) behind a live server."""
 
     @app.route("/<path:rest>", methods=["GET", "POST", "PUT", "DELETE", "HEAD", "OPTIONS"])
     def anything(rest: str) -> Response:
@@ -106,15 +100,9 @@ def server(app: Flask, reqlog: RequestLog) -> t.Iterator[LiveServer]:
         return Response(b"x" * size, status=status)
 
     reqlog.init_app(app)
-    httpd = make_server("127.0.0.1", 0, app, threaded=True, request_handler=QuietHandler)
-    thread = threading.Thread(target=httpd.serve_forever, name="live-server")
-    thread.start()
-    try:
-        yield LiveServer(httpd.server_port)
-    finally:
-        httpd.shutdown()
-        httpd.server_close()
-        thread.join(10)
+    port = urlsplit(live_server(app)).port
+    assert port is not None
+    return LiveServer(port)
 
 
 def run_goaccess(goaccess: str, log: Path, work: Path) -> dict[str, t.Any]:

@@ -21,6 +21,8 @@ from flask_plug.reqlog import RequestLog
 if t.TYPE_CHECKING:
     from flask.testing import FlaskClient
 
+    from flask_plug_testing import LiveServers
+
 EXTENSION_KEY = "flask-plug-reqlog"
 
 
@@ -61,10 +63,20 @@ def all_lines(log_path: Path) -> list[str]:
     return found
 
 
-def hammer(live_server: t.Any, app: Flask, clients: int, each: int, path: str = "/") -> list[str]:
-    """``clients`` threads making ``each`` requests at once to a live server."""
-    with live_server(app) as server, ThreadPoolExecutor(clients) as pool:
+def hammer(
+    live_server: LiveServers,
+    http_client: t.Any,
+    app: Flask,
+    clients: int,
+    each: int,
+    path: str = "/",
+) -> list[str]:
+    """``clients`` threads making ``each`` requests at once to a live server; every request
+    has finished (and queued its line) on return."""
+    server = http_client(live_server(app))
+    with ThreadPoolExecutor(clients) as pool:
         batches = list(pool.map(lambda _: server.request_ids(each, path), range(clients)))
+    live_server.stop()
     return [request_id for batch in batches for request_id in batch]
 
 
@@ -228,7 +240,7 @@ def test_file_output_is_utf8_and_one_line_per_request(
 
 
 def test_size_rotation_under_concurrent_requests_loses_no_line(
-    make_app: t.Callable[..., Flask], tmp_path: Path, live_server: t.Any
+    make_app: t.Callable[..., Flask], tmp_path: Path, live_server: LiveServers, http_client: t.Any
 ) -> None:
     log_path = tmp_path / "access.log"
     app = make_app(
@@ -244,7 +256,7 @@ def test_size_rotation_under_concurrent_requests_loses_no_line(
         time.sleep(0.005)  # 100 requests a client span several of the writer's batches
         return "ok"
 
-    ids = hammer(live_server, app, clients=8, each=100, path="/slow")
+    ids = hammer(live_server, http_client, app, clients=8, each=100, path="/slow")
     assert reqlog.flush(app, timeout=10)
 
     assert len(ids) == len(set(ids)) == 800
@@ -302,7 +314,7 @@ def test_time_rotation_loses_no_line(make_app: t.Callable[..., Flask], tmp_path:
 
 
 def test_time_rotation_under_concurrent_requests_loses_no_line(
-    make_app: t.Callable[..., Flask], tmp_path: Path, live_server: t.Any
+    make_app: t.Callable[..., Flask], tmp_path: Path, live_server: LiveServers, http_client: t.Any
 ) -> None:
     log_path = tmp_path / "access.log"
     app = make_app(
@@ -313,18 +325,19 @@ def test_time_rotation_under_concurrent_requests_loses_no_line(
     )
     reqlog = RequestLog(app)
     ids: list[str] = []
-    with live_server(app) as server:
+    server = http_client(live_server(app))
 
-        def client() -> list[str]:
-            found = []
-            deadline = time.monotonic() + 2.2
-            while time.monotonic() < deadline:
-                found.extend(server.request_ids(10))
-            return found
+    def client() -> list[str]:
+        found = []
+        deadline = time.monotonic() + 2.2
+        while time.monotonic() < deadline:
+            found.extend(server.request_ids(10))
+        return found
 
-        with ThreadPoolExecutor(4) as pool:
-            for batch in pool.map(lambda _: client(), range(4)):
-                ids.extend(batch)
+    with ThreadPoolExecutor(4) as pool:
+        for batch in pool.map(lambda _: client(), range(4)):
+            ids.extend(batch)
+    live_server.stop()
     assert reqlog.flush(app, timeout=10)
     logged = all_lines(log_path)
     assert len(logged) == len(ids) == len(set(ids))

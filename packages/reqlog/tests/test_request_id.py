@@ -24,6 +24,8 @@ if t.TYPE_CHECKING:
     from flask.testing import FlaskClient
     from werkzeug.test import TestResponse
 
+    from flask_plug_testing import LiveServers
+
 NEW_ID = re.compile(r"[0-9a-f]{32}")
 SAFE_ID = r"[A-Za-z0-9+/=._:-]{1,128}"
 
@@ -194,11 +196,17 @@ def test_every_request_gets_a_distinct_id(app: Flask, reqlog: RequestLog, read_l
 
 
 def test_threads_on_a_live_server_get_distinct_ids(
-    app: Flask, reqlog: RequestLog, read_log: t.Any, live_server: t.Any
+    app: Flask,
+    reqlog: RequestLog,
+    read_log: t.Any,
+    live_server: LiveServers,
+    http_client: t.Any,
 ) -> None:
     reqlog.init_app(app, format="%L")
-    with live_server(app) as server, ThreadPoolExecutor(8) as pool:
+    server = http_client(live_server(app))
+    with ThreadPoolExecutor(8) as pool:
         batches = list(pool.map(lambda _: server.get_many(["/"] * 50), range(8)))
+    live_server.stop()  # every request has finished, and queued its line
     answers = [answer for batch in batches for answer in batch]
     ids = [headers["X-Request-ID"] for _, headers, _ in answers]
     assert [json.loads(body)["request_id"] for _, _, body in answers] == ids
@@ -397,7 +405,11 @@ def test_flask_exception_log_carries_the_request_id(
 
 
 def test_concurrent_requests_keep_their_own_id_on_log_records(
-    fresh_app: Flask, root_records: t.Callable[..., Records], tmp_path: Path, live_server: t.Any
+    fresh_app: Flask,
+    root_records: t.Callable[..., Records],
+    tmp_path: Path,
+    live_server: LiveServers,
+    http_client: t.Any,
 ) -> None:
     app = fresh_app
     library = logging.getLogger("somelib")
@@ -417,7 +429,8 @@ def test_concurrent_requests_keep_their_own_id_on_log_records(
     records = root_records(app.logger.name, "somelib")
     reqlog = RequestLog()
     reqlog.init_app(app)
-    with live_server(app) as server, ThreadPoolExecutor(4) as pool:
+    server = http_client(live_server(app))
+    with ThreadPoolExecutor(4) as pool:
         batches = list(
             pool.map(
                 lambda client: (
@@ -427,6 +440,7 @@ def test_concurrent_requests_keep_their_own_id_on_log_records(
                 range(4),
             )
         )
+    live_server.stop()
     found = records.by_message()
     ids = set()
     for client, answers in batches:

@@ -3,20 +3,15 @@ request to any other origin."""
 
 from __future__ import annotations
 
-import os
-import threading
 import typing as t
-from pathlib import Path
 
 import pytest
 from flask import Flask, abort
-from werkzeug.serving import make_server
 
 from flask_plug.stats import Stats
 
 pytestmark = pytest.mark.browser
 
-CHROMIUM = Path("/usr/bin/chromium")
 REFRESH_MS = 5000  # the dashboard's data-refresh-seconds
 
 
@@ -43,41 +38,10 @@ def stats_app() -> Flask:
 
 
 @pytest.fixture
-def stats_live_server() -> t.Iterator[tuple[Flask, str]]:
+def stats_live_server(live_server: t.Callable[[Flask], str]) -> tuple[Flask, str]:
     """An app with Stats served on 127.0.0.1 on a free port: the app and its origin."""
     app = stats_app()
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    try:
-        yield app, f"http://127.0.0.1:{server.server_port}"
-    finally:
-        server.shutdown()
-        server.server_close()
-
-
-@pytest.fixture(scope="module")
-def stats_browser() -> t.Iterator[t.Any]:
-    """Debian's Chromium driven by Playwright; skipped where missing, except in CI."""
-    reason = None
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:
-        reason = "playwright is not installed"
-    if reason is None and not CHROMIUM.exists():
-        reason = f"{CHROMIUM} is missing (apt-get install chromium)"
-    if reason is not None:
-        if os.environ.get("CI"):
-            pytest.fail(f"CI must run the browser tests: {reason}")
-        pytest.skip(reason)
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=str(CHROMIUM),
-            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"],
-        )
-        try:
-            yield browser
-        finally:
-            browser.close()
+    return app, live_server(app)
 
 
 def generate_traffic(app: Flask, *, index: int) -> None:
@@ -102,12 +66,12 @@ def count(page: t.Any, selector: str) -> int:
 
 
 def test_dashboard_draws_every_chart_from_its_own_origin(
-    stats_browser: t.Any, stats_live_server: tuple[Flask, str]
+    browser: t.Any, stats_live_server: tuple[Flask, str]
 ) -> None:
     app, origin = stats_live_server
     generate_traffic(app, index=3)
 
-    page = stats_browser.new_page()
+    page = browser.new_page()
     console_errors: list[str] = []
     page_errors: list[str] = []
     requests: list[str] = []

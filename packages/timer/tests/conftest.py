@@ -1,9 +1,7 @@
 from __future__ import annotations
 
-import os
 import re
 import typing as t
-from pathlib import Path
 
 import pytest
 from flask import Flask
@@ -12,8 +10,6 @@ from flask_plug.timer import Timer
 
 if t.TYPE_CHECKING:
     from flask.testing import FlaskClient
-
-CHROMIUM = Path("/usr/bin/chromium")
 
 
 @pytest.fixture
@@ -93,31 +89,6 @@ def _parse_field(field: str) -> list[dict[str, str]]:
         if field[pos] != ",":
             raise ValueError(f"expected ',' at {pos} in {field!r}")
         pos += 1
-
-
-@pytest.fixture(scope="module")
-def browser() -> t.Iterator[t.Any]:
-    """Debian's Chromium driven by Playwright; skipped where missing, except in CI."""
-    reason = None
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:
-        reason = "playwright is not installed"
-    if reason is None and not CHROMIUM.exists():
-        reason = f"{CHROMIUM} is missing (apt-get install chromium)"
-    if reason is not None:
-        if os.environ.get("CI"):
-            pytest.fail(f"CI must run the browser tests: {reason}")
-        pytest.skip(reason)
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=str(CHROMIUM),
-            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"],
-        )
-        try:
-            yield browser
-        finally:
-            browser.close()
 
 
 @pytest.fixture(scope="session")

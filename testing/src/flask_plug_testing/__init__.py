@@ -3,5 +3,6 @@
 from __future__ import annotations
 
 from .proxy import MODES, FaultProxy, Mode
+from .server import LiveServers
 
-__all__ = ["MODES", "FaultProxy", "Mode"]
+__all__ = ["MODES", "FaultProxy", "LiveServers", "Mode"]

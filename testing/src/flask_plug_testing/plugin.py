@@ -2,40 +2,74 @@
 
 from __future__ import annotations
 
-import threading
+import importlib
+import os
 import typing as t
+from pathlib import Path
 
 import pytest
 
 from .proxy import FaultProxy
-
-if t.TYPE_CHECKING:
-    from flask import Flask
+from .server import LiveServers
 
 ProxyFactory = t.Callable[[str, int], FaultProxy]
-ServeApp = t.Callable[["Flask"], str]
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    # Pages reach this machine only: any name under .test is 127.0.0.1 (a host name that
+    # is not localhost, for tests that need one), and every other name but localhost and
+    # 127.0.0.1 resolves nowhere, so nothing a page does can leave the machine.
+    "--host-resolver-rules="
+    "MAP *.test 127.0.0.1, MAP * ~NOTFOUND, EXCLUDE localhost, EXCLUDE 127.0.0.1",
+]
 
 
 @pytest.fixture
-def live_server() -> t.Iterator[ServeApp]:
-    """``live_server(app)``: serve ``app`` with Werkzeug's threaded server on a free port
-    of 127.0.0.1 and return its base URL, ``http://127.0.0.1:<port>``. Every server made
-    is stopped at teardown.
+def live_server() -> t.Iterator[LiveServers]:
+    """``live_server(app)``: serve a WSGI app with Werkzeug's threaded server on a free port
+    of 127.0.0.1 and return its base URL, ``http://127.0.0.1:<port>``.
+
+    ``live_server.stop()`` stops every server started so far once the requests they are
+    answering have ended; teardown stops the rest. See :class:`.LiveServers`.
     """
-    from werkzeug.serving import make_server
+    with LiveServers() as serve:
+        yield serve
 
-    servers = []
 
-    def serve(app: Flask) -> str:
-        server = make_server("127.0.0.1", 0, app, threaded=True)
-        threading.Thread(target=server.serve_forever, daemon=True).start()
-        servers.append(server)
-        return f"http://127.0.0.1:{server.server_port}"
+# Module scope, not session: while Playwright runs, the thread that drives it has an
+# asyncio loop marked as running, under which Flask cannot run an async view (asgiref
+# refuses to). Stopping it after each module keeps the other modules' async tests whole.
+@pytest.fixture(scope="module")
+def browser() -> t.Iterator[t.Any]:
+    """Debian's Chromium (:data:`CHROMIUM`), headless, driven by Playwright: a
+    ``playwright.sync_api.Browser``, shared by the tests of a module. Open a fresh context
+    (or page) per test and close it.
 
-    yield serve
-    for server in servers:
-        server.shutdown()
-        server.server_close()
+    Skipped where Playwright or Chromium is missing, except under ``CI``, where that fails
+    the test: CI must run the browser tests.
+    """
+    reason = None
+    try:
+        # Imported by name: Playwright is a test dependency of the packages with browser
+        # tests only, not of this plugin.
+        sync_api = importlib.import_module("playwright.sync_api")
+    except ImportError:
+        reason = "playwright is not installed"
+    if reason is None and not CHROMIUM.exists():
+        reason = f"{CHROMIUM} is missing (apt-get install chromium)"
+    if reason is not None:
+        if os.environ.get("CI"):
+            pytest.fail(f"CI must run the browser tests: {reason}")
+        pytest.skip(reason)
+    with sync_api.sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        try:
+            yield browser
+        finally:
+            browser.close()
 
 
 @pytest.fixture
