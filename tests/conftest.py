@@ -8,6 +8,9 @@ from flask import Flask
 
 from flask_plug_demo import create_app
 
+if t.TYPE_CHECKING:
+    from flask.testing import FlaskClient
+
 
 @pytest.fixture
 def app(tmp_path: Path) -> t.Iterator[Flask]:
@@ -31,7 +34,7 @@ def access_log(app: Flask) -> t.Callable[[], list[str]]:
 
 
 @pytest.fixture
-def client(app: Flask) -> t.Any:
+def client(app: Flask) -> FlaskClient:
     return app.test_client()
 
 

@@ -2,8 +2,12 @@ from __future__ import annotations
 
 import typing as t
 
+if t.TYPE_CHECKING:
+    from flask import Flask
+    from flask.testing import FlaskClient
 
-def test_home_page_shows_every_extension_at_work(client: t.Any) -> None:
+
+def test_home_page_shows_every_extension_at_work(client: FlaskClient) -> None:
     with client.get("/") as response:
         assert response.status_code == 200
         page = response.get_data(as_text=True)
@@ -14,7 +18,7 @@ def test_home_page_shows_every_extension_at_work(client: t.Any) -> None:
     assert response.headers["X-Request-ID"] in page
 
 
-def test_api_is_timed_with_spans(client: t.Any) -> None:
+def test_api_is_timed_with_spans(client: FlaskClient) -> None:
     response = client.get("/api/notes")
     assert response.json["notes"][0]["title"] == "Try the timer"
     server_timing = response.headers["Server-Timing"]
@@ -23,7 +27,7 @@ def test_api_is_timed_with_spans(client: t.Any) -> None:
     assert response.headers["X-Response-Time"].endswith("ms")
 
 
-def test_api_allows_the_front_end_origin_only(client: t.Any) -> None:
+def test_api_allows_the_front_end_origin_only(client: FlaskClient) -> None:
     allowed = client.get("/api/notes", headers={"Origin": "http://localhost:5000"})
     assert allowed.headers["Access-Control-Allow-Origin"] == "http://localhost:5000"
     assert allowed.headers["Access-Control-Expose-Headers"] == "x-response-time"
@@ -32,7 +36,7 @@ def test_api_allows_the_front_end_origin_only(client: t.Any) -> None:
     assert other.headers["Vary"] == "Origin"
 
 
-def test_api_preflight_from_the_front_end(client: t.Any) -> None:
+def test_api_preflight_from_the_front_end(client: FlaskClient) -> None:
     response = client.options(
         "/api/notes",
         headers={
@@ -45,7 +49,7 @@ def test_api_preflight_from_the_front_end(client: t.Any) -> None:
     assert response.headers["Access-Control-Max-Age"] == "600"
 
 
-def test_posting_notes_is_rate_limited(client: t.Any, api_token: str) -> None:
+def test_posting_notes_is_rate_limited(client: FlaskClient, api_token: str) -> None:
     bearer = {"Authorization": f"Bearer {api_token}"}
     codes = [
         client.post("/api/notes", json={"title": f"n{i}"}, headers=bearer).status_code
@@ -65,7 +69,7 @@ def test_posting_notes_is_rate_limited(client: t.Any, api_token: str) -> None:
     assert len(refused.headers["X-Request-ID"]) == 32
 
 
-def test_preflight_is_not_rate_limited(client: t.Any) -> None:
+def test_preflight_is_not_rate_limited(client: FlaskClient) -> None:
     for _ in range(8):
         response = client.options(
             "/api/notes",
@@ -75,7 +79,7 @@ def test_preflight_is_not_rate_limited(client: t.Any) -> None:
     assert client.post("/api/notes", json={"title": "no login"}).status_code == 401
 
 
-def test_first_run_creates_users_with_their_passwords_saved(app: t.Any) -> None:
+def test_first_run_creates_users_with_their_passwords_saved(app: Flask) -> None:
     from pathlib import Path
 
     saved = (Path(app.instance_path) / "first-run-passwords.txt").read_text()
@@ -83,13 +87,13 @@ def test_first_run_creates_users_with_their_passwords_saved(app: t.Any) -> None:
     assert (Path(app.instance_path) / "secret_key").stat().st_mode & 0o077 == 0
 
 
-def test_posting_without_login_gets_401_json(client: t.Any) -> None:
+def test_posting_without_login_gets_401_json(client: FlaskClient) -> None:
     response = client.post("/api/notes", json={"title": "x"})
     assert response.status_code == 401
     assert response.headers["WWW-Authenticate"].startswith("Bearer")
 
 
-def test_pages_need_login_and_admin_needs_the_role(client: t.Any, api_token: str) -> None:
+def test_pages_need_login_and_admin_needs_the_role(client: FlaskClient, api_token: str) -> None:
     browser = {"Accept": "text/html,application/xhtml+xml,*/*;q=0.8"}
     assert client.get("/notes", headers=browser).status_code == 302  # to the login page
     assert client.get("/notes").status_code == 401  # a program: no redirect to a form
@@ -98,7 +102,7 @@ def test_pages_need_login_and_admin_needs_the_role(client: t.Any, api_token: str
     assert client.get("/admin", headers=bearer).status_code == 403
 
 
-def test_login_posts_are_rate_limited(client: t.Any) -> None:
+def test_login_posts_are_rate_limited(client: FlaskClient) -> None:
     codes = [
         client.post("/auth/login", data={"username": "x", "password": "y"}).status_code
         for _ in range(11)
@@ -107,7 +111,7 @@ def test_login_posts_are_rate_limited(client: t.Any) -> None:
     assert client.get("/auth/login").status_code == 200  # the form: 60 a minute, 11 used
 
 
-def test_stats_are_for_admins_and_count_401s_and_429s(app: t.Any, client: t.Any) -> None:
+def test_stats_are_for_admins_and_count_401s_and_429s(app: Flask, client: FlaskClient) -> None:
     from flask_plug_demo.extensions import auth
 
     with app.test_request_context():
@@ -122,7 +126,7 @@ def test_stats_are_for_admins_and_count_401s_and_429s(app: t.Any, client: t.Any)
 
 
 def test_access_log_shows_the_request_id_and_the_user(
-    client: t.Any, api_token: str, access_log: t.Any
+    client: FlaskClient, api_token: str, access_log: t.Any
 ) -> None:
     with client.get("/", headers={"X-Request-ID": "home-visit-1"}) as response:
         assert response.headers["X-Request-ID"] == "home-visit-1"
@@ -138,7 +142,7 @@ def test_access_log_shows_the_request_id_and_the_user(
     assert len(request_id) == 32
 
 
-def test_api_docs_document_security_and_rate_limits(client: t.Any) -> None:
+def test_api_docs_document_security_and_rate_limits(client: FlaskClient) -> None:
     from openapi_spec_validator import validate
 
     with client.get("/docs/openapi.json") as response:
@@ -157,7 +161,7 @@ def test_api_docs_document_security_and_rate_limits(client: t.Any) -> None:
         assert page.status_code == 200
 
 
-def test_api_errors_are_json(client: t.Any, api_token: str) -> None:
+def test_api_errors_are_json(client: FlaskClient, api_token: str) -> None:
     bearer = {"Authorization": f"Bearer {api_token}"}
     with client.post("/api/notes", data="not json", headers=bearer) as response:
         assert response.status_code == 400
@@ -170,7 +174,7 @@ def test_api_errors_are_json(client: t.Any, api_token: str) -> None:
         assert response.mimetype == "text/html"
 
 
-def test_note_posting_is_limited_per_user(app: t.Any, client: t.Any, api_token: str) -> None:
+def test_note_posting_is_limited_per_user(app: Flask, client: FlaskClient, api_token: str) -> None:
     from flask_plug_demo.extensions import auth
 
     with app.test_request_context():

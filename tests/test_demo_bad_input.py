@@ -19,6 +19,9 @@ from hypothesis import strategies as st
 from flask_plug_demo import create_app
 from flask_plug_demo.views import NOTES
 
+if t.TYPE_CHECKING:
+    from flask.testing import FlaskClient
+
 
 @pytest.fixture(autouse=True)
 def keep_notes() -> t.Iterator[None]:
@@ -29,7 +32,7 @@ def keep_notes() -> t.Iterator[None]:
 
 
 def post(
-    client: t.Any, token: str, data: bytes | str, content_type: str = "application/json"
+    client: FlaskClient, token: str, data: bytes | str, content_type: str = "application/json"
 ) -> t.Any:
     return client.post(
         "/api/notes",
@@ -45,20 +48,20 @@ def assert_json_400(response: t.Any) -> None:
     assert isinstance(response.get_json()["error"], str)
 
 
-def assert_page_works(client: t.Any) -> None:
+def assert_page_works(client: FlaskClient) -> None:
     for path in ("/", "/api/notes"):
         response = client.get(path)
         assert response.status_code == 200
         response.get_data()  # the body is encoded as it is read
 
 
-def test_deeply_nested_json_is_a_400(client: t.Any, api_token: str) -> None:
+def test_deeply_nested_json_is_a_400(client: FlaskClient, api_token: str) -> None:
     # Far beyond Python's recursion limit, well within the 64 KB a body may have.
     assert_json_400(post(client, api_token, "[" * 20_000 + "]" * 20_000))
     assert_json_400(post(client, api_token, '{"title": ' + "[" * 20_000 + "]" * 20_000 + "}"))
 
 
-def test_a_body_beyond_64_kb_is_a_413_unread(client: t.Any, api_token: str) -> None:
+def test_a_body_beyond_64_kb_is_a_413_unread(client: FlaskClient, api_token: str) -> None:
     response = post(client, api_token, json.dumps({"title": "x", "body": "y" * 70_000}))
     assert response.status_code == 413
     assert response.mimetype == "application/json"
@@ -73,7 +76,7 @@ def test_a_body_beyond_64_kb_is_a_413_unread(client: t.Any, api_token: str) -> N
     ],
 )
 def test_a_lone_surrogate_is_a_400_and_never_stored(
-    client: t.Any, api_token: str, note: dict[str, str]
+    client: FlaskClient, api_token: str, note: dict[str, str]
 ) -> None:
     # json.dumps escapes it as \ud800: valid JSON, but no Unicode text.
     assert_json_400(post(client, api_token, json.dumps(note)))
@@ -81,7 +84,7 @@ def test_a_lone_surrogate_is_a_400_and_never_stored(
     assert not any(n["title"] == note["title"] for n in NOTES)
 
 
-def test_a_surrogate_pair_is_a_character_and_welcome(client: t.Any, api_token: str) -> None:
+def test_a_surrogate_pair_is_a_character_and_welcome(client: FlaskClient, api_token: str) -> None:
     response = post(client, api_token, json.dumps({"title": "\U0001f600 ok"}))
     assert response.status_code == 201
     home = client.get("/")

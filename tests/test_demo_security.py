@@ -13,6 +13,9 @@ from flask import Flask
 
 from flask_plug_demo import create_app
 
+if t.TYPE_CHECKING:
+    from flask.testing import FlaskClient
+
 CSRF_FIELD = re.compile(r'name="csrf_token" value="([^"]+)"')
 PAGES = ["/", "/cors"]
 
@@ -56,7 +59,7 @@ def test_an_existing_open_instance_folder_is_closed(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize("path", PAGES)
-def test_demo_pages_have_a_strict_content_security_policy(client: t.Any, path: str) -> None:
+def test_demo_pages_have_a_strict_content_security_policy(client: FlaskClient, path: str) -> None:
     response = client.get(path)
     assert response.status_code == 200
     policy = response.headers["Content-Security-Policy"]
@@ -74,11 +77,11 @@ def test_demo_pages_have_a_strict_content_security_policy(client: t.Any, path: s
     assert " onclick=" not in html
 
 
-def test_json_api_is_left_to_its_own_headers(client: t.Any) -> None:
+def test_json_api_is_left_to_its_own_headers(client: FlaskClient) -> None:
     assert "Content-Security-Policy" not in client.get("/api/notes").headers
 
 
-def _login(client: t.Any, app: Flask) -> None:
+def _login(client: FlaskClient, app: Flask) -> None:
     password = next(
         line.split()[1]
         for line in Path(app.instance_path, "first-run-passwords.txt").read_text().splitlines()
@@ -92,14 +95,14 @@ def _login(client: t.Any, app: Flask) -> None:
     assert response.status_code == 302
 
 
-def _account_form(client: t.Any) -> str:
+def _account_form(client: FlaskClient) -> str:
     page = client.get("/account").get_data(as_text=True)
     match = CSRF_FIELD.search(page)
     assert match
     return match[1]
 
 
-def test_creating_a_token_asks_for_the_password_again(app: Flask, client: t.Any) -> None:
+def test_creating_a_token_asks_for_the_password_again(app: Flask, client: FlaskClient) -> None:
     _login(client, app)
     token = _account_form(client)
     without = client.post("/account", data={"csrf_token": token, "name": "x"})
@@ -121,7 +124,7 @@ def test_creating_a_token_asks_for_the_password_again(app: Flask, client: t.Any)
     assert 'id="token"' in right.get_data(as_text=True)
 
 
-def test_wrong_token_passwords_count_towards_the_lockout(app: Flask, client: t.Any) -> None:
+def test_wrong_token_passwords_count_towards_the_lockout(app: Flask, client: FlaskClient) -> None:
     _login(client, app)
     token = _account_form(client)
     statuses = [
