@@ -147,7 +147,10 @@ class _LineFormat:
 def _join(parts: list[str | _Atom]) -> _Atom:
     """One function that calls the atoms and joins them with the literal text between.
 
-    Generated, because looping over the parts took as long as all the atoms together.
+    Generated, because it pays: ``benchmarks/instructions.py reqlog:0`` (Combined lines,
+    Python 3.13, callgrind) counted 455,977 instructions a request with this function
+    and 469,336 with ``"".join([p if isinstance(p, str) else p(entry) for p in parts])``:
+    13,359 more, 15% of the request log's own cost (+88,198 over bare Flask's 367,779).
     Literal text enters the source only through ``repr()``.
     """
     atoms: dict[str, _Atom] = {}
