@@ -22,6 +22,11 @@ def run(step: t.Any, limit_text: str, times: list[float], cost: int = 1) -> list
     return usages
 
 
+def test_gcra_allows_a_first_request_whatever_the_float_rounding() -> None:
+    assert (0.21 + 60) - 60 > 0.21  # the clock reading that refused it
+    assert [u.allowed for u in run(gcra, "1/minute", [0.21, 1.0, 60.21])] == [True, False, True]
+
+
 def test_gcra_allows_the_burst_then_one_per_interval() -> None:
     usages = run(gcra, "10/minute", [1000.0] * 11 + [1005.9, 1006.0])
     assert [u.allowed for u in usages] == [True] * 10 + [False, False, True]

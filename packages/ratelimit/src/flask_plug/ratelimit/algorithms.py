@@ -43,7 +43,9 @@ def gcra_step(limit: Limit, cost: int, now: float, tat: float) -> tuple[Usage, f
     if tat < now:
         tat = now
     new_tat = tat + interval * cost
-    allow_at = new_tat - interval * limit.burst
+    # Not new_tat - interval * burst: for a client's first request at full burst that
+    # rounds to just after ``now`` about once in 5000 and refuses it.
+    allow_at = tat + interval * (cost - limit.burst)
     if now >= allow_at:
         return Usage(True, int((now - allow_at) / interval + 1e-9), new_tat - now, 0.0), new_tat
     remaining = max(0, int((now - (tat - interval * limit.burst)) / interval + 1e-9))

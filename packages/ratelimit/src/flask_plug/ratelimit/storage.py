@@ -146,7 +146,7 @@ for i, key in ipairs(KEYS) do
     local interval = period / amount
     local tat = math.max(read(key), now)
     local new_tat = tat + interval * cost
-    local allow_at = new_tat - interval * burst
+    local allow_at = tat + interval * (cost - burst)
     if now >= allow_at then
       allowed, remaining, reset = 1, math.floor((now - allow_at) / interval + 1e-9), new_tat - now
       writes[#writes + 1] = {key, new_tat, new_tat - now}
