@@ -5,7 +5,6 @@ from __future__ import annotations
 import logging
 import typing as t
 
-from flask import current_app
 from werkzeug.exceptions import HTTPException, MethodNotAllowed
 
 from ._state import current_request_object
@@ -73,30 +72,31 @@ class CorsMiddleware:
     def answer_preflight(self, method: str, origin: str) -> Response | None:
         """The response to a preflight asking for ``method`` from ``origin``, or ``None``
         where CORS is off and the app should answer ``OPTIONS`` itself."""
+        app = self._app
         req = current_request_object()
         environ = req.environ
-        rule, path_routed = _rule_for(req, method.upper())
+        rule, path_routed = _rule_for(app, req, method.upper())
         policy = self._state.policy_for(None if rule is None else rule.endpoint, req.path)
         if not policy.enabled:
             return None  # CORS is off here: not ours to answer
         if not is_token(method):
-            return _refuse(req, "malformed Access-Control-Request-Method", origin, policy)
+            return _refuse(app, req, "malformed Access-Control-Request-Method", origin, policy)
         if not policy.origins.allowed(origin):
-            return _refuse(req, "origin not allowed", origin, policy)
+            return _refuse(app, req, "origin not allowed", origin, policy)
         allowed_methods = _allowed_methods(policy, rule, path_routed, method.upper())
         if method.upper() not in allowed_methods:
-            return _refuse(req, f"method {method} not allowed", origin, policy)
+            return _refuse(app, req, f"method {method} not allowed", origin, policy)
         header_names = requested_headers(environ.get("HTTP_ACCESS_CONTROL_REQUEST_HEADERS", ""))
         if header_names is None:
-            return _refuse(req, "malformed Access-Control-Request-Headers", origin, policy)
+            return _refuse(app, req, "malformed Access-Control-Request-Headers", origin, policy)
         refused = _refused_header(policy, header_names)
         if refused is not None:
-            return _refuse(req, refused, origin, policy)
+            return _refuse(app, req, refused, origin, policy)
         private_network = environ.get("HTTP_ACCESS_CONTROL_REQUEST_PRIVATE_NETWORK") == "true"
         if private_network and not policy.allow_private_network:
-            return _refuse(req, "private network access not allowed", origin, policy)
+            return _refuse(app, req, "private network access not allowed", origin, policy)
         return _preflight_response(
-            policy, origin, method, allowed_methods, header_names, private_network
+            app, policy, origin, method, allowed_methods, header_names, private_network
         )
 
     def response_headers(
@@ -123,7 +123,7 @@ class CorsMiddleware:
         if origin is None:
             return [], "Origin"
         if not policy.origins.allowed(origin):
-            logger = current_app.logger
+            logger = self._app.logger
             if logger.isEnabledFor(logging.DEBUG):
                 logger.debug(
                     "CORS refused: %s %s from origin %r: origin not allowed (rules from %s)",
@@ -136,10 +136,10 @@ class CorsMiddleware:
         return [("Access-Control-Allow-Origin", origin), *policy.extra_headers], "Origin"
 
 
-def _rule_for(req: Request, method: str) -> tuple[Rule | None, bool]:
+def _rule_for(app: Flask, req: Request, method: str) -> tuple[Rule | None, bool]:
     """The URL rule that would serve ``method`` at this path, if any, and whether other
     rules serve the path with other methods."""
-    adapter = current_app.create_url_adapter(req)
+    adapter = app.create_url_adapter(req)
     if adapter is None:
         return None, False
     try:
@@ -183,6 +183,7 @@ def _refused_header(policy: CorsPolicy, header_names: list[str]) -> str | None:
 
 
 def _preflight_response(
+    app: Flask,
     policy: CorsPolicy,
     origin: str,
     method: str,
@@ -191,7 +192,7 @@ def _preflight_response(
     private_network: bool,
 ) -> Response:
     """The 204 that allows the preflight."""
-    response = current_app.response_class(status=204)
+    response = app.response_class(status=204)
     headers = response.headers
     del headers["Content-Type"]
     headers["Access-Control-Allow-Origin"] = origin if policy.varies_by_origin else "*"
@@ -217,8 +218,8 @@ def _preflight_vary(policy: CorsPolicy) -> str:
     return _PREFLIGHT_VARY
 
 
-def _refuse(req: Request, reason: str, origin: str, policy: CorsPolicy) -> Response:
-    logger = current_app.logger
+def _refuse(app: Flask, req: Request, reason: str, origin: str, policy: CorsPolicy) -> Response:
+    logger = app.logger
     if logger.isEnabledFor(logging.DEBUG):
         logger.debug(
             "CORS preflight refused: %s %s from origin %r: %s (rules from %s)",
@@ -228,7 +229,7 @@ def _refuse(req: Request, reason: str, origin: str, policy: CorsPolicy) -> Respo
             reason,
             policy.source,
         )
-    response = current_app.response_class(
+    response = app.response_class(
         f"CORS preflight refused: {reason}\n", status=403, mimetype="text/plain"
     )
     response.headers["Vary"] = _preflight_vary(policy)
