@@ -7,6 +7,9 @@ from flask import Flask
 
 from flask_plug.cors import CORS
 
+if t.TYPE_CHECKING:
+    from flask.testing import FlaskClient
+
 FRONTEND = "https://app.example.com"
 
 
@@ -33,11 +36,11 @@ def app() -> Flask:
 
 
 @pytest.fixture
-def client(app: Flask) -> t.Any:
+def client(app: Flask) -> FlaskClient:
     return app.test_client()
 
 
-def preflight(client: t.Any, path: str, method: str = "PUT", **headers: str) -> t.Any:
+def preflight(client: FlaskClient, path: str, method: str = "PUT", **headers: str) -> t.Any:
     """Send a CORS preflight the way a browser does."""
     environ = {"HTTP_ORIGIN": headers.pop("origin", FRONTEND)}
     environ["HTTP_ACCESS_CONTROL_REQUEST_METHOD"] = method
