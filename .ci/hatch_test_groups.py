@@ -11,10 +11,10 @@ Registered in hatch.toml under ``[env.collectors.custom]``.
 
 from __future__ import annotations
 
-import tomllib
 import typing as t
 from pathlib import Path
 
+import tomllib
 from hatch.env.collectors.plugin.interface import EnvironmentCollectorInterface
 
 
