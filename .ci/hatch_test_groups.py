@@ -11,11 +11,16 @@ Registered in hatch.toml under ``[env.collectors.custom]``.
 
 from __future__ import annotations
 
+import sys
 import typing as t
 from pathlib import Path
 
-import tomllib
 from hatch.env.collectors.plugin.interface import EnvironmentCollectorInterface
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # Hatch on Python 3.10 reads TOML with tomli (a dependency of hatchling) too.
+    import tomli as tomllib
 
 
 class TestGroupsCollector(EnvironmentCollectorInterface):
