@@ -10,6 +10,9 @@ from flask import Flask, Response, abort, g
 
 from flask_plug.reqlog import RequestLog
 
+if t.TYPE_CHECKING:
+    from flask.testing import FlaskClient
+
 
 @pytest.fixture
 def reqlog() -> RequestLog:
@@ -48,7 +51,7 @@ def app(reqlog: RequestLog, log_path: Path) -> t.Iterator[Flask]:
 
 
 @pytest.fixture
-def client(app: Flask, reqlog: RequestLog) -> t.Any:
+def client(app: Flask, reqlog: RequestLog) -> FlaskClient:
     if "flask-plug-reqlog" not in app.extensions:
         reqlog.init_app(app)
     return app.test_client()
