@@ -150,7 +150,8 @@ def _join(parts: list[str | _Atom]) -> _Atom:
     Generated, because it pays: ``benchmarks/instructions.py reqlog:0`` (Combined lines,
     Python 3.13, callgrind) counted 455,977 instructions a request with this function
     and 469,336 with ``"".join([p if isinstance(p, str) else p(entry) for p in parts])``:
-    13,359 more, 15% of the request log's own cost (+88,198 over bare Flask's 367,779).
+    13,359 more, 15% of the request log's own cost (+88,198 over bare Flask's 367,779);
+    a ``%`` template filled with the atoms' results, 4,516 more (5%).
     Literal text enters the source only through ``repr()``.
     """
     atoms: dict[str, _Atom] = {}
