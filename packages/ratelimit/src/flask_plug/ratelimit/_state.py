@@ -48,14 +48,6 @@ def current_request() -> Request:
     return req
 
 
-class _Charges(t.NamedTuple):
-    """What a request is charged: a check per limit counted, and each one's index in
-    the plan's limits."""
-
-    checks: list[Check]
-    counted: list[int]
-
-
 class LimiterState:
     """Per-app settings, storage and the plan of each (endpoint, method), cached:
     ``app.extensions["flask-plug-ratelimit"]``, which
@@ -127,7 +119,13 @@ class LimiterState:
     def check_request(self) -> None:
         """``before_request``: check and charge the request's limits, or refuse it."""
         req = current_request()
-        plan = self._request_plan(req)
+        rule = req.url_rule
+        method = req.method
+        key = self._method_keys.get(method)
+        if key is None:  # what _plan_key does, without looking the rule up again
+            declared = rule is not None and rule.methods is not None and method in rule.methods
+            key = method if declared else _OTHER
+        plan = self._cached_plan(None if rule is None else rule.endpoint, key)
         if plan is None:
             return
         checks, counted = self._charges(plan, req)
@@ -156,16 +154,6 @@ class LimiterState:
             key = method if declared else _OTHER
         return key
 
-    def _request_plan(self, req: Request) -> Plan | None:
-        """:meth:`plan_for` the request, without looking its rule up again."""
-        rule = req.url_rule
-        method = req.method
-        key = self._method_keys.get(method)
-        if key is None:
-            declared = rule is not None and rule.methods is not None and method in rule.methods
-            key = method if declared else _OTHER
-        return self._cached_plan(None if rule is None else rule.endpoint, key)
-
     def _cached_plan(self, endpoint: str | None, method: str) -> Plan | None:
         cache_key = (endpoint, method)
         try:
@@ -175,8 +163,10 @@ class LimiterState:
             self._plans[cache_key] = plan
             return plan
 
-    def _charges(self, plan: Plan, req: Request) -> _Charges:
-        """The checks of the limits ``req`` is counted against, at the cost it has."""
+    def _charges(self, plan: Plan, req: Request) -> tuple[list[Check], list[int]]:
+        """The checks of the limits ``req`` is counted against, at the cost it has, and
+        the index in ``plan.limits`` of each (``exempt_when`` and cost 0 skip some)."""
+        # A plain tuple, not a NamedTuple: this runs on every request.
         checks = []
         counted = []
         index = 0
@@ -196,7 +186,7 @@ class LimiterState:
                     checks.append(Check(head + tail, limit, cost))
                     counted.append(index)
                 index += 1
-        return _Charges(checks, counted)
+        return checks, counted
 
     def _hit(self, plan: Plan, checks: list[Check]) -> list[Usage] | None:
         """Check and charge ``checks``; ``None`` when the storage fails and the plan's
