@@ -271,19 +271,25 @@ def test_login_while_sqlite_is_locked_answers_503_within_the_timeout(
     app = Flask(__name__, instance_path=str(tmp_path / "instance"))
     app.config.update(SECRET_KEY=secrets.token_hex(32), TESTING=True, AUTH_DB_TIMEOUT=1)
     auth.init_app(app)  # SQLite in the instance folder
-    with app.app_context():
-        auth.store.create_tables()
-        auth.register_user("ann", PASSWORDS["ann"])
-    client = app.test_client()
-    csrf = get_csrf(client)
-    locker = app.extensions["flask-plug-auth"].store.engine.raw_connection()
+    engine = app.extensions["flask-plug-auth"].store.engine
     try:
-        locker.execute("BEGIN EXCLUSIVE")  # another process writing, for longer than allowed
-        response, _ = within(
-            STALL_BOUND, lambda: post_login(client, "ann", PASSWORDS["ann"], csrf_token=csrf)
-        )
-        assert_unavailable_page(response)
+        with app.app_context():
+            auth.store.create_tables()
+            auth.register_user("ann", PASSWORDS["ann"])
+        client = app.test_client()
+        csrf = get_csrf(client)
+        locker = engine.raw_connection()
+        try:
+            locker.execute("BEGIN EXCLUSIVE")  # another process writing, longer than allowed
+            response, _ = within(
+                STALL_BOUND, lambda: post_login(client, "ann", PASSWORDS["ann"], csrf_token=csrf)
+            )
+            assert_unavailable_page(response)
+        finally:
+            locker.rollback()
+            locker.close()
+        assert post_login(client, "ann", PASSWORDS["ann"], csrf_token=csrf).status_code == 302
     finally:
-        locker.rollback()
-        locker.close()
-    assert post_login(client, "ann", PASSWORDS["ann"], csrf_token=csrf).status_code == 302
+        # Close the pool of the engine auth opened; left to the garbage collector, its
+        # sqlite3 connections raise ResourceWarning (Python 3.13) in some later test.
+        engine.dispose()
