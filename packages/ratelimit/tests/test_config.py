@@ -65,17 +65,6 @@ def test_one_limiter_serves_several_apps_with_their_own_counts() -> None:
     assert [app.test_client().get("/").status_code for app in apps] == [200, 200]
 
 
-def test_state_publishes_default_limits_and_exempt_methods_for_apidocs() -> None:
-    app = Flask(__name__)
-    RateLimiter(app, default="100/hour;10/minute")
-    state = app.extensions["flask-plug-ratelimit"]
-    assert state.default_limits == ("100 per 1 hour", "10 per 1 minute")
-    assert state.exempt_methods == frozenset({"OPTIONS"})
-    bare = Flask(__name__)
-    RateLimiter(bare)
-    assert bare.extensions["flask-plug-ratelimit"].default_limits == ()
-
-
 @pytest.mark.parametrize(
     ("uri", "problem"),
     [

@@ -75,16 +75,6 @@ class LimiterState:
         self._last_report = -math.inf
         self._unreported = 0
 
-    @property
-    def default_limits(self) -> tuple[str, ...]:
-        """The app's default limits as text; flask-plug-apidocs documents them."""
-        return tuple(limit.text for limit in self.settings.default)
-
-    @property
-    def exempt_methods(self) -> frozenset[str]:
-        """Methods never limited; flask-plug-apidocs documents no 429 for them."""
-        return self.settings.exempt_methods
-
     def limits_for(self, endpoint: str, method: str) -> tuple[str, ...]:
         """The limits applied to ``method`` requests routed to ``endpoint``, as text, such
         as ``("10 per 1 minute", "100 per 1 day")``; empty when none apply.
