@@ -3,12 +3,12 @@ metadata other extensions leave on views."""
 
 from __future__ import annotations
 
-import http
 import inspect
 import json
 import re
 import typing as t
 
+from werkzeug.http import HTTP_STATUS_CODES
 from werkzeug.routing import parse_converter_args
 
 from .schemas import SchemaRegistry, UnsupportedType
@@ -314,10 +314,10 @@ class _Builder:
         if isinstance(body, str):
             description, body = body, None
         if description is None:
-            try:
-                description = http.HTTPStatus(status).phrase
-            except ValueError:
-                description = "Response"
+            # Werkzeug's phrase, which the status line sends: http.HTTPStatus renamed some
+            # in Python 3.13 (413 "Content Too Large"), and the document must not depend
+            # on the Python that builds it.
+            description = HTTP_STATUS_CODES.get(status, "Response")
         response: dict[str, t.Any] = {"description": description}
         if body is str:
             response["content"] = {"text/html": {"schema": {"type": "string"}}}
