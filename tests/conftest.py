@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 from flask import Flask
 
-from flask_plug_demo import create_app
+from flask_plug_demo import close_app, create_app
 
 if t.TYPE_CHECKING:
     from flask.testing import FlaskClient
@@ -14,11 +14,10 @@ if t.TYPE_CHECKING:
 
 @pytest.fixture
 def app(tmp_path: Path) -> t.Iterator[Flask]:
-    from flask_plug_demo.extensions import reqlog
 
     app = create_app({"TESTING": True}, instance_path=str(tmp_path))
     yield app
-    reqlog.close(app)
+    close_app(app)
 
 
 @pytest.fixture

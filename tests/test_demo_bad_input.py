@@ -16,7 +16,7 @@ from flask import Flask
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from flask_plug_demo import create_app
+from flask_plug_demo import close_app, create_app
 from flask_plug_demo.views import NOTES
 
 if t.TYPE_CHECKING:
@@ -95,7 +95,7 @@ def test_a_surrogate_pair_is_a_character_and_welcome(client: FlaskClient, api_to
 @pytest.fixture(scope="module")
 def unlimited(tmp_path_factory: pytest.TempPathFactory) -> t.Iterator[tuple[Flask, str]]:
     """The demo with rate limits off (hypothesis posts hundreds of notes) and a token."""
-    from flask_plug_demo.extensions import auth, reqlog
+    from flask_plug_demo.extensions import auth
 
     instance = tmp_path_factory.mktemp("instance")
     app = create_app({"TESTING": True, "RATELIMIT_ENABLED": False}, instance_path=str(instance))
@@ -103,7 +103,7 @@ def unlimited(tmp_path_factory: pytest.TempPathFactory) -> t.Iterator[tuple[Flas
         [user] = [u for u in auth.store.list_users() if u.username == "demo"]
         token = auth.create_token(user, name="tests")
     yield app, token
-    reqlog.close(app)
+    close_app(app)
     assert Path(instance, "access.log").exists()
 
 

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from flask import Flask
 
-from flask_plug_demo import create_app
+from flask_plug_demo import close_app, create_app
 
 if t.TYPE_CHECKING:
     from flask.testing import FlaskClient
@@ -29,15 +29,13 @@ def fresh_instance(tmp_path: Path) -> t.Iterator[Flask]:
     """The demo on an instance folder it creates itself, under a permissive umask."""
     import os
 
-    from flask_plug_demo.extensions import reqlog
-
     old = os.umask(0o022)
     try:
         app = create_app({"TESTING": True}, instance_path=str(tmp_path / "instance"))
     finally:
         os.umask(old)
     yield app
-    reqlog.close(app)
+    close_app(app)
 
 
 def test_instance_folder_and_its_files_are_private(fresh_instance: Flask) -> None:
@@ -48,13 +46,12 @@ def test_instance_folder_and_its_files_are_private(fresh_instance: Flask) -> Non
 
 
 def test_an_existing_open_instance_folder_is_closed(tmp_path: Path) -> None:
-    from flask_plug_demo.extensions import reqlog
 
     instance = tmp_path / "instance"
     instance.mkdir(mode=0o755)
     instance.chmod(0o755)
     app = create_app({"TESTING": True}, instance_path=str(instance))
-    reqlog.close(app)
+    close_app(app)
     assert mode(instance) == 0o700
 
 

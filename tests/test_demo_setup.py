@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 import sqlalchemy
 
-from flask_plug_demo import create_app
+from flask_plug_demo import close_app, create_app
 from flask_plug_demo.app import default_instance_path
-from flask_plug_demo.extensions import auth, reqlog
+from flask_plug_demo.extensions import auth
 
 DEMO = Path(__file__).resolve().parents[1] / "demo"
 
@@ -36,7 +36,7 @@ def test_without_demo_init_the_factory_never_touches_the_database(tmp_path: Path
         assert app.test_client().get("/api/notes").status_code == 200
         assert app.test_client().get("/").status_code == 200
     finally:
-        reqlog.close(app)
+        close_app(app)
 
 
 def test_flask_demo_init_sets_up_once(tmp_path: Path) -> None:
@@ -55,7 +55,7 @@ def test_flask_demo_init_sets_up_once(tmp_path: Path) -> None:
         with app.app_context():
             assert {u.username for u in auth.store.list_users()} == {"admin", "demo"}
     finally:
-        reqlog.close(app)
+        close_app(app)
 
 
 def test_flask_demo_init_after_the_factory_did_it(tmp_path: Path) -> None:
@@ -65,4 +65,4 @@ def test_flask_demo_init_after_the_factory_did_it(tmp_path: Path) -> None:
         assert result.exit_code == 0
         assert "already" not in result.output
     finally:
-        reqlog.close(app)
+        close_app(app)

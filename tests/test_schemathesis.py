@@ -29,8 +29,8 @@ from flask import Flask
 from hypothesis import HealthCheck, settings
 from schemathesis import GenerationMode
 
-from flask_plug_demo import create_app
-from flask_plug_demo.extensions import auth, reqlog
+from flask_plug_demo import close_app, create_app
+from flask_plug_demo.extensions import auth
 from flask_plug_demo.views import NOTES
 
 if t.TYPE_CHECKING:
@@ -106,7 +106,7 @@ def demo_app() -> t.Iterator[Flask]:
     saved_notes = list(NOTES)  # kept in memory for every app of the process: put them back
     yield APP
     NOTES[:] = saved_notes
-    reqlog.close(APP)
+    close_app(APP)
     with APP.app_context():
         auth.store.engine.dispose()
     shutil.rmtree(INSTANCE, ignore_errors=True)

@@ -15,7 +15,7 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from flask_plug_demo import create_app
+from flask_plug_demo import close_app, create_app
 from flask_plug_testing import LiveServers
 
 if t.TYPE_CHECKING:
@@ -68,7 +68,6 @@ class LiveDemo:
 @pytest.fixture(scope="module")
 def live_demo(tmp_path_factory: pytest.TempPathFactory) -> t.Iterator[LiveDemo]:
     from flask_plug_demo.app import FRONTEND_ORIGIN
-    from flask_plug_demo.extensions import auth, reqlog
     from flask_plug_demo.views import NOTES
 
     saved_notes = list(NOTES)  # the demo keeps notes in memory, for every app of the process
@@ -104,9 +103,7 @@ def live_demo(tmp_path_factory: pytest.TempPathFactory) -> t.Iterator[LiveDemo]:
     finally:
         live_server.close()
         if app is not None:
-            reqlog.close(app)
-            with app.app_context():
-                auth.store.engine.dispose()
+            close_app(app)
         NOTES[:] = saved_notes
 
 

@@ -133,6 +133,15 @@ def create_app(
     return app
 
 
+def close_app(app: Flask) -> None:
+    """Release what :func:`create_app` opened for ``app``: the request log's writer (its
+    lines written first) and auth's database connections. A later request opens new ones.
+    """
+    reqlog.close(app)
+    with app.app_context():
+        auth.store.engine.dispose()
+
+
 def init_instance(app: Flask) -> bool:
     """Create auth's tables and, on an empty database, the first users; once.
 

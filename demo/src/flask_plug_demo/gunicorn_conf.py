@@ -27,15 +27,12 @@ def on_starting(server: t.Any) -> None:
     A deployment that runs ``flask demo init`` as a release step of its own sets
     ``FLASK_DEMO_INIT=false``; then nothing here connects to the database either.
     """
-    from flask_plug_demo.app import create_app, init_instance
-    from flask_plug_demo.extensions import auth, reqlog
+    from flask_plug_demo.app import close_app, create_app, init_instance
 
     app = create_app({"DEMO_INIT": False}, instance_path=os.environ.get("DEMO_INSTANCE"))
     if os.environ.get("FLASK_DEMO_INIT", "true").lower() != "false":
         init_instance(app)
-    with app.app_context():
-        auth.store.engine.dispose()  # no connection of the master's reaches a worker
-    reqlog.close(app)
+    close_app(app)  # no connection of the master's reaches a worker
     os.environ["FLASK_DEMO_INIT"] = "false"  # the workers, forked from here, skip it
 
 
