@@ -69,6 +69,9 @@ class APIDocs:
 
         .. versionchanged:: 0.2
             ``RuntimeError`` instead of ``KeyError`` for an app without the docs.
+
+        .. versionchanged:: 0.2
+            A ``429`` lists the limits flask-plug-ratelimit's app state says apply.
         """
         app = app or current_app_object()
         return get_state(app).document(app)
