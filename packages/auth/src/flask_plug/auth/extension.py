@@ -75,9 +75,19 @@ class Auth:
         applied to it. Give your own engine timeouts yourself (see the docs: "Database
         timeouts").
 
+    .. versionadded:: 0.2
+        The ``token_lifetime`` and ``db_timeout`` options (see :class:`AuthOptions`).
+
     .. versionchanged:: 0.2
         The engine auth opens has timeouts; database outages answer 503
         (:class:`DatabaseUnavailable`).
+
+    .. versionchanged:: 0.2
+        An ``AUTH_*`` config key set to ``None`` means its default.
+
+    .. versionchanged:: 0.2
+        Methods used in an app auth is not registered on raise ``RuntimeError``, not
+        ``KeyError``.
     """
 
     def __init__(
@@ -100,6 +110,9 @@ class Auth:
         :raises RuntimeError: if ``SECRET_KEY`` is missing, short or a known placeholder,
             or if auth is already registered on ``app``.
         :raises ValueError: naming the config key, for any bad value.
+
+        .. versionchanged:: 0.2
+            Refuses a ``SECRET_KEY`` or ``SECRET_KEY_FALLBACKS`` key that does not look random.
         """
         if EXTENSION_KEY in app.extensions:
             raise RuntimeError(
@@ -235,11 +248,20 @@ class Auth:
 
         Browsers are sent to the login page with ``next``; API clients (asking for JSON
         or sending ``Authorization``) get a 401 JSON answer with ``WWW-Authenticate``.
+
+        .. versionchanged:: 0.2
+            A request whose ``Accept`` does not name ``text/html`` gets the 401 JSON answer.
         """
         return self._guard(view, ())
 
     def roles_required(self, *roles: str) -> t.Callable[[F], F]:
-        """Let only logged-in users with every one of ``roles`` reach the view; others get 403."""
+        """Let only logged-in users with every one of ``roles`` reach the view; others get 403.
+
+        :raises ValueError: if no role is given, or one is not a valid role name.
+
+        .. versionchanged:: 0.2
+            Role names are checked: ``"editor,admin"`` raises ``ValueError``.
+        """
         if not roles:
             raise ValueError("roles_required needs one or more role names")
         names.check_roles(roles)  # "editor,admin" could never match: say so now

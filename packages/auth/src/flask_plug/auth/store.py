@@ -202,6 +202,9 @@ class Store:
 
         :raises ValueError: if the name cannot be a user name or a role is not one role
             name (:class:`UserExists` if the name is taken).
+
+        .. versionchanged:: 0.2
+            User names are normalised and bounded; role names are checked.
         """
         username = names.check_username(username)
         role_text = ",".join(sorted(set(names.check_roles(roles))))
