@@ -37,6 +37,9 @@ class CORS:
         Default: not sent (browsers then use 5 seconds).
     :param allow_private_network: answer Private Network Access preflights. Default ``False``.
     :param resources: path rules: ``{"/api/*": {"origins": [...]}, ...}``, first match wins.
+
+    .. versionchanged:: 0.2
+        An unknown option, also in a ``resources`` rule, raises ``TypeError``, not ``ValueError``.
     """
 
     def __init__(
