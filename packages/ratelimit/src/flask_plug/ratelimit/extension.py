@@ -58,6 +58,12 @@ class RateLimiter:
     :param key_prefix: prefix of every storage key. Default ``"flask-plug-ratelimit"``.
     :param enabled: ``False`` turns every limit off (for tests). Default ``True``.
     :param memory_max_keys: bound on counters kept by the memory storage. Default 100 000.
+
+    .. versionchanged:: 0.2
+        ``HEAD`` counts as ``GET``, and counted ``OPTIONS`` requests apart from the others.
+
+    .. versionchanged:: 0.2
+        A ``RATELIMIT_*`` config key set to ``None`` means its default.
     """
 
     def __init__(self, app: Flask | None = None, **options: Unpack[LimiterOptions]) -> None:
@@ -123,6 +129,9 @@ class RateLimiter:
         :param on_storage_error: ``"allow"`` or ``"deny"`` for these limits, instead of
             the app's policy; when any limit of a request says ``"deny"``, it is denied.
         :raises ValueError: at decoration, quoting a malformed limit or option.
+
+        .. versionchanged:: 0.2
+            ``GET`` covers ``HEAD``; ``methods`` with ``HEAD`` but not ``GET`` raises.
         """
         return self._decorator(limits, None, options)
 
