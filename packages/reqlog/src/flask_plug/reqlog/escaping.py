@@ -66,11 +66,17 @@ run of its parts). A name's parts are what is left between ``-``, ``_``, ``.``, 
 punctuation and camelCase boundaries, lower-cased, trailing digits aside: ``X-Access-Key``
 is ``x access key``, ``apiKey2`` is ``api key``, ``AWSAccessKeyId`` is
 ``aws access key id``. So ``key`` covers ``api_key`` and ``Key-Pair-Id`` but not
-``keyboard``, ``monkey`` or ``keys``; ``pass`` covers ``user_pass`` but not ``passage``."""
+``keyboard``, ``monkey`` or ``keys``; ``pass`` covers ``user_pass`` but not ``passage``.
+
+.. versionadded:: 0.2
+"""
 
 DEFAULT_REDACT_NAMES = ("code", "ticket")
 """Whole names: secret only as the entire name. OAuth's ``code`` and CAS's ``ticket``
-are secrets; ``country_code`` and ``ticket_id`` are not."""
+are secrets; ``country_code`` and ``ticket_id`` are not.
+
+.. versionadded:: 0.2
+"""
 
 # Printable ASCII except the quote and the backslash: what may appear in a line as it is;
 # outside quotes, not the space and the brackets either.

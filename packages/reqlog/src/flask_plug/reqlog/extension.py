@@ -60,10 +60,16 @@ class RequestLog:
         process killed with ``SIGKILL`` loses the lines of at most this long; 0 writes each
         line as soon as the thread takes it. Config ``REQLOG_FLUSH_INTERVAL``.
 
+    .. versionadded:: 0.2
+        The ``queue_size`` and ``flush_interval`` options.
+
     .. versionchanged:: 0.2
-        ``queue_size``, ``flush_interval`` and :meth:`dropped`; a write that fails (a
-        removed directory, a full disk) costs its lines, not the writer thread; more names
-        are redacted (see :data:`DEFAULT_REDACT_PARTS`).
+        A write that fails (a removed directory, a full disk) costs its lines, not the
+        writer thread; more names are redacted (see :data:`DEFAULT_REDACT_PARTS`).
+
+    .. versionchanged:: 0.2
+        Methods used on an app the log is not registered on raise ``RuntimeError``, not
+        ``KeyError``.
     """
 
     def __init__(self, app: Flask | None = None, **options: Unpack[RequestLogOptions]) -> None:

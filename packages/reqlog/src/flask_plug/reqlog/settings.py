@@ -74,10 +74,16 @@ class RequestLogSettings:
     """The share of successful requests logged (``REQLOG_SAMPLE``)."""
     queue_size: int
     """Requests waiting for the writer thread at most; more are dropped and counted
-    (``REQLOG_QUEUE_SIZE``)."""
+    (``REQLOG_QUEUE_SIZE``).
+
+    .. versionadded:: 0.2
+    """
     flush_interval: float
     """Seconds the writer gathers lines before writing them, at most
-    (``REQLOG_FLUSH_INTERVAL``)."""
+    (``REQLOG_FLUSH_INTERVAL``).
+
+    .. versionadded:: 0.2
+    """
     formatter: Formatter
     """The compiled format."""
 
