@@ -42,6 +42,13 @@ class Stats:
     :param metric_prefix: prefix of the Prometheus metric names. Default ``flask_http``.
     :param access: who may see the stats, a function returning true to allow the current
         request; for this app, instead of :meth:`access_check`. Default: loopback clients.
+
+    .. versionchanged:: 0.2
+        Non-standard methods a route does not declare are labelled ``other``, as is a
+        status outside 100-599.
+
+    .. versionchanged:: 0.2
+        A ``STATS_*`` config key set to ``None`` means its default.
     """
 
     def __init__(self, app: Flask | None = None, **options: Unpack[StatsOptions]) -> None:
