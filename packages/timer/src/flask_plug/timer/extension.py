@@ -35,6 +35,9 @@ class Timer:
         Config ``TIMER_TIMING_ALLOW_ORIGIN``.
     :param metric_name: the name of the total metric, an HTTP token. Default ``"app"``.
         Config ``TIMER_METRIC_NAME``.
+
+    .. versionchanged:: 0.2
+        The ``log`` line escapes the method and the path: always one line of five fields.
     """
 
     def __init__(self, app: Flask | None = None, **options: Unpack[TimerOptions]) -> None:
@@ -69,7 +72,11 @@ class Timer:
             def render_page(): ...
 
         :param name: the metric name, an HTTP token such as ``db``.
-        :param desc: an optional description; any text without control characters.
-        :raises ValueError: at this call, if ``name`` or ``desc`` cannot be sent.
+        :param desc: an optional description; text a header cannot carry is escaped (see
+            :class:`Span`).
+        :raises ValueError: at this call, if ``name`` is not a token.
+
+        .. versionchanged:: 0.2
+            A description never raises.
         """
         return Span(name, desc)
