@@ -246,8 +246,9 @@ class Auth:
     def login_required(self, view: F) -> F:
         """Let only logged-in users (session, remember-me or API token) reach ``view``.
 
-        Browsers are sent to the login page with ``next``; API clients (asking for JSON
-        or sending ``Authorization``) get a 401 JSON answer with ``WWW-Authenticate``.
+        Browsers are sent to the login page with ``next``; programs (sending
+        ``Authorization`` or JSON, preferring JSON, or not naming ``text/html`` in
+        ``Accept``) get a 401 JSON answer with ``WWW-Authenticate``.
 
         .. versionchanged:: 0.2
             A request whose ``Accept`` does not name ``text/html`` gets the 401 JSON answer.
