@@ -15,7 +15,10 @@ from .plan import make_plan
 from .storage import Check, StorageError
 
 if t.TYPE_CHECKING:
+    from collections.abc import Iterable
+
     from flask import Flask, Request
+    from werkzeug.routing import Rule
 
     from .algorithms import Usage
     from .plan import Plan
@@ -89,9 +92,8 @@ class LimiterState:
         .. versionadded:: 0.2
         """
         # Not cached: a caller may ask before every view and limit is registered.
-        plan = make_plan(
-            self.app, self.settings, endpoint, self._plan_key(endpoint, method.upper())
-        )
+        method = method.upper()
+        plan = make_plan(self.app, self.settings, endpoint, self._plan_key(endpoint, method))
         return () if plan is None else tuple(limit.text for limit in plan.limits)
 
     def plan_for(self, endpoint: str | None, method: str) -> Plan | None:
@@ -99,7 +101,8 @@ class LimiterState:
 
         ``HEAD`` gets the plan of ``GET``; ``endpoint`` ``None`` means no route matched.
         """
-        return self._cached_plan(endpoint, self._plan_key(endpoint, method.upper()))
+        method = method.upper()
+        return self._cached_plan(endpoint, self._plan_key(endpoint, method))
 
     def storage_prefix(self, client: str | None = None) -> str:
         """What the storage keys of ``client`` start with; of every client if ``None``."""
@@ -111,10 +114,9 @@ class LimiterState:
         req = current_request()
         rule = req.url_rule
         method = req.method
-        key = self._method_keys.get(method)
-        if key is None:  # what _plan_key does, without looking the rule up again
-            declared = rule is not None and rule.methods is not None and method in rule.methods
-            key = method if declared else _OTHER
+        key = self._method_keys.get(method) or _declared_or_other(
+            method, () if rule is None else (rule,)
+        )
         plan = self._cached_plan(None if rule is None else rule.endpoint, key)
         if plan is None:
             return
@@ -140,8 +142,7 @@ class LimiterState:
                 rules = list(self.app.url_map.iter_rules(endpoint)) if endpoint else []
             except KeyError:  # no such endpoint
                 rules = []
-            declared = any(rule.methods is not None and method in rule.methods for rule in rules)
-            key = method if declared else _OTHER
+            key = _declared_or_other(method, rules)
         return key
 
     def _cached_plan(self, endpoint: str | None, method: str) -> Plan | None:
@@ -224,3 +225,10 @@ def _uncharged(usages: list[Usage], checks: list[Check]) -> list[Usage]:
         usage._replace(remaining=usage.remaining + check.cost) if usage.allowed else usage
         for usage, check in zip(usages, checks, strict=True)
     ]
+
+
+def _declared_or_other(method: str, rules: Iterable[Rule]) -> str:
+    """The plan key of a method that is neither standard nor exempt: itself if one of
+    ``rules`` declares it, else the one key all such methods share."""
+    declared = any(rule.methods is not None and method in rule.methods for rule in rules)
+    return method if declared else _OTHER

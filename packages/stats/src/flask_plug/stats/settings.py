@@ -56,12 +56,21 @@ class _Config:
     def __init__(
         self, app: Flask, options: Mapping[str, t.Any], known: type, prefix: str, owner: str
     ) -> None:
-        unknown = set(options) - set(known.__annotations__)
-        if unknown:
-            raise TypeError(f"unknown {owner} option(s): {', '.join(sorted(unknown))}")
+        self.check(options, known, owner)
         self.app = app
         self.options = options
         self.prefix = prefix
+
+    @staticmethod
+    def check(options: Mapping[str, t.Any], known: type, owner: str) -> None:
+        """Refuse the keyword options the ``TypedDict`` ``known`` does not declare; needs
+        no app, so an option can be refused where it is given.
+
+        :raises TypeError: naming the unknown options.
+        """
+        unknown = set(options) - set(known.__annotations__)
+        if unknown:
+            raise TypeError(f"unknown {owner} option(s): {', '.join(sorted(unknown))}")
 
     def key(self, option: str) -> str:
         """The config key of ``option``: ``"max_age"`` -> ``"CORS_MAX_AGE"``."""
