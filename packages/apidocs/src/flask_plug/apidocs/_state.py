@@ -44,6 +44,14 @@ class APIDocsState:
         self._rule_count = -1
         self._text = ""
         self._exclude_checked = False
+        self._statuses: dict[tuple[str, str], int | None] = {}
+
+    def success_status(self, app: Flask, endpoint: str, method: str) -> int | None:
+        """The success status declared for a view, read once per endpoint and method."""
+        key = (endpoint, method)
+        if key not in self._statuses:
+            self._statuses[key] = spec.success_status(app, endpoint, method)
+        return self._statuses[key]
 
     def document_text(self, app: Flask) -> str:
         """The JSON text served at ``openapi.json``: built once, rebuilt when rules are

@@ -9,6 +9,7 @@ from ._state import APIDocsState, current_app_object, get_state
 from .cli import apidocs_cli
 from .settings import APIDocsOptions, resolve
 from .spec import _metadata
+from .validate import validating
 from .views import make_blueprint
 
 if t.TYPE_CHECKING:
@@ -16,6 +17,7 @@ if t.TYPE_CHECKING:
     from typing_extensions import Unpack
 
 F = t.TypeVar("F", bound=t.Callable[..., t.Any])
+T = t.TypeVar("T")
 
 
 class APIDocs:
@@ -39,6 +41,21 @@ class APIDocs:
         when the document is first built.
     :param ui: serve the two pages. ``False`` serves only the JSON document. Default
         ``True``. Config ``APIDOCS_UI``.
+    :param validate_responses: check every value a view under :meth:`validate` returns
+        against its return annotation, raising
+        :class:`~flask_plug.apidocs.ResponseValidationError` when it is not one. Default
+        ``False``; turn it on in tests. Config ``APIDOCS_VALIDATE_RESPONSES``.
+    :param servers: the document's ``servers``: ``[{"url": "https://api.example.com"}]``.
+        Config ``APIDOCS_SERVERS``.
+    :param security_schemes: OpenAPI security schemes by name, for
+        ``doc(security=[...])``: ``{"ApiKey": {"type": "apiKey", "in": "header", "name":
+        "X-API-Key"}}``. Config ``APIDOCS_SECURITY_SCHEMES``.
+    :param error_schema: the type of the body your handler of
+        :class:`~flask_plug.apidocs.RequestValidationError` answers with, for the
+        document; default: the built-in problem. Config ``APIDOCS_ERROR_SCHEMA``.
+
+    .. versionchanged:: 0.2
+        ``validate_responses``, ``servers``, ``security_schemes`` and ``error_schema``.
     """
 
     def __init__(self, app: Flask | None = None, **options: Unpack[APIDocsOptions]) -> None:
@@ -88,9 +105,13 @@ class APIDocs:
         status: int | None = None,
         responses: dict[int, t.Any] | None = None,
         deprecated: bool | None = None,
-    ) -> t.Callable[[F], F]:
-        """Describe a view (or a ``MethodView`` method) beyond what its docstring and type
-        hints say.
+        security: list[str] | dict[str, list[str]] | None = None,
+        response_headers: dict[str, str | dict[str, t.Any]] | None = None,
+        body_example: t.Any = None,
+        response_example: t.Any = None,
+    ) -> t.Callable[[T], T]:
+        """Describe a view (or a ``MethodView`` method, or every view of a blueprint)
+        beyond what its docstring and type hints say.
 
         ::
 
@@ -110,19 +131,61 @@ class APIDocs:
         :param responses: more responses, by status: a type for a JSON body, or a
             string for a description only.
         :param deprecated: mark the operation deprecated.
+        :param security: the security schemes (named in ``security_schemes``) a request
+            may use: ``["ApiKey", "Basic"]`` for either, ``{"OAuth": ["read"]}`` for one
+            with scopes, ``[]`` for a public view of a protected blueprint. Replaces what
+            flask-plug-auth's ``login_required`` implies.
+        :param response_headers: headers of the success responses, by name: a
+            description, or an OpenAPI header object.
+        :param body_example: an example request body, shown in the UIs.
+        :param response_example: an example body of the success response.
+
+        .. versionchanged:: 0.2
+            ``security``, ``response_headers``, ``body_example``, ``response_example``;
+            may decorate a blueprint.
         """
         given = {
             "summary": summary, "description": description, "tags": tags, "body": body,
             "query": query, "response": response, "status": status,
-            "responses": responses, "deprecated": deprecated,
+            "responses": responses, "deprecated": deprecated, "security": security,
+            "response_headers": response_headers, "body_example": body_example,
+            "response_example": response_example,
         }  # fmt: skip
         docs = {key: value for key, value in given.items() if value is not None}
 
-        def decorator(view: F) -> F:
+        def decorator(view: T) -> T:
             _update_metadata(view, docs)
             return view
 
         return decorator
+
+    def validate(self, view: F) -> F:
+        """Validate what ``view`` takes and serialise what it returns, by its type hints.
+
+        A parameter's name says where its value comes from: ``body`` (a JSON body),
+        ``query``, ``form`` (fields and :data:`~flask_plug.apidocs.File` uploads),
+        ``headers``, ``cookies``; any other annotated parameter is a path variable,
+        checked after its converter. Each is validated by pydantic (a JSON body in strict
+        mode, which accepts what the document's schema describes) before the view runs;
+        invalid input answers a :class:`~flask_plug.apidocs.RequestValidationError` and
+        never reaches the view.
+
+        A value of the return annotation's type (alone, or with a status and headers in
+        a tuple) is sent as JSON holding only the fields that type declares. A
+        ``Response`` or a string is sent as it is. Works on ``async def`` views.
+
+        ::
+
+            @app.post("/notes")
+            @apidocs.validate
+            def create_note(body: NewNote) -> tuple[Note, int]:
+                return Note(id=1, title=body.title), 201
+
+        .. versionadded:: 0.2
+        """
+        wrapper = validating(view)
+        _update_metadata(wrapper, {"validate": True})
+        return wrapper
 
     def exclude(self, view: F) -> F:
         """Leave a view out of the document."""
@@ -130,7 +193,7 @@ class APIDocs:
         return view
 
 
-def _update_metadata(view: t.Callable[..., t.Any], docs: dict[str, t.Any]) -> None:
+def _update_metadata(view: object, docs: dict[str, t.Any]) -> None:
     # A new dict, so a view made with functools.wraps does not change the wrapped one's.
     metadata = _metadata(view)
     view.__flask_plug__ = {  # type: ignore[attr-defined]

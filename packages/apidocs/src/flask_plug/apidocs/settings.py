@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import dataclasses
 import typing as t
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
-if t.TYPE_CHECKING:
-    from collections.abc import Iterable, Mapping
+from .schemas import UnsupportedType, adapter
 
+if t.TYPE_CHECKING:
     from flask import Flask
 
 BLUEPRINT_NAME = "apidocs"
@@ -23,6 +25,10 @@ class APIDocsOptions(t.TypedDict, total=False):
     url_prefix: str | None
     exclude: Iterable[str] | None
     ui: bool | None
+    validate_responses: bool | None
+    servers: Iterable[Mapping[str, t.Any]] | None
+    security_schemes: Mapping[str, Mapping[str, t.Any]] | None
+    error_schema: t.Any
 
 
 @dataclass(frozen=True)
@@ -41,6 +47,16 @@ class APIDocsSettings:
     """Endpoints and blueprints left out of the document (``APIDOCS_EXCLUDE``)."""
     ui: bool
     """Serve the pages; ``False`` serves only the JSON document (``APIDOCS_UI``)."""
+    validate_responses: bool = False
+    """Check each value a validated view returns against its return annotation
+    (``APIDOCS_VALIDATE_RESPONSES``); for tests and development."""
+    servers: tuple[Mapping[str, t.Any], ...] = ()
+    """The document's ``servers`` (``APIDOCS_SERVERS``)."""
+    security_schemes: Mapping[str, Mapping[str, t.Any]] = dataclasses.field(default_factory=dict)
+    """Security schemes views name in ``doc(security=...)`` (``APIDOCS_SECURITY_SCHEMES``)."""
+    error_schema: t.Any = None
+    """The type of the body a :class:`~flask_plug.apidocs.RequestValidationError` handler
+    of the app answers with (``APIDOCS_ERROR_SCHEMA``); ``None``: the built-in problem."""
     blueprint_name: str = BLUEPRINT_NAME
     """The name of the blueprint serving the pages; its routes are never documented."""
 
@@ -103,6 +119,10 @@ def resolve(app: Flask, options: Mapping[str, t.Any]) -> APIDocsSettings:
         url_prefix=_url_prefix(config, "url_prefix"),
         exclude=_exclude(config, "exclude"),
         ui=config.flag("ui", True),
+        validate_responses=config.flag("validate_responses", False),
+        servers=_servers(config, "servers"),
+        security_schemes=_security_schemes(config, "security_schemes"),
+        error_schema=_error_schema(config, "error_schema"),
     )
 
 
@@ -130,3 +150,40 @@ def _exclude(config: _Config, option: str) -> tuple[str, ...]:
         if not isinstance(name, str) or not name:
             raise ValueError(f"{key} must hold endpoint names, got {name!r} in it")
     return tuple(sorted(set(exclude)))
+
+
+def _servers(config: _Config, option: str) -> tuple[Mapping[str, t.Any], ...]:
+    key, servers = config.key(option), config.value(option, ())
+    if isinstance(servers, (str, Mapping)) or not isinstance(servers, Iterable):
+        raise ValueError(f'{key} must be a list of {{"url": ...}} objects, got {servers!r}')
+    servers = tuple(servers)
+    for server in servers:
+        if not isinstance(server, Mapping) or not isinstance(server.get("url"), str):
+            raise ValueError(f'{key} must hold {{"url": ...}} objects, got {server!r} in it')
+    return servers
+
+
+_SCHEME_TYPES = ("apiKey", "http", "mutualTLS", "oauth2", "openIdConnect")
+
+
+def _security_schemes(config: _Config, option: str) -> Mapping[str, Mapping[str, t.Any]]:
+    key, schemes = config.key(option), config.value(option, {})
+    if not isinstance(schemes, Mapping):
+        raise ValueError(f"{key} must map scheme names to OpenAPI security schemes, got {schemes!r}")
+    for name, scheme in schemes.items():
+        if not isinstance(scheme, Mapping) or scheme.get("type") not in _SCHEME_TYPES:
+            raise ValueError(
+                f"{key}[{name!r}] must be an OpenAPI security scheme with a 'type' of "
+                f"{', '.join(_SCHEME_TYPES)}; got {scheme!r}"
+            )
+    return dict(schemes)
+
+
+def _error_schema(config: _Config, option: str) -> t.Any:
+    error_schema = config.value(option, None)
+    if error_schema is not None:
+        try:
+            adapter(error_schema)
+        except UnsupportedType as error:
+            raise ValueError(f"{config.key(option)} must be a type pydantic can describe: {error}") from None
+    return error_schema

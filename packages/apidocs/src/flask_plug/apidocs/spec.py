@@ -11,7 +11,9 @@ import typing as t
 from werkzeug.http import HTTP_STATUS_CODES
 from werkzeug.routing import parse_converter_args
 
-from .schemas import SchemaRegistry, UnsupportedType
+from .errors import PROBLEM_MIMETYPE, PROBLEM_SCHEMA, VALIDATION_PROBLEM_SCHEMA
+from .schemas import Mode, SchemaRegistry, UnsupportedType
+from .signature import ViewTypes, return_type, view_types
 
 if t.TYPE_CHECKING:
     from flask import Flask
@@ -24,16 +26,7 @@ _VARIABLE = re.compile(r"<(?:(?P<converter>\w+)(?:\((?P<args>.*?)\))?:)?(?P<name
 _IGNORED_METHODS = {"HEAD", "OPTIONS"}
 _VARIABLE_IN_TEMPLATE = re.compile(r"\{([^}]*)\}")
 _LENGTHS = re.compile(r"\[\^/\]\{(?P<low>\d+)(?P<comma>,?)(?P<high>\d*)\}")
-_PROBLEM = {
-    "type": "object",
-    "description": "An RFC 9457 problem document.",
-    "properties": {
-        "type": {"type": "string"},
-        "title": {"type": "string"},
-        "status": {"type": "integer"},
-        "detail": {"type": "string"},
-    },
-}
+_PARAMETER_IN = {"query": "query", "headers": "header", "cookies": "cookie"}
 _RATELIMIT_HEADERS = {
     "RateLimit-Policy": {
         "description": "The limits of this route (IETF draft-ietf-httpapi-ratelimit-headers).",
@@ -48,6 +41,20 @@ _RATELIMIT_HEADERS = {
         "schema": {"type": "integer", "minimum": 0},
     },
 }
+# What every answer of a rate-limited route carries, not only its 429s.
+_SUCCESS_RATELIMIT_HEADERS = {
+    name: header for name, header in _RATELIMIT_HEADERS.items() if name != "Retry-After"
+}
+
+
+class _Declared(t.NamedTuple):
+    """One input of an operation, by its type."""
+
+    annotation: t.Any
+    required: bool
+    validated: bool
+    """Read from a validated view's signature, rather than described by ``doc()``."""
+
 
 
 def build(app: Flask, settings: APIDocsSettings) -> dict[str, t.Any]:
@@ -82,11 +89,14 @@ def build(app: Flask, settings: APIDocsSettings) -> dict[str, t.Any]:
         "info": info,
         "paths": {path: ops for path, ops in paths.items() if ops},
     }
+    if settings.servers:
+        document["servers"] = [dict(server) for server in settings.servers]
     components: dict[str, t.Any] = {}
     if registry.components:
         components["schemas"] = registry.components
-    if builder.security_schemes:
-        components["securitySchemes"] = builder.security_schemes
+    schemes = {**builder.security_schemes, **settings.security_schemes}
+    if schemes:
+        components["securitySchemes"] = schemes
     if components:
         document["components"] = components
     if builder.tags:
@@ -156,7 +166,7 @@ class _Builder:
         handler = _handler(view, method)
         if handler is None:
             return None
-        metadata = self._merged_metadata(rule.endpoint, view, handler)
+        metadata = merged_metadata(self.app, rule.endpoint, view, handler)
         docs: dict[str, t.Any] = metadata.get("apidocs", {})
         if docs.get("exclude"):
             return None
@@ -168,33 +178,88 @@ class _Builder:
             self.tags.update(tags)
         if docs.get("deprecated"):
             operation["deprecated"] = True
-        parameters = path_parameters + self._query_parameters(docs.get("query"), rule)
+        inputs = self._inputs(rule, handler, docs)
+        parameters = self._path_parameters(path_parameters, inputs, rule)
+        for location in ("query", "headers", "cookies"):
+            if location in inputs:
+                parameters += self._parameters(inputs[location], location, rule)
         if parameters:
             operation["parameters"] = parameters
-        if docs.get("body") is not None:
-            operation["requestBody"] = self._request_body(docs["body"], rule)
+        request_body = self._request_body(inputs, docs, rule)
+        if request_body:
+            operation["requestBody"] = request_body
         auth: dict[str, t.Any] = metadata.get("auth", {})
-        operation["responses"] = self._responses(rule, method, handler, docs, auth)
-        if auth.get("login_required"):
+        operation["responses"] = self._responses(rule, method, handler, docs, auth, inputs)
+        if docs.get("security") is not None:
+            operation["security"] = self._declared_security(docs["security"], rule)
+        elif auth.get("login_required"):
             self._require_login(operation, auth.get("roles", []))
         return operation
 
-    def _merged_metadata(
-        self, endpoint: str, view: t.Callable[..., t.Any], handler: t.Callable[..., t.Any]
-    ) -> dict[str, t.Any]:
-        """What the extensions left on the handler, else the view, else its blueprints,
-        outermost first, each package's entry whole."""
-        metadata = {**_metadata(view), **_metadata(handler)}
-        for name in reversed(_blueprint_names(endpoint)):
-            for package, entry in _metadata(self.app.blueprints.get(name)).items():
-                metadata.setdefault(package, entry)
-        return metadata
+    def _inputs(
+        self, rule: Rule, handler: t.Callable[..., t.Any], docs: dict[str, t.Any]
+    ) -> dict[str, _Declared]:
+        """What the view takes, by location: from its signature when it is validated,
+        else what ``doc(body=..., query=...)`` says."""
+        inputs: dict[str, _Declared] = {}
+        if docs.get("validate"):
+            for given in self._view_types(rule, handler).inputs:
+                key = given.parameter if given.location == "path" else given.location
+                inputs[key] = _Declared(given.annotation, given.required, True)
+        for location in ("body", "query"):
+            if docs.get(location) is None:
+                continue
+            if location in inputs:
+                raise UnsupportedType(
+                    f"endpoint {rule.endpoint!r}: the {location} is declared twice, by the"
+                    f" view's {location!r} parameter and by doc({location}=...); keep one"
+                )
+            inputs[location] = _Declared(docs[location], True, False)
+        return inputs
 
-    def _request_body(self, body: t.Any, rule: Rule) -> dict[str, t.Any]:
-        return {
-            "required": True,
-            "content": {"application/json": {"schema": self._schema(body, rule)}},
-        }
+    def _view_types(self, rule: Rule, handler: t.Callable[..., t.Any]) -> ViewTypes:
+        try:
+            return view_types(handler)
+        except UnsupportedType as error:
+            raise UnsupportedType(f"endpoint {rule.endpoint!r}: {error}") from None
+
+    def _path_parameters(
+        self, parameters: list[dict[str, t.Any]], inputs: dict[str, _Declared], rule: Rule
+    ) -> list[dict[str, t.Any]]:
+        """The path parameters, narrowed by what a validated view's annotation adds to
+        its converter (``Annotated[int, Field(ge=1)]``)."""
+        narrowed = []
+        for parameter in parameters:
+            declared = inputs.get(parameter["name"])
+            if declared is not None and declared.validated:
+                schema = self._schema(declared.annotation, rule, "validation")
+                parameter = {**parameter, "schema": {**parameter["schema"], **schema}}
+            narrowed.append(parameter)
+        return narrowed
+
+    def _request_body(
+        self, inputs: dict[str, _Declared], docs: dict[str, t.Any], rule: Rule
+    ) -> dict[str, t.Any] | None:
+        if "body" in inputs:
+            media = "application/json"
+            declared = inputs["body"]
+        elif "form" in inputs:
+            declared = inputs["form"]
+            media = "application/x-www-form-urlencoded"
+        else:
+            return None
+        content: dict[str, t.Any] = {"schema": self._schema(declared.annotation, rule,
+                                                            "validation")}  # fmt: skip
+        if media != "application/json" and _has_file(self._target(content["schema"])):
+            media = "multipart/form-data"
+        if "body_example" in docs:
+            content["example"] = docs["body_example"]
+        return {"required": declared.required, "content": {media: content}}
+
+    def _target(self, schema: dict[str, t.Any]) -> dict[str, t.Any]:
+        """``schema``, or the component its ``$ref`` names."""
+        ref = schema.get("$ref", "")
+        return self.registry.components.get(ref.rsplit("/", 1)[-1], schema)
 
     def _require_login(self, operation: dict[str, t.Any], roles: list[str]) -> None:
         operation["security"] = self._security(roles)
@@ -212,42 +277,30 @@ class _Builder:
             operation_id += f"_{rules.index(rule)}"
         return operation_id
 
-    def _return_type(self, handler: t.Callable[..., t.Any]) -> t.Any:
-        """The return hint, if it is a body type (not ``Response``, say)."""
-        annotation = _return_hint(handler)
-        if annotation is None:
-            return None
+    def _schema(self, annotation: t.Any, rule: Rule, mode: Mode = "serialization") -> dict[str, t.Any]:
         try:
-            self.registry.schema(annotation)
-        except (UnsupportedType, TypeError):
-            return None
-        return annotation
-
-    def _schema(self, annotation: t.Any, rule: Rule) -> dict[str, t.Any]:
-        try:
-            return self.registry.schema(annotation)
+            return self.registry.schema(annotation, mode)
         except UnsupportedType as error:
             raise UnsupportedType(f"endpoint {rule.endpoint!r}: {error}") from None
 
-    def _query_parameters(self, model: t.Any, rule: Rule) -> list[dict[str, t.Any]]:
-        """The query parameters the fields of ``model`` name; none if ``model`` is ``None``."""
-        if model is None:
-            return []
-        endpoint = rule.endpoint
-        schema = self._schema(model, rule)
-        ref = schema.get("$ref", "")
-        target = self.registry.components.get(ref.rsplit("/", 1)[-1], schema)
+    def _parameters(
+        self, declared: _Declared, location: str, rule: Rule
+    ) -> list[dict[str, t.Any]]:
+        """The parameters the fields of a query, headers or cookies type name."""
+        target = self._target(self._schema(declared.annotation, rule, "validation"))
         properties = target.get("properties")
         if not isinstance(properties, dict):
             raise UnsupportedType(
-                f"endpoint {endpoint!r}: query={model!r} must be a dataclass, TypedDict or "
-                "pydantic model"
+                f"endpoint {rule.endpoint!r}: {location}={declared.annotation!r} must be a"
+                " dataclass, TypedDict or pydantic model"
             )
         required = set(target.get("required", ()))
+        where = _PARAMETER_IN[location]
         return [
-            {"name": name, "in": "query", "required": name in required, "schema": prop}
-            for name, prop in properties.items()
-        ]
+            {"name": name.replace("_", "-") if where == "header" else name, "in": where,
+             "required": name in required, "schema": schema}
+            for name, schema in properties.items()
+        ]  # fmt: skip
 
     def _responses(
         self,
@@ -256,34 +309,82 @@ class _Builder:
         handler: t.Callable[..., t.Any],
         docs: dict[str, t.Any],
         auth: dict[str, t.Any],
+        inputs: dict[str, _Declared],
     ) -> dict[str, t.Any]:
-        """The responses the view declares, then those its route, body and login imply,
+        """The responses the view declares, then those its route, input and login imply,
         then the 429 of its rate limits."""
-        responses = self._declared_responses(rule, handler, docs)
+        limits = self._limits(rule.endpoint, method)
+        responses = self._declared_responses(rule, handler, docs, limits)
         implied = {
             **_path_responses(rule),
-            **_body_responses(docs),
+            **self._input_responses(inputs, rule),
             **self._redirect_responses(rule),
             **_login_responses(auth),
         }
         for status, response in implied.items():
             responses.setdefault(status, response)
-        responses.update(self._rate_limit_responses(rule.endpoint, method))
+        if limits:
+            responses["429"] = {
+                "description": f"Too many requests ({', '.join(limits)}).",
+                "headers": _RATELIMIT_HEADERS,
+                "content": {PROBLEM_MIMETYPE: {"schema": self.registry.add("Problem",
+                                                                           PROBLEM_SCHEMA)}},
+            }  # fmt: skip
         return responses
 
     def _declared_responses(
-        self, rule: Rule, handler: t.Callable[..., t.Any], docs: dict[str, t.Any]
+        self,
+        rule: Rule,
+        handler: t.Callable[..., t.Any],
+        docs: dict[str, t.Any],
+        limits: tuple[str, ...],
     ) -> dict[str, t.Any]:
-        """``responses=``, and the success response unless that names one."""
+        """``responses=``, and the success response unless that names one; success
+        responses carry the declared headers, and ratelimit's when limits apply."""
         declared: dict[int, t.Any] = dict(docs.get("responses", {}))
+        success = int(docs.get("status", 200))
         if not any(200 <= status < 300 for status in declared):
-            declared[int(docs.get("status", 200))] = docs.get(
-                "response", self._return_type(handler)
-            )
-        return {
-            str(status): self._response(status, body, rule)
-            for status, body in sorted(declared.items())
-        }
+            declared[success] = docs.get("response", return_type(handler))
+        headers = {
+            name: {"description": value, "schema": {"type": "string"}}
+            if isinstance(value, str) else value
+            for name, value in docs.get("response_headers", {}).items()
+        }  # fmt: skip
+        if limits:
+            headers = {**_SUCCESS_RATELIMIT_HEADERS, **headers}
+        responses = {}
+        for status, body in sorted(declared.items()):
+            response = self._response(status, body, rule)
+            if 200 <= status < 300 and headers:
+                response["headers"] = headers
+            if status == success and "response_example" in docs and "content" in response:
+                next(iter(response["content"].values()))["example"] = docs["response_example"]
+            responses[str(status)] = response
+        return responses
+
+    def _input_responses(self, inputs: dict[str, _Declared], rule: Rule) -> dict[str, t.Any]:
+        """What refused input answers: a validated view's problems, or the statuses
+        Flask's ``request.get_json()`` answers for a body the view reads itself."""
+        if not any(declared.validated for declared in inputs.values()):
+            return _body_responses(inputs)
+        if self.settings.error_schema is not None:
+            schema = self._schema(self.settings.error_schema, rule)
+        else:
+            schema = self.registry.add("ValidationProblem", VALIDATION_PROBLEM_SCHEMA)
+        content = {PROBLEM_MIMETYPE: {"schema": schema}}
+        responses = {"422": {"description": "The input did not validate.", "content": content}}
+        if "body" in inputs:
+            responses["400"] = {"description": "The body is not JSON.", "content": content}
+        if "body" in inputs or "form" in inputs:
+            responses["415"] = {"description": "The body is not of the expected type.",
+                                "content": content}  # fmt: skip
+        return responses
+
+    def _limits(self, endpoint: str, method: str) -> tuple[str, ...]:
+        if self._limiter is None:
+            return ()
+        limits: tuple[str, ...] = self._limiter.limits_for(endpoint, method)
+        return limits
 
     def _redirect_responses(self, rule: Rule) -> dict[str, t.Any]:
         # Werkzeug redirects /pages/1 to /pages/ when that rule has defaults={"page": 1}.
@@ -295,19 +396,6 @@ class _Builder:
                     "headers": {"Location": {"schema": {"type": "string"}}},
                 }}  # fmt: skip
         return {}
-
-    def _rate_limit_responses(self, endpoint: str, method: str) -> dict[str, t.Any]:
-        if self._limiter is None:
-            return {}
-        limits: tuple[str, ...] = self._limiter.limits_for(endpoint, method)
-        if not limits:
-            return {}
-        problem = self.registry.add("Problem", _PROBLEM)
-        return {"429": {
-            "description": f"Too many requests ({', '.join(limits)}).",
-            "headers": _RATELIMIT_HEADERS,
-            "content": {"application/problem+json": {"schema": problem}},
-        }}  # fmt: skip
 
     def _response(self, status: int, body: t.Any, rule: Rule) -> dict[str, t.Any]:
         description = None
@@ -325,6 +413,24 @@ class _Builder:
             response["content"] = {"application/json": {"schema": self._schema(body, rule)}}
         return response
 
+    def _declared_security(
+        self, security: t.Any, rule: Rule
+    ) -> list[dict[str, list[str]]]:
+        """``doc(security=...)``: scheme names, any of which will do, or ``{name: scopes}``
+        for one requirement needing all the schemes it names; ``[]`` for a public view."""
+        requirements = [{name: []} for name in security] if isinstance(security, list) else [
+            {name: list(scopes) for name, scopes in security.items()}
+        ]  # fmt: skip
+        known = set(self.settings.security_schemes) | set(self.security_schemes)
+        for requirement in requirements:
+            unknown = set(requirement) - known
+            if unknown:
+                raise ValueError(
+                    f"endpoint {rule.endpoint!r}: doc(security=...) names "
+                    f"{', '.join(sorted(unknown))}, not in APIDOCS_SECURITY_SCHEMES"
+                )
+        return requirements
+
     def _security(self, roles: list[str]) -> list[dict[str, list[str]]]:
         cookie = self.app.config.get("SESSION_COOKIE_NAME") or "session"
         self.security_schemes.setdefault(
@@ -338,6 +444,32 @@ class _Builder:
              "description": "An API token, sent as `Authorization: Bearer <token>`."},
         )  # fmt: skip
         return [{"session": list(roles)}, {"bearer": list(roles)}]
+
+
+def merged_metadata(
+    app: Flask, endpoint: str, view: t.Callable[..., t.Any], handler: t.Callable[..., t.Any]
+) -> dict[str, t.Any]:
+    """What the extensions left on the handler, else the view, else its blueprints,
+    outermost first; each package's entry whole, but apidocs' merged key by key, so
+    a blueprint's ``security`` holds for a view that only sets a ``summary``."""
+    metadata = {**_metadata(view), **_metadata(handler)}
+    docs = metadata.get("apidocs", {})
+    for name in _blueprint_names(endpoint):
+        for package, entry in _metadata(app.blueprints.get(name)).items():
+            metadata.setdefault(package, entry)
+            if package == "apidocs":
+                docs = {**entry, **docs}
+    if docs:
+        metadata["apidocs"] = docs
+    return metadata
+
+
+def success_status(app: Flask, endpoint: str, method: str) -> int | None:
+    """The status ``doc(status=...)`` declares for the view of ``endpoint``, if any."""
+    view = app.view_functions[endpoint]
+    handler = _handler(view, method) or view
+    status = merged_metadata(app, endpoint, view, handler).get("apidocs", {}).get("status")
+    return None if status is None else int(status)
 
 
 def _rename_path_parameters(
@@ -412,8 +544,8 @@ def _path_responses(rule: Rule) -> dict[str, t.Any]:
     return {"404": {"description": "Not Found"}} if rule.arguments else {}
 
 
-def _body_responses(docs: dict[str, t.Any]) -> dict[str, t.Any]:
-    if docs.get("body") is None:
+def _body_responses(inputs: dict[str, _Declared]) -> dict[str, t.Any]:
+    if "body" not in inputs:
         return {}
     # What Flask's request.get_json() answers to broken JSON, or to none at all.
     return {
@@ -429,6 +561,15 @@ def _login_responses(auth: dict[str, t.Any]) -> dict[str, t.Any]:
     if auth.get("roles"):
         responses["403"] = {"description": "The user lacks a required role."}
     return responses
+
+
+def _has_file(schema: dict[str, t.Any]) -> bool:
+    """Whether a form's schema has a file field, so it must be sent as multipart."""
+    for field in schema.get("properties", {}).values():
+        options = [field, field.get("items", {})] + field.get("anyOf", [])
+        if any(option.get("format") == "binary" for option in options):
+            return True
+    return False
 
 
 def _converter(rule: Rule, variable: re.Match[str]) -> object:
@@ -459,20 +600,6 @@ def _docstring(function: t.Callable[..., t.Any]) -> tuple[str | None, str | None
         return None, None
     summary, _, rest = doc.partition("\n")
     return summary.strip() or None, rest.strip() or None
-
-
-def _return_hint(handler: t.Callable[..., t.Any]) -> t.Any:
-    try:
-        hints = t.get_type_hints(handler)
-    except Exception:
-        return None  # a hint that cannot be resolved documents nothing
-    annotation = hints.get("return")
-    if t.get_origin(annotation) is tuple and t.get_args(annotation)[1:2] != (Ellipsis,):
-        # Flask reads a returned tuple as (body, status) or (body, status, headers).
-        annotation = t.get_args(annotation)[0] if t.get_args(annotation) else None
-    if annotation is None or annotation is type(None):
-        return None
-    return annotation
 
 
 def _converter_schema(converter: object, name: str) -> dict[str, t.Any]:

@@ -1,0 +1,214 @@
+"""The work of :meth:`~flask_plug.apidocs.APIDocs.validate` on each request: read and
+validate the declared input, then serialise what the view returns to its declared type."""
+
+from __future__ import annotations
+
+import functools
+import inspect
+import typing as t
+
+from flask import current_app, request
+from pydantic import ValidationError
+from pydantic_core import PydanticSerializationError
+from werkzeug.datastructures import Headers
+from werkzeug.wrappers import Response as BaseResponse
+
+from ._state import EXTENSION_KEY
+from .errors import FieldError, RequestValidationError, ResponseValidationError
+from .signature import ViewTypes, view_types
+
+if t.TYPE_CHECKING:
+    from .signature import Input
+
+F = t.TypeVar("F", bound=t.Callable[..., t.Any])
+
+
+def validating(view: F) -> F:
+    """``view`` wrapped so it gets validated input and its return value is serialised."""
+    types: ViewTypes | None = None
+
+    def prepare(kwargs: dict[str, t.Any]) -> tuple[ViewTypes, dict[str, t.Any]]:
+        nonlocal types
+        if types is None:  # a hint naming a class defined after the view is read here
+            types = view_types(view)
+        return types, read_inputs(types, kwargs)
+
+    if inspect.iscoroutinefunction(view):
+
+        @functools.wraps(view)
+        async def async_wrapper(*args: t.Any, **kwargs: t.Any) -> t.Any:
+            types, kwargs = prepare(kwargs)
+            return respond(types, await view(*args, **kwargs), view)
+
+        wrapper: t.Callable[..., t.Any] = async_wrapper
+    else:
+
+        @functools.wraps(view)
+        def wrapper(*args: t.Any, **kwargs: t.Any) -> t.Any:
+            types, kwargs = prepare(kwargs)
+            return respond(types, view(*args, **kwargs), view)
+
+    try:
+        types = view_types(view)
+    except NameError:
+        pass  # a forward reference: read at the first request, or by the document
+    return t.cast("F", wrapper)
+
+
+def read_inputs(types: ViewTypes, kwargs: dict[str, t.Any]) -> dict[str, t.Any]:
+    """``kwargs`` with each declared input validated.
+
+    :raises RequestValidationError: 415 or 400 for a body that is not JSON, else 422 with
+        every error of every location.
+    """
+    errors: list[FieldError] = []
+    for given in types.inputs:
+        try:
+            if given.location == "path":
+                if given.parameter in kwargs:
+                    kwargs[given.parameter] = given.adapter.validate_python(
+                        kwargs[given.parameter]
+                    )
+            elif given.location == "body":
+                kwargs["body"] = _body(given)
+            else:
+                kwargs[given.parameter] = given.adapter.validate_python(_collect(given))
+        except ValidationError as error:
+            errors.extend(_field_errors(given.location, error))
+    if errors:
+        count = f"{len(errors)} error{'s' if len(errors) > 1 else ''}"
+        raise RequestValidationError(422, errors, f"The request is not valid: {count}.")
+    return kwargs
+
+
+def _body(given: Input) -> t.Any:
+    if not request.is_json:
+        if not given.required and not request.content_length and not request.mimetype:
+            return None
+        raise RequestValidationError(
+            415,
+            [_whole("body", "content_type", "Send the body as application/json.")],
+            f"Expected a JSON body (application/json), got {request.mimetype or 'none'}.",
+        )
+    data = request.get_data(cache=True)
+    try:
+        # From the bytes, in strict mode: pydantic parses the JSON itself, and strict
+        # mode accepts what the document's JSON Schema describes ("5" is not an integer).
+        return given.adapter.validate_json(data, strict=True)
+    except ValidationError as error:
+        first = error.errors(include_url=False, include_input=False)[0]
+        if first["type"] == "json_invalid":
+            raise RequestValidationError(
+                400,
+                [_whole("body", "json_invalid", first["msg"])],
+                "The body is not valid JSON.",
+            ) from None
+        raise
+
+
+def _collect(given: Input) -> dict[str, t.Any]:
+    """The values of the fields ``given`` declares, from the request's ``location``."""
+    location = given.location
+    if location == "query":
+        source: t.Any = request.args
+    elif location == "headers":
+        source = request.headers
+    elif location == "cookies":
+        source = request.cookies
+    else:
+        _check_form_type()
+        source = None
+    values: dict[str, t.Any] = {}
+    for field in given.fields:
+        if source is None:  # a form: its files and fields are kept apart
+            found = request.files.getlist(field.name) or request.form.getlist(field.name)
+        else:
+            found = source.getlist(field.name)
+        if found:
+            values[field.key] = found if field.many else found[0]
+    return values
+
+
+def _check_form_type() -> None:
+    if request.mimetype not in ("multipart/form-data", "application/x-www-form-urlencoded"):
+        raise RequestValidationError(
+            415,
+            [_whole("form", "content_type",
+                    "Send the form as multipart/form-data or application/x-www-form-urlencoded.")],
+            f"Expected a form, got {request.mimetype or 'no body'}.",
+        )  # fmt: skip
+
+
+def _whole(location: str, kind: str, message: str) -> FieldError:
+    return {"location": location, "field": [], "message": message, "type": kind}
+
+
+def _field_errors(location: str, error: ValidationError) -> list[FieldError]:
+    # Never the input itself: it may be a password; never pydantic's documentation URL.
+    return [
+        {"location": location, "field": list(found["loc"]), "message": found["msg"],
+         "type": found["type"]}
+        for found in error.errors(include_url=False, include_input=False, include_context=False)
+    ]  # fmt: skip
+
+
+def respond(types: ViewTypes, returned: t.Any, view: t.Callable[..., t.Any]) -> t.Any:
+    """What the view returned, with its body serialised to the declared type: only the
+    declared fields, as JSON. Status and headers pass to Flask as they were given."""
+    if types.output_adapter is None:
+        return returned
+    rest: tuple[t.Any, ...] = ()
+    body = returned
+    if isinstance(returned, tuple):
+        body, *others = returned
+        rest = tuple(others)
+    if isinstance(body, (BaseResponse, str, bytes)):
+        return returned
+    response = current_app.response_class(
+        _serialise(types, body, view), mimetype="application/json"
+    )
+    if not _has_status(rest):
+        status = _declared_status()
+        if status is not None:
+            response.status_code = status
+    return (response, *rest) if rest else response
+
+
+def _has_status(rest: tuple[t.Any, ...]) -> bool:
+    # Flask's forms: (body, status), (body, headers), (body, status, headers).
+    return len(rest) == 2 or (len(rest) == 1 and not isinstance(rest[0], (dict, list, Headers)))
+
+
+def _declared_status() -> int | None:
+    state = current_app.extensions.get(EXTENSION_KEY)
+    if state is None or request.endpoint is None:
+        return None
+    status: int | None = state.success_status(current_app, request.endpoint, request.method)
+    return status
+
+
+def _serialise(types: ViewTypes, body: t.Any, view: t.Callable[..., t.Any]) -> bytes:
+    output = t.cast("t.Any", types.output_adapter)
+    state = current_app.extensions.get(EXTENSION_KEY)
+    if state is not None and state.settings.validate_responses:
+        body = _validated(output, types.output, body, view)
+    try:
+        # warnings="error": a value of another type (a dict where a model is declared)
+        # would be written whole, extra fields included, so it is converted first.
+        return t.cast(bytes, output.dump_json(body, warnings="error"))
+    except PydanticSerializationError:
+        return t.cast(bytes, output.dump_json(_validated(output, types.output, body, view)))
+
+
+def _validated(output: t.Any, annotation: t.Any, body: t.Any, view: t.Callable[..., t.Any]) -> t.Any:
+    try:
+        return output.validate_python(body, from_attributes=True)
+    except ValidationError as error:
+        raise ResponseValidationError(
+            f"{view.__qualname__} returned a value that is not its declared"
+            f" {_name(annotation)}:\n{error}"
+        ) from None
+
+
+def _name(annotation: t.Any) -> str:
+    return getattr(annotation, "__name__", None) or repr(annotation)
