@@ -74,7 +74,7 @@ def read_inputs(types: ViewTypes, kwargs: dict[str, t.Any]) -> dict[str, t.Any]:
             else:
                 kwargs[given.parameter] = given.adapter.validate_python(_collect(given))
         except ValidationError as error:
-            errors.extend(_field_errors(given.location, error))
+            errors.extend(_field_errors(given, error))
     if errors:
         count = f"{len(errors)} error{'s' if len(errors) > 1 else ''}"
         raise RequestValidationError(422, errors, f"The request is not valid: {count}.")
@@ -143,13 +143,21 @@ def _whole(location: str, kind: str, message: str) -> FieldError:
     return {"location": location, "field": [], "message": message, "type": kind}
 
 
-def _field_errors(location: str, error: ValidationError) -> list[FieldError]:
+def _field_errors(given: Input, error: ValidationError) -> list[FieldError]:
+    """pydantic's errors, each located by the name the client sent (``X-Token``, a path
+    variable's name) rather than the Python name."""
+    names: dict[t.Any, str] = {field.key: field.name for field in given.fields}
+    errors: list[FieldError] = []
     # Never the input itself: it may be a password; never pydantic's documentation URL.
-    return [
-        {"location": location, "field": list(found["loc"]), "message": found["msg"],
-         "type": found["type"]}
-        for found in error.errors(include_url=False, include_input=False, include_context=False)
-    ]  # fmt: skip
+    for found in error.errors(include_url=False, include_input=False, include_context=False):
+        field: list[str | int] = list(found["loc"])
+        if given.location == "path":
+            field.insert(0, given.parameter)
+        elif field and field[0] in names:
+            field[0] = names[field[0]]
+        errors.append({"location": given.location, "field": field, "message": found["msg"],
+                       "type": found["type"]})  # fmt: skip
+    return errors
 
 
 def respond(types: ViewTypes, returned: t.Any, view: t.Callable[..., t.Any]) -> t.Any:
