@@ -29,7 +29,9 @@ def test_operation_comes_from_the_rule_the_docstring_and_the_return_hint(
     assert schema == {"$ref": "#/components/schemas/Note"}
     note = document["components"]["schemas"]["Note"]
     assert note["required"] == ["id", "title", "tags"]
-    assert note["properties"]["body"] == {"anyOf": [{"type": "string"}, {"type": "null"}]}
+    assert note["properties"]["body"] == {
+        "anyOf": [{"type": "string"}, {"type": "null"}], "default": None,
+    }  # fmt: skip
 
 
 def test_doc_decorator_declares_the_body_and_the_status(document: dict[str, t.Any]) -> None:

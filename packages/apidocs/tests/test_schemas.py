@@ -99,12 +99,13 @@ class Everything:
     bare_dict: dict  # type: ignore[type-arg]
 
 
-class NewNote(t.TypedDict):
+# typing_extensions.TypedDict: pydantic refuses typing.TypedDict on Python < 3.12.
+class NewNote(te.TypedDict):
     title: str
     body: te.NotRequired[str]
 
 
-class Patch(t.TypedDict, total=False):
+class Patch(te.TypedDict, total=False):
     title: str
     body: str
     version: te.Required[int]
@@ -136,7 +137,7 @@ class Filters:
     tags: list[str] = dataclasses.field(default_factory=list)
 
 
-class FilterDict(t.TypedDict, total=False):
+class FilterDict(te.TypedDict, total=False):
     q: str
     limit: te.Required[int]
 
@@ -263,10 +264,12 @@ def response_schema(document: Document, status: str = "200") -> Schema:
         (datetime.datetime, {"type": "string", "format": "date-time"}),
         (datetime.date, {"type": "string", "format": "date"}),
         (uuid.UUID, {"type": "string", "format": "uuid"}),
-        (decimal.Decimal, {"type": "string", "format": "decimal"}),
+        (decimal.Decimal, {"type": "string"}),  # pydantic sends a Decimal as a string
+        (complex, {"type": "string"}),
         (t.Annotated[str, "meta"], {"type": "string"}),
-        (t.Literal["on"], {"const": "on"}),
-        (t.Literal["on", "off", 3], {"enum": ["on", "off", 3]}),
+        (t.Literal["on"], {"const": "on", "type": "string"}),
+        (t.Literal["on", "off"], {"enum": ["on", "off"], "type": "string"}),
+        (t.Literal["on", "off", 3], {"enum": ["on", "off", 3]}),  # no one type to name
         (t.Optional[int], {"anyOf": [{"type": "integer"}, {"type": "null"}]}),  # noqa: UP045
         (int | None, {"anyOf": [{"type": "integer"}, {"type": "null"}]}),
         (t.Union[int, str], {"anyOf": [{"type": "integer"}, {"type": "string"}]}),  # noqa: UP007
@@ -304,6 +307,18 @@ def test_registry_maps_standard_types(annotation: t.Any, schema: Schema) -> None
     assert registry.components == {}
 
 
+def test_a_decimal_is_a_number_or_a_string_in_and_a_string_out() -> None:
+    # What pydantic's validation takes from JSON, and what its serialisation sends.
+    registry = SchemaRegistry()
+    assert registry.schema(decimal.Decimal, "validation") == {
+        "anyOf": [{"type": "number"}, {"type": "string"}],
+    }  # fmt: skip
+    assert registry.schema(decimal.Decimal, "serialization") == {"type": "string"}
+    validator = pydantic.TypeAdapter(decimal.Decimal)
+    assert validator.validate_json("1.5") == validator.validate_json('"1.5"')
+    assert json.loads(validator.dump_json(decimal.Decimal("1.5"))) == "1.5"
+
+
 def test_registry_gives_named_types_a_component_and_a_ref() -> None:
     registry = SchemaRegistry()
     assert registry.schema(Settings) == {"$ref": "#/components/schemas/Settings"}
@@ -312,7 +327,8 @@ def test_registry_gives_named_types_a_component_and_a_ref() -> None:
     }  # fmt: skip
     assert set(registry.components) == {"Settings", "Color", "Level"}
     assert registry.components["Color"] == {
-        "enum": ["red", "green"], "title": "Color", "description": "A primary color.",
+        "enum": ["red", "green"], "type": "string", "title": "Color",
+        "description": "A primary color.",
     }  # fmt: skip
     assert registry.components["Level"]["enum"] == [1, 2]
 
@@ -326,9 +342,10 @@ def test_dataclass_fields_with_defaults_or_factories_are_optional() -> None:
     assert settings["properties"] == {
         "name": {"type": "string"},
         "theme": {"$ref": "#/components/schemas/Color"},
-        "level": {"$ref": "#/components/schemas/Level"},
+        # A default is shown (as the value the field is sent with); a factory's is not.
+        "level": {"$ref": "#/components/schemas/Level", "default": 1},
         "labels": {"type": "array", "items": {"type": "string"}},
-        "note": {"anyOf": [{"type": "string"}, {"type": "null"}]},
+        "note": {"anyOf": [{"type": "string"}, {"type": "null"}], "default": None},
     }
 
 
@@ -376,7 +393,7 @@ def test_nested_and_self_referencing_dataclasses() -> None:
         "type": "array", "items": {"$ref": "#/components/schemas/Tree"},
     }  # fmt: skip
     assert tree["properties"]["parent"] == {
-        "anyOf": [{"$ref": "#/components/schemas/Tree"}, {"type": "null"}],
+        "anyOf": [{"$ref": "#/components/schemas/Tree"}, {"type": "null"}], "default": None,
     }  # fmt: skip
     pet = registry.components["Pet"]["properties"]
     owner = {"$ref": "#/components/schemas/Owner"}
@@ -395,17 +412,22 @@ def test_classes_with_the_same_name_from_two_modules_get_distinct_components() -
     assert first != second
     assert registry.schema(Owner)["$ref"] == first  # stable for the same class
     names = [ref.rsplit("/", 1)[-1] for ref in (first, second)]
+    assert names == ["Owner", "Owner_"]
     assert registry.components[names[0]]["properties"] == {"name": {"type": "string"}}
     assert registry.components[names[1]]["properties"] == {"id": {"type": "integer"}}
 
 
 def test_unsupported_types_raise() -> None:
     registry = SchemaRegistry()
-    for annotation in (Plain, complex, t.Callable[[], int]):
+    for annotation in (Plain, t.Callable[[], int]):
         with pytest.raises(UnsupportedType, match="no JSON Schema"):
             registry.schema(annotation)
-    with pytest.raises(UnsupportedType, match=r"Broken\.bad"):
+    # pydantic names the class it cannot handle, inside the type that holds it.
+    with pytest.raises(
+        UnsupportedType, match=r"no JSON Schema for <class '[\w.]*Broken'>: .*Plain"
+    ):
         registry.schema(Broken)
+    assert registry.components == {}
     assert issubclass(UnsupportedType, TypeError)
 
 
@@ -419,10 +441,10 @@ def test_every_supported_type_in_one_body_gives_a_valid_document() -> None:
     assert properties["when"] == {"type": "string", "format": "date-time"}
     assert properties["day"] == {"type": "string", "format": "date"}
     assert properties["ident"] == {"type": "string", "format": "uuid"}
-    assert properties["price"] == {"type": "string", "format": "decimal"}
+    assert properties["price"] == {"anyOf": [{"type": "number"}, {"type": "string"}]}  # input
     assert properties["meta"] == {"type": "integer"}
-    assert properties["kind"] == {"enum": ["a", "b"]}
-    assert properties["only"] == {"const": "x"}
+    assert properties["kind"] == {"enum": ["a", "b"], "type": "string"}
+    assert properties["only"] == {"const": "x", "type": "string"}
     assert properties["maybe"] == properties["pipe"]
     assert properties["pair"]["prefixItems"] == [{"type": "integer"}, {"type": "string"}]
     assert properties["many"] == {"type": "array", "items": {"type": "number"}}
@@ -507,7 +529,21 @@ def test_same_named_classes_in_one_document_get_distinct_components() -> None:
     assert shipment["properties"]["to"] != shipment["properties"]["alias"]
     assert set(to["properties"]) == {"name"}
     assert set(alias["properties"]) == {"id"}
-    assert response_schema(document) == shipment["properties"]["to"]
+    assert resolve(document, response_schema(document)) == to
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="pydantic names two same-named classes nested in one type by their module path"
+    " ('packages__apidocs__tests__test_schemas__Owner', 'elsewhere__models__Owner'):"
+    " the document shows Python module paths, and Owner gets a second component beside"
+    " the 'Owner' its top-level use made",
+)
+def test_same_named_classes_nested_in_one_type_are_named_like_top_level_ones() -> None:
+    document = document_with(body=Shipment, response=Owner)
+    shipment = resolve(document, request_schema(document))
+    assert response_schema(document) == shipment["properties"]["to"]  # one class, one component
+    assert set(document["components"]["schemas"]) == {"Shipment", "Owner", "Owner_"}
 
 
 def test_same_named_pydantic_models_at_top_level_get_distinct_components() -> None:
@@ -530,7 +566,7 @@ def test_an_unsupported_type_in_doc_raises_naming_the_endpoint(where: str) -> No
     def make_broken() -> t.Any:
         return {}
 
-    with pytest.raises(UnsupportedType, match=r"'make_broken'.*Broken\.bad"):
+    with pytest.raises(UnsupportedType, match=r"'make_broken'.*Broken'>: .*Plain"):
         apidocs.document(app)
     app.testing = True
     with pytest.raises(UnsupportedType, match="'make_broken'"):
@@ -602,8 +638,8 @@ def test_responses_by_status_with_types_and_descriptions() -> None:
     [
         (
             Filters,
-            [("q", True, {"type": "string"}), ("page", False, {"type": "integer"}),
-             ("sort", False, {"enum": ["new", "old"]}),
+            [("q", True, {"type": "string"}), ("page", False, {"type": "integer", "default": 1}),
+             ("sort", False, {"enum": ["new", "old"], "type": "string", "default": "new"}),
              ("tags", False, {"type": "array", "items": {"type": "string"}})],
         ),
         (FilterDict, [("q", False, {"type": "string"}), ("limit", True, {"type": "integer"})]),
