@@ -20,6 +20,7 @@ import bench_reqlog
 import bench_stack
 import bench_stats
 import bench_timer
+import bench_validation
 import chart
 from harness import table
 
@@ -32,6 +33,7 @@ SUITES = [
     bench_stats,
     bench_reqlog,
     bench_apidocs,
+    bench_validation,
     bench_stack,
 ]
 
@@ -48,6 +50,9 @@ def main(argv: list[str]) -> int:
         for title, results in suite.run():
             measured.append((title, results))
             sections.append(table(title, results, baseline="bare Flask"))
+        notes = getattr(suite, "notes", None)  # what the tables alone do not say
+        if notes is not None:
+            sections.append(notes())
     sections.append(bench_apidocs.build_times())
     sections.append(bench_stack.server_table())
     text = "\n\n".join(sections) + "\n"
