@@ -34,7 +34,6 @@ from schemathesis.checks import (
     response_schema_conformance,
     status_code_conformance,
 )
-
 from werkzeug.test import EnvironBuilder
 
 from flask_plug.apidocs import APIDocs, File
