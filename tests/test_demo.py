@@ -151,7 +151,7 @@ def test_api_docs_document_security_and_rate_limits(client: FlaskClient) -> None
     assert set(document["paths"]) == {"/api/notes"}
     post = document["paths"]["/api/notes"]["post"]
     assert post["security"] == [{"session": []}, {"bearer": []}]
-    assert {"201", "400", "401", "429"} <= set(post["responses"])
+    assert {"201", "400", "401", "415", "422", "429"} <= set(post["responses"])
     assert "5 per 1 minute" in post["responses"]["429"]["description"]
     assert "RateLimit-Policy" in post["responses"]["429"]["headers"]
     listing = document["paths"]["/api/notes"]["get"]
@@ -164,8 +164,14 @@ def test_api_docs_document_security_and_rate_limits(client: FlaskClient) -> None
 def test_api_errors_are_json(client: FlaskClient, api_token: str) -> None:
     bearer = {"Authorization": f"Bearer {api_token}"}
     with client.post("/api/notes", data="not json", headers=bearer) as response:
-        assert response.status_code == 400
-        assert response.get_json()["error"].startswith("send JSON")
+        assert response.status_code == 415
+        assert response.mimetype == "application/problem+json"
+        assert response.get_json()["detail"].startswith("Expected a JSON body")
+    with client.post("/api/notes", json={"title": ""}, headers=bearer) as response:
+        assert response.status_code == 422
+        [error] = response.get_json()["errors"]
+        assert error == {"location": "body", "field": ["title"], "type": "string_too_short",
+                         "message": "String should have at least 1 character"}  # fmt: skip
     with client.delete("/api/notes") as response:
         assert response.status_code == 405
         assert response.is_json

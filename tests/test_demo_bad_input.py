@@ -1,5 +1,6 @@
-"""Bad input to the demo's JSON API: each answers 400 with a JSON error, and nothing a
-client manages to store can break a page afterwards.
+"""Bad input to the demo's JSON API: each answers a problem (400 for what is not JSON,
+415 for another content type, 422 for JSON of the wrong shape), and nothing a client
+manages to store can break a page afterwards.
 
 The malformed chunked body needs a real server (the test client cannot send one): it is
 in ``test_production.py``.
@@ -42,10 +43,12 @@ def post(
     )
 
 
-def assert_json_400(response: t.Any) -> None:
-    assert response.status_code == 400, response.data[:500]
-    assert response.mimetype == "application/json"
-    assert isinstance(response.get_json()["error"], str)
+def assert_problem(response: t.Any, status: int = 400) -> None:
+    assert response.status_code == status, response.data[:500]
+    assert response.mimetype == "application/problem+json"
+    problem = response.get_json()
+    assert problem["status"] == status
+    assert problem["errors"] and all(error["location"] == "body" for error in problem["errors"])
 
 
 def assert_page_works(client: FlaskClient) -> None:
@@ -57,8 +60,8 @@ def assert_page_works(client: FlaskClient) -> None:
 
 def test_deeply_nested_json_is_a_400(client: FlaskClient, api_token: str) -> None:
     # Far beyond Python's recursion limit, well within the 64 KB a body may have.
-    assert_json_400(post(client, api_token, "[" * 20_000 + "]" * 20_000))
-    assert_json_400(post(client, api_token, '{"title": ' + "[" * 20_000 + "]" * 20_000 + "}"))
+    assert_problem(post(client, api_token, "[" * 20_000 + "]" * 20_000))
+    assert_problem(post(client, api_token, '{"title": ' + "[" * 20_000 + "]" * 20_000 + "}"))
 
 
 def test_a_body_beyond_64_kb_is_a_413_unread(client: FlaskClient, api_token: str) -> None:
@@ -78,8 +81,9 @@ def test_a_body_beyond_64_kb_is_a_413_unread(client: FlaskClient, api_token: str
 def test_a_lone_surrogate_is_a_400_and_never_stored(
     client: FlaskClient, api_token: str, note: dict[str, str]
 ) -> None:
-    # json.dumps escapes it as \ud800: valid JSON, but no Unicode text.
-    assert_json_400(post(client, api_token, json.dumps(note)))
+    # json.dumps escapes it as \ud800: JSON's grammar allows it, but it is no Unicode
+    # text, and pydantic's parser refuses it.
+    assert_problem(post(client, api_token, json.dumps(note)))
     assert_page_works(client)
     assert not any(n["title"] == note["title"] for n in NOTES)
 
@@ -146,7 +150,7 @@ def test_no_body_makes_a_500_or_breaks_a_page(
     app, token = unlimited
     client = app.test_client()
     response = post(client, token, body, content_type)
-    assert response.status_code in (201, 400, 415), response.data[:500]
+    assert response.status_code in (201, 400, 415, 422), response.data[:500]
     if response.status_code != 201:
-        assert response.mimetype == "application/json"
+        assert response.mimetype == "application/problem+json"
     assert_page_works(client)

@@ -33,15 +33,6 @@ class JSONProvider(DefaultJSONProvider):
             raise ValueError("JSON nested too deeply") from error
 
 
-def is_text(value: str) -> bool:
-    """Whether ``value`` can be sent as UTF-8: ``False`` for lone surrogates."""
-    try:
-        value.encode("utf-8")
-    except UnicodeEncodeError:
-        return False
-    return True
-
-
 class _ReadErrorsAreBadRequests:
     """``wsgi.input``, with the server's errors while reading the body turned into a 400,
     and, where the server shows its socket, the whole body given ``timeout`` seconds."""
