@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
 
 import click
@@ -20,12 +21,16 @@ apidocs_cli = AppGroup("apidocs", help="The OpenAPI document of the app.")
     help="Write to this file instead of standard output.",
 )  # fmt: skip
 @click.option(
-    "--format", "output_format", type=click.Choice(["json", "yaml"]), default="json",
-    show_default=True, help="YAML needs PyYAML installed.",
+    "--format", "output_format", type=click.Choice(["json", "yaml"]), default=None,
+    help="Default: yaml for an output file named *.yaml or *.yml, else json."
+    " YAML needs PyYAML installed.",
 )  # fmt: skip
-def export(output: str | None, output_format: str) -> None:
+def export(output: str | None, output_format: str | None) -> None:
     """Print the OpenAPI document, byte for byte what /docs/openapi.json serves."""
     text = get_state(current_app).document_text(current_app)
+    if output_format is None:
+        suffix = os.path.splitext(output or "")[1].lower()
+        output_format = "yaml" if suffix in (".yaml", ".yml") else "json"
     if output_format == "yaml":
         try:
             import yaml  # type: ignore[import-untyped]
