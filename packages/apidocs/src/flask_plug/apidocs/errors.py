@@ -11,6 +11,7 @@ from werkzeug.wrappers import Response
 
 if t.TYPE_CHECKING:
     from _typeshed.wsgi import WSGIEnvironment
+    from werkzeug.sansio.request import Request as WSGIRequest
 
 PROBLEM_MIMETYPE = "application/problem+json"
 
@@ -67,7 +68,9 @@ class RequestValidationError(HTTPException):
         }
 
     def get_response(
-        self, environ: WSGIEnvironment | None = None, scope: dict[str, t.Any] | None = None
+        self,
+        environ: WSGIEnvironment | WSGIRequest | None = None,
+        scope: dict[str, t.Any] | None = None,
     ) -> Response:
         # ensure_ascii: the body may quote the client's own text, lone surrogates included.
         return Response(json.dumps(self.problem()), self.code, mimetype=PROBLEM_MIMETYPE)

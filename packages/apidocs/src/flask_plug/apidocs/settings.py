@@ -169,7 +169,9 @@ _SCHEME_TYPES = ("apiKey", "http", "mutualTLS", "oauth2", "openIdConnect")
 def _security_schemes(config: _Config, option: str) -> Mapping[str, Mapping[str, t.Any]]:
     key, schemes = config.key(option), config.value(option, {})
     if not isinstance(schemes, Mapping):
-        raise ValueError(f"{key} must map scheme names to OpenAPI security schemes, got {schemes!r}")
+        raise ValueError(
+            f"{key} must map scheme names to OpenAPI security schemes, got {schemes!r}"
+        )
     for name, scheme in schemes.items():
         if not isinstance(scheme, Mapping) or scheme.get("type") not in _SCHEME_TYPES:
             raise ValueError(
@@ -185,5 +187,7 @@ def _error_schema(config: _Config, option: str) -> t.Any:
         try:
             adapter(error_schema)
         except UnsupportedType as error:
-            raise ValueError(f"{config.key(option)} must be a type pydantic can describe: {error}") from None
+            raise ValueError(
+                f"{config.key(option)} must be a type pydantic can describe: {error}"
+            ) from None
     return error_schema

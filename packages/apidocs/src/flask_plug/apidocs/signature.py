@@ -87,9 +87,7 @@ class ViewTypes:
         return next((i for i in self.inputs if i.location == name), None)
 
 
-_cache: weakref.WeakKeyDictionary[t.Callable[..., t.Any], ViewTypes] = (
-    weakref.WeakKeyDictionary()
-)
+_cache: weakref.WeakKeyDictionary[t.Callable[..., t.Any], ViewTypes] = weakref.WeakKeyDictionary()
 
 
 def view_types(function: t.Callable[..., t.Any]) -> ViewTypes:
@@ -161,9 +159,7 @@ def _fields(validator: TypeAdapter[t.Any], location: str) -> tuple[Field, ...]:
     target = _resolve(schema, schema)
     properties = target.get("properties")
     if target.get("type") != "object" or not isinstance(properties, dict):
-        raise UnsupportedType(
-            f"a {location} type must be a pydantic model, dataclass or TypedDict"
-        )
+        raise UnsupportedType(f"a {location} type must be a pydantic model, dataclass or TypedDict")
     return tuple(
         Field(
             key,

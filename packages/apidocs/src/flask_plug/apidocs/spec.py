@@ -56,7 +56,6 @@ class _Declared(t.NamedTuple):
     """Read from a validated view's signature, rather than described by ``doc()``."""
 
 
-
 def build(app: Flask, settings: APIDocsSettings) -> dict[str, t.Any]:
     """The OpenAPI document of ``app``, as plain JSON-ready data."""
     registry = SchemaRegistry()
@@ -277,15 +276,15 @@ class _Builder:
             operation_id += f"_{rules.index(rule)}"
         return operation_id
 
-    def _schema(self, annotation: t.Any, rule: Rule, mode: Mode = "serialization") -> dict[str, t.Any]:
+    def _schema(
+        self, annotation: t.Any, rule: Rule, mode: Mode = "serialization"
+    ) -> dict[str, t.Any]:
         try:
             return self.registry.schema(annotation, mode)
         except UnsupportedType as error:
             raise UnsupportedType(f"endpoint {rule.endpoint!r}: {error}") from None
 
-    def _parameters(
-        self, declared: _Declared, location: str, rule: Rule
-    ) -> list[dict[str, t.Any]]:
+    def _parameters(self, declared: _Declared, location: str, rule: Rule) -> list[dict[str, t.Any]]:
         """The parameters the fields of a query, headers or cookies type name."""
         target = self._target(self._schema(declared.annotation, rule, "validation"))
         properties = target.get("properties")
@@ -413,9 +412,7 @@ class _Builder:
             response["content"] = {"application/json": {"schema": self._schema(body, rule)}}
         return response
 
-    def _declared_security(
-        self, security: t.Any, rule: Rule
-    ) -> list[dict[str, list[str]]]:
+    def _declared_security(self, security: t.Any, rule: Rule) -> list[dict[str, list[str]]]:
         """``doc(security=...)``: scheme names, any of which will do, or ``{name: scopes}``
         for one requirement needing all the schemes it names; ``[]`` for a public view."""
         requirements = [{name: []} for name in security] if isinstance(security, list) else [

@@ -66,9 +66,7 @@ def read_inputs(types: ViewTypes, kwargs: dict[str, t.Any]) -> dict[str, t.Any]:
         try:
             if given.location == "path":
                 if given.parameter in kwargs:
-                    kwargs[given.parameter] = given.adapter.validate_python(
-                        kwargs[given.parameter]
-                    )
+                    kwargs[given.parameter] = given.adapter.validate_python(kwargs[given.parameter])
             elif given.location == "body":
                 kwargs["body"] = _body(given)
             else:
@@ -208,7 +206,9 @@ def _serialise(types: ViewTypes, body: t.Any, view: t.Callable[..., t.Any]) -> b
         return t.cast(bytes, output.dump_json(_validated(output, types.output, body, view)))
 
 
-def _validated(output: t.Any, annotation: t.Any, body: t.Any, view: t.Callable[..., t.Any]) -> t.Any:
+def _validated(
+    output: t.Any, annotation: t.Any, body: t.Any, view: t.Callable[..., t.Any]
+) -> t.Any:
     try:
         return output.validate_python(body, from_attributes=True)
     except ValidationError as error:
