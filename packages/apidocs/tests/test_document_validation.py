@@ -8,6 +8,7 @@ import decimal
 import json
 import typing as t
 
+import pydantic
 import pytest
 import typing_extensions as te
 from flask import Blueprint, Flask
@@ -571,6 +572,42 @@ def test_the_validation_problem_component() -> None:
     ]
 
 
+def test_a_model_named_validation_problem_keeps_its_name() -> None:
+    # The app's own type wins the name; the built-in problem takes the next free one.
+    mine = pydantic.create_model("ValidationProblem", mine=(int, ...), __module__="app.models")
+    wrapper = pydantic.create_model("Wrapper", problem=(mine, ...), __module__="app.models")
+    app = Flask(__name__)
+    apidocs = APIDocs(app)
+
+    @apidocs.validate
+    def own(query: Paging) -> t.Any:
+        return mine(mine=1)
+
+    @apidocs.validate
+    def nested(query: Paging) -> t.Any:
+        return wrapper(problem=mine(mine=1))
+
+    own.__annotations__["return"] = mine
+    nested.__annotations__["return"] = wrapper
+    app.add_url_rule("/own", "own", own)
+    app.add_url_rule("/nested", "nested", nested)
+
+    document = fetch(app)
+    schemas = document["components"]["schemas"]
+    assert {n for n in schemas if n.startswith("ValidationProblem")} == {
+        "ValidationProblem", "ValidationProblem_",
+    }  # fmt: skip
+    assert set(schemas["ValidationProblem"]["properties"]) == {"mine"}
+    assert "errors" in schemas["ValidationProblem_"]["properties"]
+    for path in ("/own", "/nested"):
+        responses = document["paths"][path]["get"]["responses"]
+        (problem,) = responses["422"]["content"].values()
+        assert problem == {"schema": ref("ValidationProblem_")}
+    (own_body,) = document["paths"]["/own"]["get"]["responses"]["200"]["content"].values()
+    assert own_body == {"schema": ref("ValidationProblem")}
+    assert schemas["Wrapper"]["properties"]["problem"] == ref("ValidationProblem")
+
+
 def test_error_schema_replaces_the_validation_problem() -> None:
     app = Flask(__name__)
     apidocs = APIDocs(app, error_schema=Problem)
@@ -776,6 +813,31 @@ def test_a_blueprints_security_holds_for_its_views() -> None:
     assert paths["/api/health"]["get"]["security"] == []
     assert paths["/api/scoped"]["get"]["security"] == [{"OAuth": ["write"]}]
     assert "security" not in paths["/outside"]["get"]
+
+
+def test_an_outer_blueprints_security_holds_in_a_nested_one() -> None:
+    app = Flask(__name__)
+    apidocs = APIDocs(app, security_schemes=SCHEMES)
+    outer = apidocs.doc(security=["Basic"])(Blueprint("outer", __name__))
+    inner = Blueprint("inner", __name__)
+    scoped = apidocs.doc(security={"OAuth": ["read"]})(Blueprint("scoped", __name__))
+
+    @inner.get("/x")
+    @apidocs.validate
+    def x(query: Paging) -> str:
+        return ""
+
+    @scoped.get("/y")
+    @apidocs.validate
+    def y(query: Paging) -> str:
+        return ""
+
+    outer.register_blueprint(inner, url_prefix="/inner")
+    outer.register_blueprint(scoped, url_prefix="/scoped")
+    app.register_blueprint(outer, url_prefix="/outer")
+    paths = fetch(app)["paths"]
+    assert paths["/outer/inner/x"]["get"]["security"] == [{"Basic": []}]
+    assert paths["/outer/scoped/y"]["get"]["security"] == [{"OAuth": ["read"]}]  # innermost
 
 
 def test_response_headers_on_success_responses() -> None:
