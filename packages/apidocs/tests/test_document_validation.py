@@ -379,6 +379,48 @@ def test_a_body_with_a_default_is_optional() -> None:
     }
 
 
+class Options(BaseModel):
+    verbose: bool = False
+
+
+def test_a_body_documented_as_optional_may_be_left_out() -> None:
+    app = Flask(__name__)
+    apidocs = APIDocs(app)
+
+    @app.post("/run")
+    @apidocs.validate
+    def run(body: Options | None = None) -> str:
+        return "default" if body is None else "sent"
+
+    request_body = fetch(app)["paths"]["/run"]["post"]["requestBody"]
+    assert request_body["required"] is False
+    with app.test_client().post("/run") as response:
+        assert response.status_code == 200
+        assert response.get_data(as_text=True) == "default"
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="a form parameter with a default is documented required: false, but a request"
+    " without a body answers 415 (validate._check_form_type runs before the default"
+    " could apply), where an optional JSON body is left out fine",
+)
+def test_a_form_documented_as_optional_may_be_left_out() -> None:
+    app = Flask(__name__)
+    apidocs = APIDocs(app)
+
+    @app.post("/run")
+    @apidocs.validate
+    def run(form: Options = Options()) -> str:  # noqa: B008 (never mutated)
+        return "verbose" if form.verbose else "quiet"
+
+    request_body = fetch(app)["paths"]["/run"]["post"]["requestBody"]
+    assert request_body["required"] is False
+    with app.test_client().post("/run") as response:
+        assert response.status_code == 200
+        assert response.get_data(as_text=True) == "quiet"
+
+
 def test_a_form_without_files_is_urlencoded() -> None:
     app = Flask(__name__)
     apidocs = APIDocs(app)
