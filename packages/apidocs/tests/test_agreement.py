@@ -24,8 +24,8 @@ import pytest
 from flask import Flask
 from hypothesis import HealthCheck, event, example, given, settings
 from hypothesis import strategies as st
-from jsonschema import Draft202012Validator, validators
-from jsonschema.exceptions import ValidationError
+from jsonschema import Draft202012Validator, validators  # type: ignore[import-untyped]
+from jsonschema.exceptions import ValidationError  # type: ignore[import-untyped]
 from pydantic import BaseModel, Field
 from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT202012
@@ -36,7 +36,7 @@ if t.TYPE_CHECKING:
     from collections.abc import Iterator
 
     from flask.testing import FlaskClient
-    from jsonschema.protocols import Validator
+    from jsonschema.protocols import Validator  # type: ignore[import-untyped]
 
 NAME_PATTERN = r"^[a-z][a-z0-9_]*$"
 
