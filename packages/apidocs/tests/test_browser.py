@@ -13,13 +13,14 @@ import dataclasses
 import json
 import typing as t
 
+import pydantic
 import pytest
 from flask import Blueprint, Flask, abort, request
 
-from flask_plug.apidocs import APIDocs
+from flask_plug.apidocs import APIDocs, File
 
 if t.TYPE_CHECKING:
-    from playwright.sync_api import Browser, BrowserContext, ConsoleMessage, Page, Route
+    from playwright.sync_api import Browser, BrowserContext, ConsoleMessage, Locator, Page, Route
     from playwright.sync_api import Request as BrowserRequest
 
 pytestmark = pytest.mark.browser
@@ -344,3 +345,99 @@ def test_swagger_ui_renders_markup_in_descriptions_inert(
         operation.locator(".opblock-summary").click()
         operation.get_by_text("Traps are set here.").wait_for()
         assert_inert(visit, url)
+
+
+# -- Try it out of a multipart upload ------------------------------------------------------
+
+
+class Upload(pydantic.BaseModel):
+    title: t.Annotated[str, pydantic.Field(min_length=1, max_length=40)]
+    file: File
+
+
+class Stored(pydantic.BaseModel):
+    """What the server read of an upload."""
+
+    title: str
+    filename: str | None
+    size: int
+
+
+def create_upload_app(received: list[bytes]) -> Flask:
+    app = Flask(__name__)
+    apidocs = APIDocs(app, title=TITLE)
+
+    @app.post("/uploads")
+    @apidocs.validate
+    def upload(form: Upload) -> Stored:
+        """Upload a file."""
+        data = form.file.read()
+        received.append(data)
+        return Stored(title=form.title, filename=form.file.filename, size=len(data))
+
+    return app
+
+
+FILE_BYTES = b"\x00\x01binary \xff payload\n" * 40
+
+
+def fill_upload(visit: Visit, title: str) -> Locator:
+    """Swagger UI's upload operation, tried out with ``title`` and :data:`FILE_BYTES`."""
+    page = open_swagger_ui(visit)
+    operation = page.locator(".opblock-post", has_text="/uploads")
+    operation.locator(".opblock-summary").click()
+    operation.get_by_role("button", name="Try it out").click()
+    # Swagger UI fills a text field with its example, "string": replaced, or emptied.
+    operation.locator("input[placeholder='title']").fill(title)
+    operation.locator("input[type=file]").set_input_files(
+        {"name": "photo.bin", "mimeType": "application/octet-stream", "buffer": FILE_BYTES}
+    )
+    return operation
+
+
+@pytest.mark.parametrize("title", ["Holiday", "x" * 41], ids=["valid", "title-too-long"])
+def test_swagger_ui_try_it_out_uploads_a_file(
+    browser: Browser, live_server: t.Callable[[Flask], str], title: str
+) -> None:
+    received: list[bytes] = []
+    base_url = on_host(live_server(create_upload_app(received)))
+    with open_visit(browser, base_url) as visit:
+        operation = fill_upload(visit, title)
+        with visit.page.expect_response(base_url + "/uploads") as answer:
+            operation.get_by_role("button", name="Execute").click()
+        status = 200 if len(title) <= 40 else 422
+        assert answer.value.status == status
+        live = operation.locator(".live-responses-table")
+        live.locator(".response-col_status", has_text=str(status)).wait_for()
+        shown = json.loads(live.locator(".response-col_description pre").first.inner_text())
+        if status == 200:
+            assert shown == {"title": title, "filename": "photo.bin", "size": len(FILE_BYTES)}
+            assert received == [FILE_BYTES]
+        else:
+            assert shown["status"] == 422
+            assert [(e["location"], e["field"]) for e in shown["errors"]] == [("form", ["title"])]
+            assert received == []
+            # Chromium logs every 4xx a page fetches: this one is the answer expected.
+            assert visit.errors == [
+                "console: Failed to load resource: the server responded with a status of 422"
+                " (UNPROCESSABLE ENTITY)"
+            ]
+            visit.errors.clear()
+        visit.assert_clean()
+
+
+def test_swagger_ui_does_not_send_an_upload_without_its_required_title(
+    browser: Browser, live_server: t.Callable[[Flask], str]
+) -> None:
+    received: list[bytes] = []
+    base_url = on_host(live_server(create_upload_app(received)))
+    with open_visit(browser, base_url) as visit:
+        operation = fill_upload(visit, "")
+        operation.get_by_role("button", name="Execute").click()
+        # Swagger UI checks the document's `required` itself: the field is marked, and
+        # nothing is sent.
+        operation.locator("input[placeholder='title'].invalid").wait_for()
+        assert operation.locator(".live-responses-table").count() == 0
+        assert base_url + "/uploads" not in visit.requests
+        assert received == []
+        visit.assert_clean()
