@@ -5,6 +5,7 @@ import typing as t
 
 import pytest
 from flask import Flask
+from typing_extensions import TypedDict
 
 from flask_plug.apidocs import APIDocs
 
@@ -22,7 +23,8 @@ class Note:
     body: str | None = None
 
 
-class _NewNoteFields(t.TypedDict):
+# typing_extensions': pydantic cannot read typing's TypedDict before Python 3.12.
+class _NewNoteFields(TypedDict):
     title: str
 
 

@@ -14,6 +14,7 @@ from .views import make_blueprint
 
 if t.TYPE_CHECKING:
     from flask import Flask
+    from flask.typing import RouteCallable
     from typing_extensions import Unpack
 
 F = t.TypeVar("F", bound=t.Callable[..., t.Any])
@@ -159,7 +160,7 @@ class APIDocs:
 
         return decorator
 
-    def validate(self, view: F) -> F:
+    def validate(self, view: t.Callable[..., t.Any]) -> RouteCallable:
         """Validate what ``view`` takes and serialise what it returns, by its type hints.
 
         A parameter's name says where its value comes from: ``body`` (a JSON body),
@@ -185,7 +186,9 @@ class APIDocs:
         """
         wrapper = validating(view)
         _update_metadata(wrapper, {"validate": True})
-        return wrapper
+        # Typed as a view Flask's route decorators accept, whatever the function's own
+        # return type: what it returns is turned into a response here.
+        return t.cast("RouteCallable", wrapper)
 
     def exclude(self, view: F) -> F:
         """Leave a view out of the document."""

@@ -113,7 +113,10 @@ class SchemaRegistry:
         pydantic names its definitions for that one type; each gets its own name when free
         in the whole document, or reuses a component that is exactly the same.
         """
-        same = {name: _REF_NAME.sub("_", name) for name in definitions}
+        # pydantic tells same-named classes of one type apart by module path
+        # ("app__models__Owner"): a Python path has no place in the document, and the
+        # first free name ("Owner", "Owner_") says the same.
+        same = {name: _REF_NAME.sub("_", name.rpartition("__")[2]) for name in definitions}
         reused = {
             name
             for name, definition in definitions.items()

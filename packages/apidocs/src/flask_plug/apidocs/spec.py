@@ -232,7 +232,7 @@ class _Builder:
             declared = inputs.get(parameter["name"])
             if declared is not None and declared.validated:
                 schema = self._schema(declared.annotation, rule, "validation")
-                parameter = {**parameter, "schema": {**parameter["schema"], **schema}}
+                parameter = {**parameter, "schema": _narrowed(parameter["schema"], schema)}
             narrowed.append(parameter)
         return narrowed
 
@@ -367,10 +367,12 @@ class _Builder:
         if not any(declared.validated for declared in inputs.values()):
             return _body_responses(inputs)
         if self.settings.error_schema is not None:
+            # The app's handler answers with a JSON body of its own type.
             schema = self._schema(self.settings.error_schema, rule)
+            content = {"application/json": {"schema": schema}}
         else:
             schema = self.registry.add("ValidationProblem", VALIDATION_PROBLEM_SCHEMA)
-        content = {PROBLEM_MIMETYPE: {"schema": schema}}
+            content = {PROBLEM_MIMETYPE: {"schema": schema}}
         responses = {"422": {"description": "The input did not validate.", "content": content}}
         if "body" in inputs:
             responses["400"] = {"description": "The body is not JSON.", "content": content}
@@ -406,9 +408,11 @@ class _Builder:
             # on the Python that builds it.
             description = HTTP_STATUS_CODES.get(status, "Response")
         response: dict[str, t.Any] = {"description": description}
-        if body is str:
+        if status == 204:
+            pass  # No Content, whatever the view's hint says
+        elif body is str:
             response["content"] = {"text/html": {"schema": {"type": "string"}}}
-        elif body is not None and status != 204:
+        elif body is not None:
             response["content"] = {"application/json": {"schema": self._schema(body, rule)}}
         return response
 
@@ -558,6 +562,19 @@ def _login_responses(auth: dict[str, t.Any]) -> dict[str, t.Any]:
     if auth.get("roles"):
         responses["403"] = {"description": "The user lacks a required role."}
     return responses
+
+
+def _narrowed(converter: dict[str, t.Any], annotation: dict[str, t.Any]) -> dict[str, t.Any]:
+    """A path parameter's schema: what its converter routes, narrowed by its annotation.
+
+    Bounds take the stricter of the two, since a value the converter refuses is a 404
+    whatever the annotation allows.
+    """
+    schema = {**converter, **annotation}
+    for key, stricter in (("minimum", max), ("maximum", min)):
+        if key in converter and key in annotation:
+            schema[key] = stricter(converter[key], annotation[key])
+    return schema
 
 
 def _has_file(schema: dict[str, t.Any]) -> bool:

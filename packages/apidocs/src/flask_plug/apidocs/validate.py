@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import functools
 import inspect
+import json
 import typing as t
 
 from flask import current_app, request
@@ -52,6 +53,9 @@ def validating(view: F) -> F:
         types = view_types(view)
     except NameError:
         pass  # a forward reference: read at the first request, or by the document
+    else:
+        if not types.inputs and types.output_adapter is None:
+            return view  # nothing to validate or serialise: no wrapper, no cost
     return t.cast("F", wrapper)
 
 
@@ -68,7 +72,12 @@ def read_inputs(types: ViewTypes, kwargs: dict[str, t.Any]) -> dict[str, t.Any]:
                 if given.parameter in kwargs:
                     kwargs[given.parameter] = given.adapter.validate_python(kwargs[given.parameter])
             elif given.location == "body":
-                kwargs["body"] = _body(given)
+                body = _body(given)
+                if body is not _LEFT_OUT:
+                    kwargs["body"] = body
+            elif given.location == "form" and not _is_form():
+                if given.required or request.content_length or request.mimetype:
+                    raise _not_a_form()
             else:
                 kwargs[given.parameter] = given.adapter.validate_python(_collect(given))
         except ValidationError as error:
@@ -80,9 +89,10 @@ def read_inputs(types: ViewTypes, kwargs: dict[str, t.Any]) -> dict[str, t.Any]:
 
 
 def _body(given: Input) -> t.Any:
+    """The validated JSON body; ``_LEFT_OUT`` for an optional one that was not sent."""
     if not request.is_json:
         if not given.required and not request.content_length and not request.mimetype:
-            return None
+            return _LEFT_OUT
         raise RequestValidationError(
             415,
             [_whole("body", "content_type", "Send the body as application/json.")],
@@ -92,16 +102,51 @@ def _body(given: Input) -> t.Any:
     try:
         # From the bytes, in strict mode: pydantic parses the JSON itself, and strict
         # mode accepts what the document's JSON Schema describes ("5" is not an integer).
-        return given.adapter.validate_json(data, strict=True)
+        value = given.adapter.validate_json(data, strict=True)
     except ValidationError as error:
-        first = error.errors(include_url=False, include_input=False)[0]
-        if first["type"] == "json_invalid":
-            raise RequestValidationError(
-                400,
-                [_whole("body", "json_invalid", first["msg"])],
-                "The body is not valid JSON.",
-            ) from None
-        raise
+        if not _only_integral_floats(error):
+            raise _unparsable(error) or error from None
+        # JSON Schema counts 5.0 as an integer; pydantic's strict mode does not, its lax
+        # mode does (and nothing else the strict pass accepted changes in lax mode).
+        value = given.adapter.validate_json(data)
+    if b"NaN" in data or b"Infinity" in data:
+        _refuse_non_finite(data)
+    return value
+
+
+_LEFT_OUT = object()
+
+
+def _only_integral_floats(error: ValidationError) -> bool:
+    return all(
+        found["type"] == "int_type"
+        and isinstance(found["input"], float)
+        and found["input"].is_integer()
+        for found in error.errors(include_url=False)
+    )
+
+
+def _unparsable(error: ValidationError) -> RequestValidationError | None:
+    first = error.errors(include_url=False, include_input=False)[0]
+    if first["type"] != "json_invalid":
+        return None
+    return RequestValidationError(
+        400, [_whole("body", "json_invalid", first["msg"])], "The body is not valid JSON."
+    )
+
+
+def _refuse_non_finite(data: bytes) -> None:
+    """pydantic's parser takes ``NaN`` and ``Infinity``, which JSON has no words for."""
+
+    def refuse(constant: str) -> t.NoReturn:
+        raise ValueError(f"{constant} is not JSON")
+
+    try:
+        json.loads(data, parse_constant=refuse)
+    except ValueError as error:
+        raise RequestValidationError(
+            400, [_whole("body", "json_invalid", str(error))], "The body is not valid JSON."
+        ) from None
 
 
 def _collect(given: Input) -> dict[str, t.Any]:
@@ -114,7 +159,6 @@ def _collect(given: Input) -> dict[str, t.Any]:
     elif location == "cookies":
         source = request.cookies
     else:
-        _check_form_type()
         source = None
     values: dict[str, t.Any] = {}
     for field in given.fields:
@@ -122,19 +166,26 @@ def _collect(given: Input) -> dict[str, t.Any]:
             found = request.files.getlist(field.name) or request.form.getlist(field.name)
         else:
             found = source.getlist(field.name)
+            if location == "headers" and field.many:
+                # A list header is comma-separated (OpenAPI's "simple" style), and a
+                # repeated header reaches WSGI joined with ", ".
+                found = [item.strip() for value in found for item in value.split(",")]
         if found:
             values[field.key] = found if field.many else found[0]
     return values
 
 
-def _check_form_type() -> None:
-    if request.mimetype not in ("multipart/form-data", "application/x-www-form-urlencoded"):
-        raise RequestValidationError(
-            415,
-            [_whole("form", "content_type",
-                    "Send the form as multipart/form-data or application/x-www-form-urlencoded.")],
-            f"Expected a form, got {request.mimetype or 'no body'}.",
-        )  # fmt: skip
+def _is_form() -> bool:
+    return request.mimetype in ("multipart/form-data", "application/x-www-form-urlencoded")
+
+
+def _not_a_form() -> RequestValidationError:
+    return RequestValidationError(
+        415,
+        [_whole("form", "content_type",
+                "Send the form as multipart/form-data or application/x-www-form-urlencoded.")],
+        f"Expected a form, got {request.mimetype or 'no body'}.",
+    )  # fmt: skip
 
 
 def _whole(location: str, kind: str, message: str) -> FieldError:
@@ -170,11 +221,15 @@ def respond(types: ViewTypes, returned: t.Any, view: t.Callable[..., t.Any]) -> 
         rest = tuple(others)
     if isinstance(body, (BaseResponse, str, bytes)):
         return returned
-    response = current_app.response_class(
-        _serialise(types, body, view), mimetype="application/json"
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    state = app.extensions.get(EXTENSION_KEY)
+    validate = state is not None and state.settings.validate_responses
+    response = app.response_class(
+        _serialise(types, body, view, validate), mimetype="application/json"
     )
-    if not _has_status(rest):
-        status = _declared_status()
+    endpoint = request.endpoint
+    if state is not None and endpoint is not None and not _has_status(rest):
+        status = state.success_status(app, endpoint, request.method)
         if status is not None:
             response.status_code = status
     return (response, *rest) if rest else response
@@ -185,18 +240,11 @@ def _has_status(rest: tuple[t.Any, ...]) -> bool:
     return len(rest) == 2 or (len(rest) == 1 and not isinstance(rest[0], (dict, list, Headers)))
 
 
-def _declared_status() -> int | None:
-    state = current_app.extensions.get(EXTENSION_KEY)
-    if state is None or request.endpoint is None:
-        return None
-    status: int | None = state.success_status(current_app, request.endpoint, request.method)
-    return status
-
-
-def _serialise(types: ViewTypes, body: t.Any, view: t.Callable[..., t.Any]) -> bytes:
+def _serialise(
+    types: ViewTypes, body: t.Any, view: t.Callable[..., t.Any], validate: bool
+) -> bytes:
     output = t.cast("t.Any", types.output_adapter)
-    state = current_app.extensions.get(EXTENSION_KEY)
-    if state is not None and state.settings.validate_responses:
+    if validate:
         body = _validated(output, types.output, body, view)
     try:
         # warnings="error": a value of another type (a dict where a model is declared)
@@ -210,8 +258,12 @@ def _validated(
     output: t.Any, annotation: t.Any, body: t.Any, view: t.Callable[..., t.Any]
 ) -> t.Any:
     try:
-        return output.validate_python(body, from_attributes=True)
-    except ValidationError as error:
+        value = output.validate_python(body, from_attributes=True)
+        # pydantic trusts an instance of the declared class as it is: serialising it
+        # finds a field that was given or set to a value of the wrong type.
+        output.dump_python(value, warnings="error")
+        return value
+    except (ValidationError, PydanticSerializationError) as error:
         raise ResponseValidationError(
             f"{view.__qualname__} returned a value that is not its declared"
             f" {_name(annotation)}:\n{error}"
