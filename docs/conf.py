@@ -43,6 +43,7 @@ nitpick_ignore_regex = [
     ("py:class", r"(datetime|sqlalchemy)\..*"),
     ("py:class", r"(t|flask|blinker|werkzeug|collections\.abc|typing|contextvars|re)\..*"),
     ("py:class", r"logging(\.handlers)?\..*|Redactor|Formatter"),
-    # Werkzeug's response type in HTTPException signatures; auth's internal call deadlines.
-    ("py:class", r"SansIOResponse|Deadlines"),
+    # Werkzeug's request and response types in HTTPException signatures; auth's internal
+    # call deadlines; Flask's type of a view, which apidocs' validate returns.
+    ("py:class", r"SansIOResponse|Deadlines|WSGIRequest|Response|RouteCallable"),
 ]
