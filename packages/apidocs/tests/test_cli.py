@@ -119,6 +119,32 @@ def test_yaml_export_loads_to_the_same_document(tmp_path: Path) -> None:
     assert target.read_text(encoding="utf-8") == text
 
 
+@pytest.mark.parametrize("name", ["openapi.yaml", "openapi.yml", "OPENAPI.YAML"])
+def test_a_yaml_file_name_picks_yaml(tmp_path: Path, name: str) -> None:
+    app = build_app()
+    target = tmp_path / name
+    export(app, "-o", str(target))
+    text = target.read_text(encoding="utf-8")
+    assert not text.lstrip().startswith("{")
+    assert yaml.safe_load(text) == json.loads(served(app))
+    assert text == export(app, "--format", "yaml").output
+
+
+@pytest.mark.parametrize("name", ["openapi.json", "openapi", "openapi.yaml.txt"])
+def test_any_other_file_name_is_json(tmp_path: Path, name: str) -> None:
+    app = build_app()
+    target = tmp_path / name
+    export(app, "-o", str(target))
+    assert target.read_bytes() == served(app)
+
+
+def test_an_explicit_format_wins_over_the_file_name(tmp_path: Path) -> None:
+    app = build_app()
+    target = tmp_path / "openapi.yaml"
+    export(app, "--format", "json", "-o", str(target))
+    assert target.read_bytes() == served(app)
+
+
 def test_yaml_keeps_strings_that_look_like_other_types() -> None:
     app = build_app()
     document = yaml.safe_load(export(app, "--format", "yaml").output)
