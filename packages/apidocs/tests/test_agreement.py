@@ -2,15 +2,10 @@
 exactly when the JSON Schema the document gives for it accepts it.
 
 The reference is jsonschema's Draft 2020-12 validator over the document's own components,
-with two changes, each checked on its own below:
-
-- ``integer`` is a JSON number written without a fraction or exponent (a Python ``int``
-  after parsing). JSON Schema also counts ``5.0`` as an integer; pydantic's strict mode,
-  which validates JSON bodies, does not. This is done by redefining jsonschema's
-  ``integer`` type check, so the generated values still include integral floats.
-- ``pattern`` is read as ECMA-262 reads it: ``$`` is the end of the text. Python's ``re``
-  (which jsonschema uses) lets ``$`` match before a final newline; pydantic's regex engine
-  does not, and neither does ECMA-262.
+with its standard type checker (``5.0`` is an ``integer``, as JSON Schema says) and one
+change, checked on its own below: ``pattern`` is read as ECMA-262 reads it, ``$`` is the
+end of the text. Python's ``re`` (which jsonschema uses) lets ``$`` match before a final
+newline; pydantic's regex engine does not, and neither does ECMA-262.
 """
 
 from __future__ import annotations
@@ -22,7 +17,7 @@ import typing as t
 
 import pytest
 from flask import Flask
-from hypothesis import HealthCheck, event, example, given, settings
+from hypothesis import HealthCheck, assume, event, example, given, settings
 from hypothesis import strategies as st
 from jsonschema import Draft202012Validator, validators  # type: ignore[import-untyped]
 from jsonschema.exceptions import ValidationError  # type: ignore[import-untyped]
@@ -86,7 +81,7 @@ def app(apidocs: APIDocs) -> Flask:
     def ten(body: Ten) -> dict[str, t.Any]:
         if type(body) is not Ten:
             raise AssertionError(f"the view got {body!r}")
-        return {"ok": True}
+        return body.model_dump(mode="json")
 
     return app
 
@@ -94,10 +89,6 @@ def app(apidocs: APIDocs) -> Flask:
 @pytest.fixture(scope="module")
 def client(app: Flask) -> FlaskClient:
     return app.test_client()
-
-
-def strict_integer(checker: t.Any, instance: object) -> bool:
-    return isinstance(instance, int) and not isinstance(instance, bool)
 
 
 def ecma_pattern(
@@ -108,11 +99,7 @@ def ecma_pattern(
         yield ValidationError(f"{instance!r} does not match {pattern!r}")
 
 
-StrictValidator = validators.extend(
-    Draft202012Validator,
-    validators={"pattern": ecma_pattern},
-    type_checker=Draft202012Validator.TYPE_CHECKER.redefine("integer", strict_integer),
-)
+ReferenceValidator = validators.extend(Draft202012Validator, validators={"pattern": ecma_pattern})
 
 
 @pytest.fixture(scope="module")
@@ -130,9 +117,9 @@ def body_schema(apidocs: APIDocs, app: Flask) -> tuple[dict[str, t.Any], Registr
 
 
 @pytest.fixture(scope="module")
-def strict(body_schema: tuple[dict[str, t.Any], Registry[t.Any]]) -> Validator:
+def reference(body_schema: tuple[dict[str, t.Any], Registry[t.Any]]) -> Validator:
     schema, registry = body_schema
-    validator: Validator = StrictValidator(schema, registry=registry)
+    validator: Validator = ReferenceValidator(schema, registry=registry)
     return validator
 
 
@@ -149,8 +136,8 @@ def send(client: FlaskClient, text: str | bytes) -> int:
     return response.status_code
 
 
-def test_the_document_describes_the_model(strict: Validator, standard: Validator) -> None:
-    for validator in (strict, standard):
+def test_the_document_describes_the_model(reference: Validator, standard: Validator) -> None:
+    for validator in (reference, standard):
         assert validator.is_valid(VALID)
         assert not validator.is_valid({**VALID, "age": -1})
         assert not validator.is_valid({key: v for key, v in VALID.items() if key != "name"})
@@ -162,37 +149,132 @@ def test_a_valid_body(client: FlaskClient) -> None:
     assert send(client, json.dumps({**VALID, "inner": {"label": "x", "weight": 2}})) == 200
 
 
-# --- the known difference, and the checks of the reference's two changes ---------------
+# --- integral floats, and the check of the reference's one change ----------------------
 
 
+# Where Ten takes an int: its own field, a dict's value, a nested model's field. "@" is
+# replaced by a number written as it is (json.dumps would write 100.0 for 1e2).
+INT_PLACES: dict[str, dict[str, t.Any]] = {
+    "age": {"age": "@"},
+    "counts": {"counts": {"a": "@"}},
+    "inner": {"inner": {"label": "x", "weight": "@"}},
+}
+
+
+def with_number(place: str, literal: str) -> str:
+    return json.dumps({**VALID, **INT_PLACES[place]}).replace('"@"', literal)
+
+
+def received(client: FlaskClient, text: str, place: str) -> t.Any:
+    """The int the view got at ``place``, as its model_dump(mode="json") writes it."""
+    response = client.post("/ten", data=text, content_type="application/json")
+    assert response.status_code == 200, response.get_data(as_text=True)
+    got = response.get_json()
+    if place == "age":
+        return got["age"]
+    return got["counts"]["a"] if place == "counts" else got["inner"]["weight"]
+
+
+@pytest.mark.parametrize(
+    ("literal", "number"),
+    [("5.0", 5), ("1e2", 100), ("1E2", 100), ("5.000", 5), ("2.5e1", 25), ("-0.0", 0)],
+)
+@pytest.mark.parametrize("place", sorted(INT_PLACES))
 def test_an_integral_float_for_an_integer(
-    client: FlaskClient, strict: Validator, standard: Validator
+    client: FlaskClient, reference: Validator, place: str, literal: str, number: int
 ) -> None:
-    """JSON Schema counts 5.0 as an integer; the view's strict mode refuses it. Known and
-    documented: the one place the reference validator is changed to agree."""
-    for body in ({**VALID, "age": 5.0}, {**VALID, "code": 1.0}, {**VALID, "counts": {"a": 2.0}}):
-        assert standard.is_valid(body)
-        assert not strict.is_valid(body)
-        assert send(client, json.dumps(body)) == 422
+    """JSON Schema counts 5.0 as an integer (a number whose fractional part is zero), and
+    so does the view, which gets the int."""
+    text = with_number(place, literal)
+    assert reference.is_valid(json.loads(text))
+    value = received(client, text, place)
+    assert value == number
+    assert type(value) is int  # 5, not 5.0: the view got an int
+
+
+@pytest.mark.parametrize("literal", ["5.5", "1e-1", "100.000001", "-0.5"])
+@pytest.mark.parametrize("place", sorted(INT_PLACES))
+def test_a_fractional_number_for_an_integer(
+    client: FlaskClient, reference: Validator, place: str, literal: str
+) -> None:
+    text = with_number(place, literal)
+    assert not reference.is_valid(json.loads(text))
+    assert send(client, text) == 422
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="an integral float for `int | str` is refused (422): the strict pass's errors are"
+    " int_type and string_type, and the lax pass runs only when every error is an int_type;"
+    " the document's anyOf [integer, string] takes 1.0",
+)
+@pytest.mark.parametrize("literal", ["1.0", "1e2"])
+def test_an_integral_float_for_an_integer_in_a_union(
+    client: FlaskClient, reference: Validator, literal: str
+) -> None:
+    text = json.dumps({**VALID, "code": "@"}).replace('"@"', literal)
+    assert reference.is_valid(json.loads(text))
+    response = client.post("/ten", data=text, content_type="application/json")
+    assert response.status_code == 200, response.get_data(as_text=True)
+    code = response.get_json()["code"]
+    assert code == float(literal)
+    assert type(code) is int
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="an integral float of 2**63 or more for an int is refused (422 int_parsing_size):"
+    " pydantic's lax float-to-int stops at 64 bits, though strict mode takes 2**80 written"
+    " as an integer and JSON Schema counts 1e19 as an integer",
+)
+@pytest.mark.parametrize(
+    ("literal", "number"),
+    [("1e19", 10**19), ("-1e19", -(10**19)), ("9223372036854775808.0", 2**63)],
+)
+@pytest.mark.parametrize("place", ["counts", "inner"])
+def test_a_large_integral_float_for_an_integer(
+    client: FlaskClient, reference: Validator, place: str, literal: str, number: int
+) -> None:
+    text = with_number(place, literal)
+    assert reference.is_valid(json.loads(text))
+    value = received(client, text, place)
+    assert value == number
+    assert type(value) is int
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="when a body is refused for another reason, an integral float for an int is"
+    " reported too (int_type, 'Input should be a valid integer'): the errors are the"
+    " strict pass's, which refuses 5.0",
+)
+def test_a_refused_body_reports_only_what_the_schema_refuses(
+    client: FlaskClient, reference: Validator
+) -> None:
+    text = json.dumps({**VALID, "age": "@", "name": 7}).replace('"@"', "5.0")
+    assert [e.path[0] for e in reference.iter_errors(json.loads(text))] == ["name"]
+    response = client.post("/ten", data=text, content_type="application/json")
+    assert response.status_code == 422
+    assert [e["field"] for e in response.get_json()["errors"]] == [["name"]]
 
 
 def test_an_integral_float_for_an_int_literal_is_accepted(
-    client: FlaskClient, strict: Validator
+    client: FlaskClient, reference: Validator
 ) -> None:
     """``Literal[3]`` takes 3.0 in strict mode, as JSON Schema's ``enum`` does (3.0 == 3)."""
     body = {**VALID, "kind": 3.0}
-    assert strict.is_valid(body)
+    assert reference.is_valid(body)
     assert send(client, json.dumps(body)) == 200
 
 
 def test_dollar_is_the_end_of_the_text(
-    client: FlaskClient, strict: Validator, standard: Validator
+    client: FlaskClient, reference: Validator, standard: Validator
 ) -> None:
     """Python's re lets "$" match before a final newline, so jsonschema accepts "ab\\n" for
     ``^[a-z]...$``; ECMA-262 (what JSON Schema's ``pattern`` means) and the view do not."""
     body = {**VALID, "name": "ab\n"}
     assert standard.is_valid(body)
-    assert not strict.is_valid(body)
+    assert not reference.is_valid(body)
     assert send(client, json.dumps(body)) == 422
 
 
@@ -210,11 +292,11 @@ def test_dollar_is_the_end_of_the_text(
     ],
 )
 def test_lengths_in_code_points(
-    client: FlaskClient, strict: Validator, name: str, accepted: bool
+    client: FlaskClient, reference: Validator, name: str, accepted: bool
 ) -> None:
     # The pattern refuses non-ASCII letters: lengths are checked below without it.
     body = {**VALID, "name": name}
-    assert strict.is_valid(body) is accepted
+    assert reference.is_valid(body) is accepted
     assert (send(client, json.dumps(body)) == 200) is accepted
     assert (send(client, json.dumps(body, ensure_ascii=False).encode()) == 200) is accepted
 
@@ -255,16 +337,16 @@ def test_string_lengths_count_code_points(text: str) -> None:
         assert (response.status_code == 200) is accepted
 
 
-def test_a_repeated_key_of_a_dict(client: FlaskClient, strict: Validator) -> None:
+def test_a_repeated_key_of_a_dict(client: FlaskClient, reference: Validator) -> None:
     """A disagreement: an object with a repeated name means its last value to Python's
     json (and so to the reference validator), and to pydantic for a model's field, but
     pydantic validates every value of a repeated key of a ``dict[str, int]``."""
     text = json.dumps(VALID)[:-1] + ', "counts": {"a": "x", "a": 1}}'
-    assert strict.is_valid(json.loads(text))
+    assert reference.is_valid(json.loads(text))
     assert send(client, text) == 422
     # A model's field: the last value, as Python's json reads it.
     text = json.dumps(VALID)[:-1] + ', "age": "x", "age": 7}'
-    assert strict.is_valid(json.loads(text))
+    assert reference.is_valid(json.loads(text))
     assert send(client, text) == 200
 
 
@@ -287,7 +369,8 @@ JSON = st.recursive(
     max_leaves=10,
 )
 NAME_TEXT = st.text(st.sampled_from("abz09_AZ-\n \u00e9\u0301\U0001f600"), min_size=0, max_size=7)
-INTEGRAL_FLOATS = st.integers(-3, 200).map(float)
+# Integral floats (integers to JSON Schema), and large ones below pydantic's 64-bit limit.
+INTEGRAL_FLOATS = st.integers(-3, 200).map(float) | st.sampled_from([2.0**53 + 2, 1e18, -(2.0**62)])
 # Each field: values that are valid, and values around its limits or of any JSON type.
 GOOD: dict[str, st.SearchStrategy[t.Any]] = {
     "name": st.from_regex(r"\A[a-z][a-z0-9_]{1,4}\Z"),
@@ -325,6 +408,21 @@ WILD: dict[str, st.SearchStrategy[t.Any]] = {
 MISSING = object()
 
 
+def known_disagreement(body: t.Any) -> bool:
+    """The disagreements the strict xfails above record (this goes when they are fixed):
+    an integral float for ``code`` (``int | str``), and an integral float of 2**63 or more
+    where Ten takes an int without bounds (``counts``' values, ``inner.weight``)."""
+    if not isinstance(body, dict):
+        return False
+    code = body.get("code")
+    if isinstance(code, float) and code.is_integer():
+        return True
+    ints = list(body["counts"].values()) if isinstance(body.get("counts"), dict) else []
+    if isinstance(body.get("inner"), dict):
+        ints.append(body["inner"].get("weight"))
+    return any(isinstance(n, float) and n.is_integer() and abs(n) >= 2**63 for n in ints)
+
+
 @st.composite
 def shaped(draw: st.DrawFn) -> dict[str, t.Any]:
     """An object of Ten's fields: most valid, up to three of them around their limits, of
@@ -345,11 +443,12 @@ def shaped(draw: st.DrawFn) -> dict[str, t.Any]:
 @example(value={**VALID, "score": 1 - 2**-53}, ascii_only=True)
 @example(value={**VALID, "code": 2**80, "counts": {"a": -(2**70)}}, ascii_only=True)
 def test_accepted_exactly_when_the_schema_accepts(
-    client: FlaskClient, strict: Validator, value: t.Any, ascii_only: bool
+    client: FlaskClient, reference: Validator, value: t.Any, ascii_only: bool
 ) -> None:
     text = json.dumps(value, ensure_ascii=ascii_only, allow_nan=False)
-    expected = strict.is_valid(json.loads(text))
+    assume(not known_disagreement(json.loads(text)))
+    expected = reference.is_valid(json.loads(text))
     event("valid" if expected else "invalid")
     status = send(client, text.encode())
-    assert (status == 200) is expected, (text, sorted(e.message for e in strict.iter_errors(
+    assert (status == 200) is expected, (text, sorted(e.message for e in reference.iter_errors(
         json.loads(text))))  # fmt: skip

@@ -149,12 +149,6 @@ def test_path_variables_are_narrowed_by_their_annotations() -> None:
     }
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="an annotation looser than the converter replaces its bound: <int:n> with"
-    " Annotated[int, Field(ge=-5)] documents minimum -5, but Werkzeug's int converter"
-    " never matches '-1' (404)",
-)
 def test_an_annotation_never_widens_what_the_converter_matches() -> None:
     app = Flask(__name__)
     apidocs = APIDocs(app)
@@ -399,12 +393,6 @@ def test_a_body_documented_as_optional_may_be_left_out() -> None:
         assert response.get_data(as_text=True) == "default"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="a form parameter with a default is documented required: false, but a request"
-    " without a body answers 415 (validate._check_form_type runs before the default"
-    " could apply), where an optional JSON body is left out fine",
-)
 def test_a_form_documented_as_optional_may_be_left_out() -> None:
     app = Flask(__name__)
     apidocs = APIDocs(app)
@@ -669,12 +657,6 @@ def test_error_schema_replaces_the_validation_problem() -> None:
     assert schemas["Problem"]["required"] == ["message", "problems"]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="with error_schema the document still says application/problem+json, but a"
-    " handler returning a dict (as the RequestValidationError docstring shows) answers"
-    " application/json",
-)
 def test_error_schema_documents_the_media_type_the_handler_answers() -> None:
     from flask_plug.apidocs import RequestValidationError
 

@@ -532,13 +532,6 @@ def test_same_named_classes_in_one_document_get_distinct_components() -> None:
     assert resolve(document, response_schema(document)) == to
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="pydantic names two same-named classes nested in one type by their module path"
-    " ('packages__apidocs__tests__test_schemas__Owner', 'elsewhere__models__Owner'):"
-    " the document shows Python module paths, and Owner gets a second component beside"
-    " the 'Owner' its top-level use made",
-)
 def test_same_named_classes_nested_in_one_type_are_named_like_top_level_ones() -> None:
     document = document_with(body=Shipment, response=Owner)
     shipment = resolve(document, request_schema(document))
