@@ -3,6 +3,7 @@ validate the declared input, then serialise what the view returns to its declare
 
 from __future__ import annotations
 
+import decimal
 import functools
 import inspect
 import json
@@ -104,26 +105,40 @@ def _body(given: Input) -> t.Any:
         # mode accepts what the document's JSON Schema describes ("5" is not an integer).
         value = given.adapter.validate_json(data, strict=True)
     except ValidationError as error:
-        if not _only_integral_floats(error):
-            raise _unparsable(error) or error from None
-        # JSON Schema counts 5.0 as an integer; pydantic's strict mode does not, its lax
-        # mode does (and nothing else the strict pass accepted changes in lax mode).
-        value = given.adapter.validate_json(data)
+        unparsable = _unparsable(error)
+        if unparsable is not None:
+            raise unparsable from None
+        # JSON Schema counts 5.0 as an integer, pydantic's strict mode does not: the
+        # body is tried again with such numbers written as integers, and what that
+        # refuses is what the schema refuses.
+        rewritten = _integral_numbers_as_integers(data)
+        if rewritten is None:
+            raise
+        value = given.adapter.validate_json(rewritten, strict=True)
     if b"NaN" in data or b"Infinity" in data:
         _refuse_non_finite(data)
     return value
 
 
 _LEFT_OUT = object()
+_HUGE = 4000
+"""Decimal digits beyond which a number is left as a float (``inf``), not made an integer."""
 
 
-def _only_integral_floats(error: ValidationError) -> bool:
-    return all(
-        found["type"] == "int_type"
-        and isinstance(found["input"], float)
-        and found["input"].is_integer()
-        for found in error.errors(include_url=False)
-    )
+def _integral_numbers_as_integers(data: bytes) -> bytes | None:
+    """The JSON text with every number that has no fraction (``5.0``, ``1e2``) written
+    as an integer; ``None`` if the text does not parse."""
+
+    def number(text: str) -> int | float:
+        exact = decimal.Decimal(text)
+        if exact.is_finite() and exact.adjusted() < _HUGE and exact == exact.to_integral_value():
+            return int(exact)
+        return float(text)
+
+    try:
+        return json.dumps(json.loads(data, parse_float=number)).encode()
+    except (ValueError, RecursionError):
+        return None
 
 
 def _unparsable(error: ValidationError) -> RequestValidationError | None:
