@@ -134,6 +134,16 @@ SUITES: dict[str, list[tuple[str, Builder]]] = {
             _call("bench_apidocs", "trivial_route"),
         )
     ],
+    "validation": [
+        (
+            "validation: POST of a 10-field JSON body, validated; the created item answered (201)",
+            _call("bench_validation", "create_item"),
+        ),
+        (
+            "validation: a GET view declaring no input and no return type",
+            _call("bench_validation", "undeclared_view"),
+        ),
+    ],
     "stack": [
         (
             "stack: the demo, all seven extensions, GET /api/notes",
@@ -148,6 +158,7 @@ def _environ(variant: Variant) -> dict[str, t.Any]:
         path=variant.path,
         method=variant.method,
         headers=list(variant.headers),
+        data=variant.body or None,
         base_url="http://127.0.0.1/",
     ).get_environ()
 
@@ -157,10 +168,10 @@ def child(suite: str, table: int, index: int, warmup: int, requests: int, folder
     tearing down (which differs with what the run left behind) is not counted."""
     variant = SUITES[suite][table][1](folder)[index]
     environ = _environ(variant)
-    _run(variant.app, environ, warmup, variant.settle)
+    _run(variant.app, environ, warmup, variant.settle, variant.body)
     gc.collect()
     gc.disable()
-    _run(variant.app, environ, requests, variant.settle)
+    _run(variant.app, environ, requests, variant.settle, variant.body)
     # The cyclic garbage of the run is part of its cost (the wall-clock harness collects
     # it between rounds, untimed).
     gc.collect()

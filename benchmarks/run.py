@@ -60,7 +60,10 @@ def main(argv: list[str]) -> int:
     if "--no-write" not in argv:
         DOCS_TABLE.parent.mkdir(exist_ok=True)
         DOCS_TABLE.write_text(text)
-        chart.write_chart(measured)
+        # Validation adds hundreds of µs where the other suites add a few: on one axis it
+        # would flatten every other bar, so its tables stand alone.
+        chart.write_chart([(title, rs) for title, rs in measured
+                           if not title.startswith("validation:")])  # fmt: skip
         print(f"written to {DOCS_TABLE.relative_to(Path.cwd())}", file=sys.stderr)
     return 0
 
