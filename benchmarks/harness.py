@@ -59,34 +59,11 @@ def _run(
     settle: t.Callable[[], object] | None = None,
     request_body: bytes = b"",
 ) -> int:
-    if request_body:
-        return _run_with_body(app, environ, requests, settle, request_body)
-    start = perf_counter_ns()
-    for _ in range(requests):
-        body = app(environ.copy(), _start_response)
-        for _chunk in body:
-            pass
-        close = getattr(body, "close", None)
-        if close is not None:
-            close()
-    if settle is not None:
-        settle()
-    return perf_counter_ns() - start
-
-
-def _run_with_body(
-    app: WSGIApplication,
-    environ: dict[str, t.Any],
-    requests: int,
-    settle: t.Callable[[], object] | None,
-    request_body: bytes,
-) -> int:
-    """:func:`_run` for a request with a body: a stream is read once, so each request
-    gets its own (the same small cost for every variant of a table)."""
     start = perf_counter_ns()
     for _ in range(requests):
         request = environ.copy()
-        request["wsgi.input"] = BytesIO(request_body)
+        if request_body:  # a stream is read once: each request gets its own
+            request["wsgi.input"] = BytesIO(request_body)
         body = app(request, _start_response)
         for _chunk in body:
             pass
