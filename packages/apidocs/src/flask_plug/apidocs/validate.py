@@ -9,13 +9,13 @@ import inspect
 import json
 import typing as t
 
-from flask import current_app, request
+from flask import request
 from pydantic import ValidationError
 from pydantic_core import PydanticSerializationError
 from werkzeug.datastructures import Headers
 from werkzeug.wrappers import Response as BaseResponse
 
-from ._state import EXTENSION_KEY
+from ._state import EXTENSION_KEY, current_app_object
 from .errors import FieldError, RequestValidationError, ResponseValidationError
 from .signature import ViewTypes, view_types
 
@@ -236,7 +236,7 @@ def respond(types: ViewTypes, returned: t.Any, view: t.Callable[..., t.Any]) -> 
         rest = tuple(others)
     if isinstance(body, (BaseResponse, str, bytes)):
         return returned
-    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    app = current_app_object()
     state = app.extensions.get(EXTENSION_KEY)
     validate = state is not None and state.settings.validate_responses
     response = app.response_class(
