@@ -4,6 +4,7 @@ cannot disagree."""
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import re
 import typing as t
@@ -22,6 +23,26 @@ class UnsupportedType(TypeError):
     found."""
 
 
+R = t.TypeVar("R")
+
+
+def _once_per_type(function: t.Callable[..., R]) -> t.Callable[..., R]:
+    """``function`` with its result kept per argument, for arguments that can be keys;
+    ``Annotated[..., Field(...)]`` cannot (pydantic's field info is not hashable)."""
+    cached = functools.lru_cache(maxsize=1024)(function)
+
+    @functools.wraps(function)
+    def lookup(*key: t.Any) -> R:
+        try:
+            hash(key)
+        except TypeError:
+            return function(*key)
+        return cached(*key)
+
+    return lookup
+
+
+@_once_per_type
 def adapter(annotation: t.Any) -> TypeAdapter[t.Any]:
     """pydantic's adapter for ``annotation``, made once per type.
 
@@ -29,24 +50,23 @@ def adapter(annotation: t.Any) -> TypeAdapter[t.Any]:
         includes ``typing.TypedDict``: use ``typing_extensions.TypedDict``).
     """
     try:
-        return _cached_adapter(annotation)
-    except TypeError as unhashable:  # Annotated[..., Field(...)] and the like
-        if isinstance(unhashable, UnsupportedType) or "unhashable" not in str(unhashable):
-            raise
-        return _adapter(annotation)
-
-
-@functools.lru_cache(maxsize=1024)
-def _cached_adapter(annotation: t.Any) -> TypeAdapter[t.Any]:
-    return _adapter(annotation)
-
-
-def _adapter(annotation: t.Any) -> TypeAdapter[t.Any]:
-    try:
         return TypeAdapter(annotation)
     except (PydanticSchemaGenerationError, PydanticUserError) as error:
         first_line = str(error).splitlines()[0]
         raise UnsupportedType(f"no JSON Schema for {annotation!r}: {first_line}") from None
+
+
+@_once_per_type
+def _json_schema(annotation: t.Any, mode: Mode) -> dict[str, t.Any]:
+    """pydantic's schema of ``annotation``, made once per type and mode: a document names
+    the same types on many routes, and pydantic takes about a millisecond for each. The
+    result is shared: read it, never change it."""
+    try:
+        return adapter(annotation).json_schema(
+            ref_template=_PYDANTIC_REF + "{model}", schema_generator=_Generator, mode=mode
+        )
+    except PydanticUserError as error:  # a type that validates but has no schema
+        raise UnsupportedType(f"no JSON Schema for {annotation!r}: {error}") from None
 
 
 class _Generator(GenerateJsonSchema):
@@ -71,6 +91,7 @@ class SchemaRegistry:
         self.components: dict[str, dict[str, t.Any]] = {}
         """Named schemas by component name."""
         self._named: dict[str, str] = {}
+        self._made: dict[tuple[t.Any, Mode], dict[str, t.Any]] = {}
 
     def schema(self, annotation: t.Any, mode: Mode = "serialization") -> dict[str, t.Any]:
         """The schema of ``annotation`` as input (``mode="validation"``) or output.
@@ -78,18 +99,19 @@ class SchemaRegistry:
         :raises UnsupportedType: for a type with no JSON form.
         """
         try:
-            generated = adapter(annotation).json_schema(
-                ref_template=_PYDANTIC_REF + "{model}", schema_generator=_Generator, mode=mode
-            )
-        except PydanticUserError as error:  # a type that validates but has no schema
-            raise UnsupportedType(f"no JSON Schema for {annotation!r}: {error}") from None
+            return dict(self._made[annotation, mode])
+        except (KeyError, TypeError):  # not made yet, or not hashable
+            pass
+        generated = dict(_json_schema(annotation, mode))  # the cached one is left as it is
         names = self._merge(generated.pop("$defs", {}))
         schema: dict[str, t.Any] = _rename_refs(generated, names)
         if isinstance(annotation, type) and "$ref" not in schema and "title" in schema:
             # A named type: a component of its own, as it is when nested.
             name = self._place(_REF_NAME.sub("_", annotation.__name__), schema)
-            return {"$ref": f"#/components/schemas/{name}"}
-        return schema
+            schema = {"$ref": f"#/components/schemas/{name}"}
+        with contextlib.suppress(TypeError):
+            self._made[annotation, mode] = schema
+        return dict(schema)
 
     def add(self, name: str, schema: dict[str, t.Any]) -> dict[str, t.Any]:
         """Add a schema of the document's own (not from a type) under ``name``, or a free
