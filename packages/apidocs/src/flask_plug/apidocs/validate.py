@@ -143,10 +143,12 @@ def _integral_numbers_as_integers(data: bytes) -> bytes | None:
 
 def _unparsable(error: ValidationError) -> RequestValidationError | None:
     first = error.errors(include_url=False, include_input=False)[0]
-    if first["type"] != "json_invalid":
-        return None
+    return _invalid_json(first["msg"]) if first["type"] == "json_invalid" else None
+
+
+def _invalid_json(message: str) -> RequestValidationError:
     return RequestValidationError(
-        400, [_whole("body", "json_invalid", first["msg"])], "The body is not valid JSON."
+        400, [_whole("body", "json_invalid", message)], "The body is not valid JSON."
     )
 
 
@@ -159,9 +161,7 @@ def _refuse_non_finite(data: bytes) -> None:
     try:
         json.loads(data, parse_constant=refuse)
     except ValueError as error:
-        raise RequestValidationError(
-            400, [_whole("body", "json_invalid", str(error))], "The body is not valid JSON."
-        ) from None
+        raise _invalid_json(str(error)) from None
 
 
 def _collect(given: Input) -> dict[str, t.Any]:
