@@ -7,7 +7,8 @@ from .extension import Auth, WrongPassword, current_user
 from .security import csrf_token, csrf_valid, safe_next
 from .settings import AuthOptions, AuthSettings
 from .signals import logged_in, logged_out, login_failed
-from .store import ApiToken, Store, User, UserExists
+from .store import ApiToken, Store, UserExists
+from .users import User, UserModelMixin
 
 __version__ = "0.1.0"
 
@@ -20,6 +21,7 @@ __all__ = [
     "Store",
     "User",
     "UserExists",
+    "UserModelMixin",
     "WrongPassword",
     "csrf_token",
     "csrf_valid",

@@ -15,7 +15,7 @@ if t.TYPE_CHECKING:
     from werkzeug.wrappers import Response
 
     from .settings import AuthSettings
-    from .store import Store, User
+    from .store import Store
 
 EXTENSION_KEY = "flask-plug-auth"
 SESSION_KEY = "_auth_sid"
@@ -49,7 +49,7 @@ class AuthState:
         self.store = store
         self.login_view_checked = False
 
-    def load_user(self) -> User | None:
+    def load_user(self) -> t.Any | None:
         """Find the user of this request: API token, then login session, then remember-me."""
         authorization = request.headers.get("Authorization")
         if authorization:
@@ -68,12 +68,12 @@ class AuthState:
                 self.clear_remember_cookie()
                 return None
             session.clear()
-            session[SESSION_KEY] = self.store.start_session(user.id, self.settings.session_lifetime)
-            self.set_remember_cookie(user.id)  # rotated on every use
+            session[SESSION_KEY] = self.store.start_session(user_id, self.settings.session_lifetime)
+            self.set_remember_cookie(user_id)  # rotated on every use
             return user
         return None
 
-    def _user_from_authorization(self, header: str) -> User | None:
+    def _user_from_authorization(self, header: str) -> t.Any | None:
         scheme, _, credentials = header.partition(" ")
         scheme = scheme.lower()
         credentials = credentials.strip()
@@ -89,7 +89,7 @@ class AuthState:
             return user
         return None
 
-    def attempt_login(self, username: str, password: str) -> tuple[User | None, float | None]:
+    def attempt_login(self, username: str, password: str) -> tuple[t.Any | None, float | None]:
         """Check a password against the brute-force limits: ``(user, None)`` on success,
         ``(None, None)`` on failure, ``(None, seconds)`` while attempts are refused.
 
@@ -119,7 +119,9 @@ class AuthState:
             self.store.release_attempt([address_key])
         return user, None
 
-    def check_credentials(self, username: str, password: str) -> User | None:
+    def check_credentials(self, username: str, password: str) -> t.Any | None:
+        """The active user whose login name (any of ``AUTH_LOGIN_FIELDS``, in any case) and
+        password these are, else ``None``; every failure takes as long."""
         if len(password.encode()) > passwords.MAX_PASSWORD_BYTES:
             return None
         found = self.store.find_user(username)  # None, without a query, for invalid names
@@ -127,11 +129,13 @@ class AuthState:
         if not passwords.verify(None if found is None else found[1], password) or found is None:
             return None
         user, password_hash = found
+        if not self.store.users.is_active(user):
+            return None
         if passwords.needs_rehash(password_hash):
-            self.store.rehash(user.id, password)
+            self.store.rehash(self.store.users.user_id(user), password)
         return user
 
-    def set_remember_cookie(self, user_id: int) -> None:
+    def set_remember_cookie(self, user_id: t.Any) -> None:
         lifetime = timedelta(days=self.settings.remember_days)
         token = self.store.issue_remember_token(user_id, lifetime)
         config = current_app.config

@@ -7,6 +7,7 @@ import typing as t
 
 from flask import abort, current_app, has_request_context, make_response, session, url_for
 from flask.sessions import SecureCookieSession, SecureCookieSessionInterface
+from sqlalchemy import inspect
 from sqlalchemy.exc import ArgumentError
 from werkzeug.local import LocalProxy
 from werkzeug.routing import BuildError
@@ -25,7 +26,8 @@ from .login import (
 )
 from .security import csrf_token
 from .settings import AuthOptions, AuthSettings, check_lifetime, check_secret_key, resolve
-from .store import Store, User
+from .store import Store
+from .users import BuiltinUsers, ModelUsers, Users
 from .views import blueprint
 
 if t.TYPE_CHECKING:
@@ -33,6 +35,7 @@ if t.TYPE_CHECKING:
 
     from flask import Flask, Request
     from sqlalchemy.engine import Engine
+    from sqlalchemy.orm import scoped_session
     from typing_extensions import Unpack
 
     from .database import Deadlines
@@ -40,8 +43,9 @@ if t.TYPE_CHECKING:
 F = t.TypeVar("F", bound=t.Callable[..., t.Any])
 
 
-current_user: User | None = LocalProxy(request_user)  # type: ignore[assignment]
-"""The logged-in :class:`User` of this request; loaded on first use.
+current_user: t.Any = LocalProxy(request_user)
+"""The logged-in user of this request (a :class:`User`, or an instance of the app's
+``user_model``); loaded on first use.
 
 A proxy: test it with ``if current_user:`` (or use ``g.user``, which is the user or
 ``None``), not with ``is None``.
@@ -74,9 +78,16 @@ class Auth:
         (default: SQLite in the instance folder) is opened, with ``AUTH_DB_TIMEOUT``
         applied to it. Give your own engine timeouts yourself (see the docs: "Database
         timeouts").
+    :param user_model: the app's own SQLAlchemy user model, instead of the built-in
+        table (see :class:`~flask_plug.auth.users.ModelUsers` for what it must have).
+        Auth's tables go in the model's database.
+    :param session: with ``user_model``, the app's ``scoped_session`` (Flask-SQLAlchemy's
+        ``db.session``; register Flask-SQLAlchemy first): request users are attached to
+        it, and without ``engine`` its engine is used.
 
     .. versionadded:: 0.2
-        The ``token_lifetime`` and ``db_timeout`` options (see :class:`AuthOptions`).
+        The ``token_lifetime``, ``db_timeout`` and ``login_fields`` options (see
+        :class:`AuthOptions`); ``user_model`` and ``session``.
 
     .. versionchanged:: 0.2
         The engine auth opens has timeouts; database outages answer 503
@@ -95,15 +106,25 @@ class Auth:
         app: Flask | None = None,
         *,
         engine: Engine | None = None,
+        user_model: type[t.Any] | None = None,
+        session: scoped_session[t.Any] | None = None,
         **options: Unpack[AuthOptions],
     ) -> None:
         self._engine = engine
+        self._user_model = user_model
+        self._session = session
         self._options = options
         if app is not None:
             self.init_app(app)
 
     def init_app(
-        self, app: Flask, *, engine: Engine | None = None, **options: Unpack[AuthOptions]
+        self,
+        app: Flask,
+        *,
+        engine: Engine | None = None,
+        user_model: type[t.Any] | None = None,
+        session: scoped_session[t.Any] | None = None,
+        **options: Unpack[AuthOptions],
     ) -> None:
         """Register on ``app``.
 
@@ -120,11 +141,29 @@ class Auth:
             )
         check_secret_key(app)
         engine = engine or self._engine
+        user_model = user_model or self._user_model
+        session = session or self._session
+        if user_model is None and session is not None:
+            raise ValueError("session= is for the app's user_model; give user_model too")
+        if user_model is not None and engine is None:
+            if session is None:
+                raise ValueError(
+                    "user_model needs the engine of its database: give engine= or session="
+                )
+            with app.app_context():  # Flask-SQLAlchemy finds its engine in the app's context
+                engine = session.get_bind(mapper=inspect(user_model))
         settings = resolve(app, {**self._options, **options}, need_database_uri=engine is None)
+        users: Users
+        if user_model is None:
+            users = BuiltinUsers(settings.login_fields)
+        else:
+            users = ModelUsers(user_model, settings.login_fields, session)
+            if session is not None:
+                app.teardown_appcontext(lambda error: session.remove())
         deadlines = None
         if engine is None:
             engine, deadlines = _open_engine(settings)
-        state = AuthState(settings, Store(engine, deadlines=deadlines))
+        state = AuthState(settings, Store(engine, users=users, deadlines=deadlines))
         app.extensions[EXTENSION_KEY] = state
         _check_login_view_once(app, state)
         _warn_about_cookies(app)
@@ -140,34 +179,42 @@ class Auth:
         """The current app's user store (tables, users, sessions, tokens)."""
         return get_state(current_app).store
 
-    def register_user(self, username: str, password: str, roles: t.Iterable[str] = ()) -> User:
+    def register_user(
+        self, username: str, password: str, roles: t.Iterable[str] = (), **fields: t.Any
+    ) -> t.Any:
         """Create a user.
 
-        The name is stored NFKC-normalised and stripped; it may have 1 to 150 characters
-        after that, also when case-folded. Each role is one name: ASCII letters, digits,
-        ``_``, ``.``, ``:`` and ``-``.
+        The name goes in the first of ``AUTH_LOGIN_FIELDS``, stored NFKC-normalised and
+        stripped; it may have 1 to 150 characters after that, also when case-folded. Each
+        role is one name: ASCII letters, digits, ``_``, ``.``, ``:`` and ``-``. ``fields``
+        fill other columns: ``email`` in the built-in table, any column of your model.
 
-        :raises ValueError: if the name is invalid or taken, a role name is invalid, or the
-            password too short or long.
+        :raises ValueError: if the name is invalid or taken (in any case), a role name is
+            invalid, a field is not a column, or the password too short or long.
 
         .. versionchanged:: 0.2
-            User names are normalised; role names are checked.
+            User names are normalised and unique in any case; role names are checked;
+            ``fields``.
         """
         username = names.check_username(username)
         roles = names.check_roles(roles)
         problem = passwords.check_password_policy(password)
         if problem is not None:
             raise ValueError(problem)
-        return get_state(current_app).store.create_user(username, password, roles)
+        return get_state(current_app).store.create_user(username, password, roles, **fields)
 
-    def check_credentials(self, username: str, password: str) -> User | None:
-        """The user if the password is theirs, else ``None``; both cases take as long.
+    def check_credentials(self, username: str, password: str) -> t.Any | None:
+        """The active user if the password is theirs, else ``None``; both cases take as long.
 
-        A hash made with older parameters is replaced on success.
+        The name is looked up in every one of ``AUTH_LOGIN_FIELDS``, in any case. A hash
+        made with older parameters (or by Werkzeug) is replaced on success.
+
+        .. versionchanged:: 0.2
+            Any login field, any case; inactive users are refused.
         """
         return get_state(current_app).check_credentials(username, password)
 
-    def login_user(self, user: User, *, remember: bool = False) -> None:
+    def login_user(self, user: t.Any, *, remember: bool = False) -> None:
         """Start a login session for ``user`` in this request's session cookie.
 
         The session is cleared first, so nothing planted in it before login survives
@@ -189,7 +236,7 @@ class Auth:
         """
         logout_everywhere_else()
 
-    def change_password(self, user: User, password: str) -> None:
+    def change_password(self, user: t.Any, password: str) -> None:
         """Set a new password, end the user's other sessions (this one stays) and
         remember-me tokens, and revoke all of their API tokens.
 
@@ -201,12 +248,19 @@ class Auth:
         problem = passwords.check_password_policy(password)
         if problem is not None:
             raise ValueError(problem)
-        keep = session.get(SESSION_KEY) if request_user() == user else None
-        get_state(current_app).store.set_password(user.id, password, keep_session=keep)
+        store = get_state(current_app).store
+        user_id = store.users.user_id(user)
+        current = request_user()
+        keep = (
+            session.get(SESSION_KEY)
+            if current is not None and store.users.user_id(current) == user_id
+            else None
+        )
+        store.set_password(user_id, password, keep_session=keep)
 
     def create_token(
         self,
-        user: User,
+        user: t.Any,
         name: str = "api",
         *,
         lifetime: timedelta | float | None = None,
@@ -234,14 +288,16 @@ class Auth:
         """
         state = get_state(current_app)
         expires_in = state.settings.token_lifetime if lifetime is None else check_lifetime(lifetime)
+        users = state.store.users
         if password is not None:
+            login = users.login_name(user)
             if has_request_context():
-                confirmed, wait = state.attempt_login(user.username, password)
+                confirmed, wait = state.attempt_login(login, password)
             else:
-                confirmed, wait = state.check_credentials(user.username, password), None
-            if confirmed is None or confirmed.id != user.id:
+                confirmed, wait = state.check_credentials(login, password), None
+            if confirmed is None or users.user_id(confirmed) != users.user_id(user):
                 raise WrongPassword(wait)
-        return state.store.create_token(user.id, name, expires_in)[1]
+        return state.store.create_token(users.user_id(user), name, expires_in)[1]
 
     def login_required(self, view: F) -> F:
         """Let only logged-in users (session, remember-me or API token) reach ``view``.
@@ -274,7 +330,7 @@ class Auth:
             user = request_user()
             if user is None:
                 return unauthorized()
-            if roles and not user.has_role(*roles):
+            if roles and not set(roles) <= get_state(current_app).store.users.roles(user):
                 abort(403)
             # ensure_sync: an async def view returns a coroutine; Flask runs it, as it
             # would have run the view had it not been wrapped.

@@ -13,29 +13,28 @@ from .signals import logged_in, logged_out
 if t.TYPE_CHECKING:
     from werkzeug.wrappers import Response
 
-    from .store import User
 
-
-def request_user() -> User | None:
+def request_user() -> t.Any | None:
     """The logged-in user of this request (loaded on first use), or ``None``; also
     ``None`` outside a request."""
     return getattr(g, "user", None) if has_request_context() else None
 
 
-def login_user(user: User, *, remember: bool = False) -> None:
+def login_user(user: t.Any, *, remember: bool = False) -> None:
     """Start a login session for ``user`` in this request's session cookie.
 
     The session is cleared first, so nothing planted in it before login survives
     (session fixation).
     """
     state = get_state(current_app)
+    user_id = state.store.users.user_id(user)
     session.clear()
-    session[SESSION_KEY] = state.store.start_session(user.id, state.settings.session_lifetime)
+    session[SESSION_KEY] = state.store.start_session(user_id, state.settings.session_lifetime)
     state.store.purge_expired(state.settings.failure_window)  # logins are rare: tidy up here
     g.user = user
     set_remote_user(user)
     if remember and state.settings.remember_days:
-        state.set_remember_cookie(user.id)
+        state.set_remember_cookie(user_id)
     logged_in.send(current_app_object(), user=user)
 
 
@@ -59,15 +58,17 @@ def logout_everywhere_else() -> None:
     """End every other login session and remember-me token of the current user."""
     user = request_user()
     if user is not None:
-        get_state(current_app).store.end_other_sessions(user.id, keep=session.get(SESSION_KEY))
+        store = get_state(current_app).store
+        store.end_other_sessions(store.users.user_id(user), keep=session.get(SESSION_KEY))
 
 
-def set_remote_user(user: User) -> None:
+def set_remote_user(user: t.Any) -> None:
     """Name the user in ``REMOTE_USER``, where WSGI access logs look for it.
 
     WSGI strings carry bytes as Latin-1 characters, so the name goes in as UTF-8 bytes.
     """
-    request.environ["REMOTE_USER"] = user.username.encode().decode("latin-1")
+    name = get_state(current_app).store.users.login_name(user)
+    request.environ["REMOTE_USER"] = name.encode().decode("latin-1")
 
 
 def wants_json() -> bool:

@@ -1,9 +1,13 @@
-"""The tables: users, login sessions, API tokens, remember-me tokens, failed-login counters."""
+"""The tables: users (the built-in table), and what auth keeps per user whatever table the
+users are in: login sessions, API tokens, remember-me tokens, failed-login counters."""
 
 from __future__ import annotations
 
+import typing as t
+
 # Times are naive UTC: SQLite keeps no time zone, and both databases then compare alike.
 from sqlalchemy import (
+    Boolean,
     Column,
     DateTime,
     ForeignKey,
@@ -25,46 +29,81 @@ users = Table(
     Column("roles", Text, nullable=False, default=""),
     Column("created_at", DateTime(), nullable=False),
     Column("password_changed_at", DateTime(), nullable=False),
+    # Added in 0.2, nullable so that 0.1 rows stay valid: no address; NULL is active.
+    Column("email", String(254), nullable=True, index=True),
+    Column("active", Boolean(), nullable=True),
 )
 
-login_sessions = Table(
-    "auth_login_sessions",
-    metadata,
-    # SHA-256 of the id kept in the signed cookie: a leaked table opens no session.
-    Column("id_hash", String(64), primary_key=True),
-    Column("user_id", Integer, ForeignKey("auth_users.id", ondelete="CASCADE"), index=True),
-    Column("created_at", DateTime(), nullable=False),
-    Column("expires_at", DateTime(), nullable=False),
-)
 
-api_tokens = Table(
-    "auth_api_tokens",
-    metadata,
-    Column("id", Integer, primary_key=True),
-    Column("token_hash", String(64), nullable=False, unique=True),
-    Column("user_id", Integer, ForeignKey("auth_users.id", ondelete="CASCADE"), index=True),
-    Column("name", String(100), nullable=False),
-    Column("created_at", DateTime(), nullable=False),
-    Column("revoked_at", DateTime(), nullable=True),
-    # Added in 0.2; NULL (every 0.1 token) never expires. Store.create_tables adds it.
-    Column("expires_at", DateTime(), nullable=True),
-)
+class Tables(t.NamedTuple):
+    """Auth's own tables on one :class:`~sqlalchemy.MetaData`, each row of a user keyed by
+    that user's id (deleted with the user)."""
 
-remember_tokens = Table(
-    "auth_remember_tokens",
-    metadata,
-    Column("selector", String(32), primary_key=True),
-    Column("validator_hash", String(64), nullable=False),
-    Column("user_id", Integer, ForeignKey("auth_users.id", ondelete="CASCADE"), index=True),
-    Column("expires_at", DateTime(), nullable=False),
-    # Kept after use until expiry, so a replayed copy is recognised as theft.
-    Column("used_at", DateTime(), nullable=True),
-)
+    metadata: MetaData
+    login_sessions: Table
+    api_tokens: Table
+    remember_tokens: Table
+    failed_logins: Table
 
-failed_logins = Table(
-    "auth_failed_logins",
-    metadata,
-    Column("key", String(200), primary_key=True),
-    Column("count", Integer, nullable=False),
-    Column("window_start", DateTime(), nullable=False),
-)
+
+def auth_tables(metadata: MetaData, user_id: Column[t.Any]) -> Tables:
+    """Auth's tables on ``metadata``, their ``user_id`` columns referencing ``user_id``
+    (the built-in table's id, or the primary key of the app's own user model)."""
+
+    def owner() -> Column[t.Any]:
+        return Column(
+            "user_id",
+            user_id.type,
+            ForeignKey(user_id, ondelete="CASCADE"),
+            nullable=False,
+            index=True,
+        )
+
+    login_sessions = Table(
+        "auth_login_sessions",
+        metadata,
+        # SHA-256 of the id kept in the signed cookie: a leaked table opens no session.
+        Column("id_hash", String(64), primary_key=True),
+        owner(),
+        Column("created_at", DateTime(), nullable=False),
+        Column("expires_at", DateTime(), nullable=False),
+    )
+    api_tokens = Table(
+        "auth_api_tokens",
+        metadata,
+        Column("id", Integer, primary_key=True),
+        Column("token_hash", String(64), nullable=False, unique=True),
+        owner(),
+        Column("name", String(100), nullable=False),
+        Column("created_at", DateTime(), nullable=False),
+        Column("revoked_at", DateTime(), nullable=True),
+        # Added in 0.2; NULL (every 0.1 token) never expires. Store.create_tables adds it.
+        Column("expires_at", DateTime(), nullable=True),
+    )
+    remember_tokens = Table(
+        "auth_remember_tokens",
+        metadata,
+        Column("selector", String(32), primary_key=True),
+        Column("validator_hash", String(64), nullable=False),
+        owner(),
+        Column("expires_at", DateTime(), nullable=False),
+        # Kept after use until expiry, so a replayed copy is recognised as theft.
+        Column("used_at", DateTime(), nullable=True),
+    )
+    failed_logins = Table(
+        "auth_failed_logins",
+        metadata,
+        Column("key", String(200), primary_key=True),
+        Column("count", Integer, nullable=False),
+        Column("window_start", DateTime(), nullable=False),
+    )
+    return Tables(metadata, login_sessions, api_tokens, remember_tokens, failed_logins)
+
+
+builtin = auth_tables(metadata, users.c.id)
+"""The tables of the zero-configuration set-up, beside :data:`users`."""
+
+login_sessions = builtin.login_sessions
+api_tokens = builtin.api_tokens
+remember_tokens = builtin.remember_tokens
+failed_logins = builtin.failed_logins

@@ -55,6 +55,7 @@ class AuthOptions(t.TypedDict, total=False):
     realm: str
     token_lifetime: timedelta | float | None
     db_timeout: float
+    login_fields: t.Sequence[str]
 
 
 @dataclass(frozen=True)
@@ -82,6 +83,12 @@ class AuthSettings:
     """Seconds the engine auth opens waits for the database: to connect (PostgreSQL:
     whole seconds, 2 at least), for a pooled connection, for an answer (statement and
     call deadline), for a SQLite lock. Not applied to an engine given to :class:`Auth`.
+
+    .. versionadded:: 0.2
+    """
+    login_fields: tuple[str, ...]
+    """The user attributes a login name is looked up in, in order (``username``,
+    ``email``, ...); the first is where :meth:`Auth.register_user` puts the name.
 
     .. versionadded:: 0.2
     """
@@ -244,6 +251,7 @@ def resolve(app: Flask, options: Mapping[str, t.Any], *, need_database_uri: bool
         realm=_realm(config, "realm"),
         token_lifetime=_token_lifetime(config, "token_lifetime"),
         db_timeout=_db_timeout(config, "db_timeout", 2.0),
+        login_fields=_login_fields(config, "login_fields"),
     )
 
 
@@ -322,3 +330,21 @@ def _db_timeout(config: _Config, option: str, default: float) -> float:
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 < value < 1e6:
         _fail(config, option, "a positive number of seconds", value)  # NaN fails too
     return float(value)
+
+
+def _login_fields(config: _Config, option: str) -> tuple[str, ...]:
+    value = config.value(option, ("username",))
+    if (
+        isinstance(value, str)
+        or not isinstance(value, (list, tuple))
+        or not value
+        or not all(isinstance(field, str) and field.isidentifier() for field in value)
+        or len(set(value)) != len(value)
+    ):
+        _fail(
+            config,
+            option,
+            "a list of one or more attribute names, such as ['username', 'email']",
+            value,
+        )
+    return tuple(value)

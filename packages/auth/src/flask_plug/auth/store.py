@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 
 from sqlalchemy import (
+    MetaData,
     bindparam,
     case,
     delete,
@@ -28,10 +29,12 @@ from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 from . import names, passwords
 from .database import DatabaseUnavailable, Outage, describe, is_unavailable
-from .models import api_tokens, failed_logins, login_sessions, metadata, remember_tokens, users
+from .models import Tables, auth_tables, builtin
+from .users import BuiltinUsers, Users, normalized_key
 
 if t.TYPE_CHECKING:
-    from sqlalchemy.engine import Connection, Engine
+    from sqlalchemy import Column
+    from sqlalchemy.engine import Connection, Engine, Row
 
     from .database import Deadlines
 
@@ -43,19 +46,6 @@ def utcnow() -> datetime:
 def digest(secret: str) -> str:
     """SHA-256 hex of a random secret: what the database keeps instead of the secret."""
     return hashlib.sha256(secret.encode()).hexdigest()
-
-
-@dataclass(frozen=True)
-class User:
-    """A user as loaded for a request: ``current_user`` and ``g.user``."""
-
-    id: int
-    username: str
-    roles: frozenset[str]
-
-    def has_role(self, *roles: str) -> bool:
-        """Whether the user has every one of ``roles``."""
-        return set(roles) <= self.roles
 
 
 class UserExists(ValueError):
@@ -86,28 +76,10 @@ class ApiToken:
         return self.revoked_at is None and (self.expires_at is None or self.expires_at > utcnow())
 
 
-# The two queries made on every authenticated request, built once.
-_SESSION_USER = (
-    select(users)
-    .join(login_sessions, login_sessions.c.user_id == users.c.id)
-    .where(login_sessions.c.id_hash == bindparam("id_hash"))
-    .where(login_sessions.c.expires_at > bindparam("now"))
-)
-_TOKEN_USER = (
-    select(users)
-    .join(api_tokens, api_tokens.c.user_id == users.c.id)
-    .where(api_tokens.c.token_hash == bindparam("token_hash"))
-    .where(api_tokens.c.revoked_at.is_(None))
-    .where(or_(api_tokens.c.expires_at.is_(None), api_tokens.c.expires_at > bindparam("now")))
-)
-
-# Columns added since 0.1, each nullable so that existing rows stay valid. create_all leaves
-# existing tables alone, so create_tables adds these to tables an older version made.
-_ADDED_COLUMNS = (api_tokens.c.expires_at,)
-
-
-def _user(row: t.Any) -> User:
-    return User(row.id, row.username, frozenset(r for r in row.roles.split(",") if r))
+def _added_columns(tables: Tables) -> tuple[Column[t.Any], ...]:
+    """Columns added since 0.1, each nullable so that existing rows stay valid. create_all
+    leaves existing tables alone, so create_tables adds these to tables an older version made."""
+    return (tables.api_tokens.c.expires_at,)
 
 
 def _upsert_for(engine: Engine) -> t.Callable[..., t.Any] | None:
@@ -126,18 +98,41 @@ class Store:
     raises :class:`~flask_plug.auth.DatabaseUnavailable` (a 503 in a request), and the
     outage is logged once, with its end.
 
+    :param users: where the users are: the built-in table (the default), or the app's
+        model (:class:`~flask_plug.auth.users.ModelUsers`).
     :param deadlines: ends calls that take too long; auth makes one for the engines it
         opens (``AUTH_DB_TIMEOUT``).
 
     .. versionchanged:: 0.2
-        Database outages raise :class:`~flask_plug.auth.DatabaseUnavailable`.
+        Database outages raise :class:`~flask_plug.auth.DatabaseUnavailable`; ``users``.
     """
 
-    def __init__(self, engine: Engine, *, deadlines: Deadlines | None = None) -> None:
+    def __init__(
+        self, engine: Engine, *, users: Users | None = None, deadlines: Deadlines | None = None
+    ) -> None:
         self.engine = engine
+        self.users = users = users or BuiltinUsers(("username",))
+        self.tables = (
+            builtin if isinstance(users, BuiltinUsers) else auth_tables(MetaData(), users.id)
+        )
         self._upsert = _upsert_for(engine)
         self._deadlines = deadlines
         self._outage = Outage()
+        # The two queries made on every authenticated request, built once.
+        sessions, tokens = self.tables.login_sessions, self.tables.api_tokens
+        self._session_user = (
+            select(users.table)
+            .join(sessions, sessions.c.user_id == users.id)
+            .where(sessions.c.id_hash == bindparam("id_hash"))
+            .where(sessions.c.expires_at > bindparam("now"))
+        )
+        self._token_user = (
+            select(users.table)
+            .join(tokens, tokens.c.user_id == users.id)
+            .where(tokens.c.token_hash == bindparam("token_hash"))
+            .where(tokens.c.revoked_at.is_(None))
+            .where(or_(tokens.c.expires_at.is_(None), tokens.c.expires_at > bindparam("now")))
+        )
 
     @contextmanager
     def _database(self) -> t.Iterator[None]:
@@ -171,20 +166,26 @@ class Store:
     def create_tables(self) -> None:
         """Create the tables that are missing, and add newer columns to existing ones.
 
-        Safe to run on every deploy: existing tables and rows are left as they are.
+        Safe to run on every deploy: existing tables and rows are left as they are. With
+        an app's user model, only auth's own tables are made: create the model's table
+        first (``db.create_all()``, or your migrations).
 
         .. versionchanged:: 0.2
-            Adds ``auth_api_tokens.expires_at`` to a table made by 0.1.
+            Adds ``auth_api_tokens.expires_at``, ``auth_users.email`` and
+            ``auth_users.active`` to tables made by 0.1.
         """
         with self._database():
-            metadata.create_all(self.engine)
+            self.tables.metadata.create_all(self.engine)
         self._add_missing_columns()
 
     def _add_missing_columns(self) -> None:
         with self._begin() as conn:
             inspector = inspect(conn)
             preparer = conn.dialect.identifier_preparer
-            for column in _ADDED_COLUMNS:
+            added = _added_columns(self.tables)
+            if isinstance(self.users, BuiltinUsers):
+                added += (self.users.table.c.email, self.users.table.c.active)
+            for column in added:
                 present = {c["name"] for c in inspector.get_columns(column.table.name)}
                 if column.name in present:
                     continue
@@ -197,68 +198,134 @@ class Store:
 
     # users -------------------------------------------------------------------------------
 
-    def create_user(self, username: str, password: str, roles: t.Iterable[str] = ()) -> User:
-        """Create a user; the name is stored NFKC-normalised and stripped.
+    def create_user(
+        self, username: str, password: str, roles: t.Iterable[str] = (), **fields: t.Any
+    ) -> t.Any:
+        """Create a user; ``username`` goes in the first login field (``AUTH_LOGIN_FIELDS``),
+        stored NFKC-normalised and stripped, and ``fields`` in the columns of those names.
 
-        :raises ValueError: if the name cannot be a user name or a role is not one role
-            name (:class:`UserExists` if the name is taken).
+        :raises ValueError: if the name cannot be a user name, a role is not one role
+            name, a field is not a column (:class:`UserExists` if a login name is taken,
+            in any case).
 
         .. versionchanged:: 0.2
-            User names are normalised and bounded; role names are checked.
+            User names are normalised and bounded; role names are checked; ``fields``; a
+            name taken in another case is refused.
         """
-        username = names.check_username(username)
+        users = self.users
+        values: dict[t.Any, t.Any] = {users.login[0]: names.check_username(username)}
+        for field, value in fields.items():
+            column = users.column(field)
+            if column in users.login and value is not None:
+                value = names.check_username(value)
+            values[column] = value
         role_text = ",".join(sorted(set(names.check_roles(roles))))
+        if users.roles_column is not None:
+            values[users.roles_column] = role_text
+        elif role_text:
+            raise ValueError("roles are not a column of the user model: give them in your app")
         # Hashed before the transaction: Argon2's work does not run on the call's deadline.
-        password_hash = passwords.hash_password(password)
-        now = utcnow()
+        values[users.password_hash] = passwords.hash_password(password)
+        values.update(users.new_row_values(utcnow()))
+        logins = [values[column] for column in users.login if values.get(column)]
         try:
             with self._begin() as conn:
-                result = conn.execute(
-                    insert(users).values(
-                        username=username,
-                        password_hash=password_hash,
-                        roles=role_text,
-                        created_at=now,
-                        password_changed_at=now,
-                    )
-                )
+                for login in logins:
+                    if self._lookup(conn, login):
+                        raise UserExists(f"a user named {login!r} already exists")
+                result = conn.execute(insert(users.table).values(values))
                 user_id = result.inserted_primary_key[0]  # type: ignore[index]
         except IntegrityError:
-            raise UserExists(f"a user named {username!r} already exists") from None
-        return User(int(user_id), username, frozenset(role_text.split(",")) - {""})
+            raise UserExists(f"a user named {logins[0]!r} already exists") from None
+        return self.user_by_id(user_id, active_only=False)
 
-    def find_user(self, username: str) -> tuple[User, str] | None:
-        """The user and their password hash; ``None`` also for a name no user can have
-        (then no query is made)."""
+    def _lookup(self, conn: Connection, login: str) -> list[Row[t.Any]]:
+        """The rows whose login name is ``login`` compared case-insensitively, after
+        normalisation, in Python: what the database's collation calls equal (MySQL's
+        ``'ann ' = 'ANN'``, accent-insensitive collations) is only a candidate."""
+        key = names.username_key(login)
+        columns = self.users.login
+        candidates = conn.execute(
+            select(self.users.table)
+            .where(or_(*(or_(c == login, func.lower(c) == login.lower()) for c in columns)))
+            .limit(20)
+        ).all()
+        return [
+            row
+            for row in candidates
+            if any(normalized_key(row._mapping[c]) == key for c in columns)
+        ]
+
+    def find_user(self, username: str) -> tuple[t.Any, str] | None:
+        """The user (active or not) and their password hash, found by any login field
+        case-insensitively; ``None`` also for a name no user can have (then no query is
+        made) and for a name two users share in different cases.
+
+        .. versionchanged:: 0.2
+            Case-insensitive, in every login field.
+        """
         name = names.normalize_username(username)
         if name is None:
             return None
         with self._connect() as conn:
-            row = conn.execute(select(users).where(users.c.username == name)).first()
-        return None if row is None else (_user(row), row.password_hash)
+            rows = self._lookup(conn, name)
+        if len(rows) > 1:  # kept from before names were unique in any case: only exact
+            rows = [r for r in rows if any(r._mapping[c] == name for c in self.users.login)]
+        if len(rows) != 1:
+            return None
+        return self.users.from_row(rows[0]), rows[0]._mapping[self.users.password_hash]
 
-    def user_by_id(self, user_id: int) -> User | None:
+    def user_by_id(self, user_id: t.Any, *, active_only: bool = True) -> t.Any | None:
+        """The user with this id; ``None`` if there is none, or (``active_only``) if the
+        user is inactive."""
+        users = self.users
         with self._connect() as conn:
-            row = conn.execute(select(users).where(users.c.id == user_id)).first()
-        return None if row is None else _user(row)
+            row = conn.execute(select(users.table).where(users.id == user_id)).first()
+        return None if row is None else self._user(row, active_only)
 
-    def list_users(self) -> list[User]:
+    def _user(self, row: Row[t.Any], active_only: bool = True) -> t.Any | None:
+        user = self.users.from_row(row)
+        return user if not active_only or self.users.is_active(user) else None
+
+    def list_users(self) -> list[t.Any]:
+        """Every user, active or not, by login name."""
+        users = self.users
         with self._connect() as conn:
-            return [_user(row) for row in conn.execute(select(users).order_by(users.c.username))]
+            rows = conn.execute(select(users.table).order_by(users.login[0])).all()
+        return [users.from_row(row) for row in rows]
 
     def delete_user(self, username: str) -> bool:
-        name = names.normalize_username(username)
-        if name is None:
+        found = self.find_user(username)
+        if found is None:
             return False
+        user_id = self.users.user_id(found[0])
         with self._begin() as conn:
-            user_id = conn.scalar(select(users.c.id).where(users.c.username == name))
-            if user_id is None:
-                return False
             self._revoke_everything(conn, user_id)
-            conn.execute(delete(users).where(users.c.id == user_id))
+            conn.execute(delete(self.users.table).where(self.users.id == user_id))
         return True
 
-    def set_password(self, user_id: int, password: str, *, keep_session: str | None = None) -> None:
+    def set_active(self, user_id: t.Any, active: bool) -> None:
+        """Activate or deactivate a user; deactivating also ends their sessions and
+        remember-me tokens and revokes their API tokens.
+
+        :raises ValueError: if the user model has no ``is_active`` column.
+
+        .. versionadded:: 0.2
+        """
+        column = self.users.active_column
+        if column is None:
+            raise ValueError("the user model has no is_active column to set")
+        with self._begin() as conn:
+            conn.execute(
+                update(self.users.table).where(self.users.id == user_id).values({column: active})
+            )
+            if not active:
+                self._revoke_sessions(conn, user_id, keep=None)
+                self._revoke_tokens(conn, user_id)
+
+    def set_password(
+        self, user_id: t.Any, password: str, *, keep_session: str | None = None
+    ) -> None:
         """Change a password, end every login session but ``keep_session`` and every
         remember-me token, and revoke every API token of the user.
 
@@ -267,30 +334,33 @@ class Store:
         """
         password_hash = passwords.hash_password(password)
         with self._begin() as conn:
-            conn.execute(
-                update(users)
-                .where(users.c.id == user_id)
-                .values(password_hash=password_hash, password_changed_at=utcnow())
-            )
+            self._set_hash(conn, user_id, password_hash, changed=True)
             self._revoke_sessions(conn, user_id, keep=keep_session)
             self._revoke_tokens(conn, user_id)
 
-    def rehash(self, user_id: int, password: str) -> None:
+    def rehash(self, user_id: t.Any, password: str) -> None:
         password_hash = passwords.hash_password(password)
         with self._begin() as conn:
-            conn.execute(
-                update(users).where(users.c.id == user_id).values(password_hash=password_hash)
-            )
+            self._set_hash(conn, user_id, password_hash, changed=False)
+
+    def _set_hash(
+        self, conn: Connection, user_id: t.Any, password_hash: str, changed: bool
+    ) -> None:
+        users = self.users
+        values: dict[t.Any, t.Any] = {users.password_hash: password_hash}
+        if changed:
+            values.update(users.password_changed_values(utcnow()))
+        conn.execute(update(users.table).where(users.id == user_id).values(values))
 
     # login sessions ----------------------------------------------------------------------
 
-    def start_session(self, user_id: int, lifetime: timedelta) -> str:
+    def start_session(self, user_id: t.Any, lifetime: timedelta) -> str:
         """Record a login session; return its id, to keep in the signed session cookie."""
         session_id = secrets.token_urlsafe(32)
         now = utcnow()
         with self._begin() as conn:
             conn.execute(
-                insert(login_sessions).values(
+                insert(self.tables.login_sessions).values(
                     id_hash=digest(session_id),
                     user_id=user_id,
                     created_at=now,
@@ -299,21 +369,23 @@ class Store:
             )
         return session_id
 
-    def session_user(self, session_id: str) -> User | None:
+    def session_user(self, session_id: str) -> t.Any | None:
         """The user of a live login session: one indexed query, built once."""
         with self._connect() as conn:
             row = conn.execute(
-                _SESSION_USER, {"id_hash": digest(session_id), "now": utcnow()}
+                self._session_user, {"id_hash": digest(session_id), "now": utcnow()}
             ).first()
-        return None if row is None else _user(row)
+        return None if row is None else self._user(row)
 
     def end_session(self, session_id: str) -> None:
         with self._begin() as conn:
             conn.execute(
-                delete(login_sessions).where(login_sessions.c.id_hash == digest(session_id))
+                delete(self.tables.login_sessions).where(
+                    self.tables.login_sessions.c.id_hash == digest(session_id)
+                )
             )
 
-    def end_other_sessions(self, user_id: int, keep: str | None) -> None:
+    def end_other_sessions(self, user_id: t.Any, keep: str | None) -> None:
         """Log out everywhere else: end every session of the user but ``keep`` and every
         remember-me token, and revoke every API token.
 
@@ -324,25 +396,33 @@ class Store:
             self._revoke_sessions(conn, user_id, keep=keep)
             self._revoke_tokens(conn, user_id)
 
-    def _revoke_sessions(self, conn: Connection, user_id: int, keep: str | None) -> None:
-        query = delete(login_sessions).where(login_sessions.c.user_id == user_id)
+    def _revoke_sessions(self, conn: Connection, user_id: t.Any, keep: str | None) -> None:
+        query = delete(self.tables.login_sessions).where(
+            self.tables.login_sessions.c.user_id == user_id
+        )
         if keep is not None:
-            query = query.where(login_sessions.c.id_hash != digest(keep))
+            query = query.where(self.tables.login_sessions.c.id_hash != digest(keep))
         conn.execute(query)
-        conn.execute(delete(remember_tokens).where(remember_tokens.c.user_id == user_id))
+        conn.execute(
+            delete(self.tables.remember_tokens).where(
+                self.tables.remember_tokens.c.user_id == user_id
+            )
+        )
 
-    def _revoke_everything(self, conn: Connection, user_id: int) -> None:
+    def _revoke_everything(self, conn: Connection, user_id: t.Any) -> None:
         self._revoke_sessions(conn, user_id, keep=None)
-        conn.execute(delete(api_tokens).where(api_tokens.c.user_id == user_id))
+        conn.execute(
+            delete(self.tables.api_tokens).where(self.tables.api_tokens.c.user_id == user_id)
+        )
 
     # remember-me ---------------------------------------------------------------------------
 
-    def issue_remember_token(self, user_id: int, lifetime: timedelta) -> str:
+    def issue_remember_token(self, user_id: t.Any, lifetime: timedelta) -> str:
         """A ``selector:validator`` token; only the validator's hash is stored."""
         selector, validator = secrets.token_hex(12), secrets.token_urlsafe(32)
         with self._begin() as conn:
             conn.execute(
-                insert(remember_tokens).values(
+                insert(self.tables.remember_tokens).values(
                     selector=selector,
                     validator_hash=digest(validator),
                     user_id=user_id,
@@ -351,7 +431,7 @@ class Store:
             )
         return f"{selector}:{validator}"
 
-    def use_remember_token(self, token: str) -> int | None:
+    def use_remember_token(self, token: str) -> t.Any | None:
         """The user id of a valid, unused token, which is used up by this call (the
         caller issues a new one).
 
@@ -366,7 +446,9 @@ class Store:
         now = utcnow()
         with self._begin() as conn:
             row = conn.execute(
-                select(remember_tokens).where(remember_tokens.c.selector == selector)
+                select(self.tables.remember_tokens).where(
+                    self.tables.remember_tokens.c.selector == selector
+                )
             ).first()
             if row is None or row.expires_at <= now:
                 return None
@@ -378,22 +460,26 @@ class Store:
                 self._revoke_tokens(conn, row.user_id)
                 return None
             conn.execute(
-                update(remember_tokens)
-                .where(remember_tokens.c.selector == selector)
+                update(self.tables.remember_tokens)
+                .where(self.tables.remember_tokens.c.selector == selector)
                 .values(used_at=now)
             )
-            return int(row.user_id)
+            return row.user_id
 
     def forget_remember_token(self, token: str) -> None:
         """Delete a token at logout: it is neither valid nor a sign of theft any more."""
         selector = token.partition(":")[0]
         with self._begin() as conn:
-            conn.execute(delete(remember_tokens).where(remember_tokens.c.selector == selector))
+            conn.execute(
+                delete(self.tables.remember_tokens).where(
+                    self.tables.remember_tokens.c.selector == selector
+                )
+            )
 
     # API tokens ----------------------------------------------------------------------------
 
     def create_token(
-        self, user_id: int, name: str, lifetime: timedelta | None = None
+        self, user_id: t.Any, name: str, lifetime: timedelta | None = None
     ) -> tuple[int, str]:
         """Create an API token; the token itself is returned once and never stored.
 
@@ -405,13 +491,13 @@ class Store:
         .. versionchanged:: 0.2
             ``lifetime``; names are checked here, not by the database.
         """
-        if not 0 < len(name) <= api_tokens.c.name.type.length:  # type: ignore[attr-defined]
+        if not 0 < len(name) <= self.tables.api_tokens.c.name.type.length:  # type: ignore[attr-defined]
             raise ValueError("a token name has 1 to 100 characters")
         token = "fpa_" + secrets.token_urlsafe(32)
         now = utcnow()
         with self._begin() as conn:
             result = conn.execute(
-                insert(api_tokens).values(
+                insert(self.tables.api_tokens).values(
                     token_hash=digest(token),
                     user_id=user_id,
                     name=name,
@@ -421,13 +507,15 @@ class Store:
             )
         return int(result.inserted_primary_key[0]), token  # type: ignore[index]
 
-    def token_user(self, token: str) -> User | None:
+    def token_user(self, token: str) -> t.Any | None:
         """The user of a token that is neither revoked nor expired."""
         with self._connect() as conn:
-            row = conn.execute(_TOKEN_USER, {"token_hash": digest(token), "now": utcnow()}).first()
-        return None if row is None else _user(row)
+            row = conn.execute(
+                self._token_user, {"token_hash": digest(token), "now": utcnow()}
+            ).first()
+        return None if row is None else self._user(row)
 
-    def revoke_tokens(self, user_id: int) -> int:
+    def revoke_tokens(self, user_id: t.Any) -> int:
         """Revoke every API token of a user; return how many were active.
 
         .. versionadded:: 0.2
@@ -435,10 +523,13 @@ class Store:
         with self._begin() as conn:
             return self._revoke_tokens(conn, user_id)
 
-    def _revoke_tokens(self, conn: Connection, user_id: int) -> int:
+    def _revoke_tokens(self, conn: Connection, user_id: t.Any) -> int:
         result = conn.execute(
-            update(api_tokens)
-            .where(api_tokens.c.user_id == user_id, api_tokens.c.revoked_at.is_(None))
+            update(self.tables.api_tokens)
+            .where(
+                self.tables.api_tokens.c.user_id == user_id,
+                self.tables.api_tokens.c.revoked_at.is_(None),
+            )
             .values(revoked_at=utcnow())
         )
         return int(result.rowcount)
@@ -446,13 +537,16 @@ class Store:
     def revoke_token(self, token_id: int) -> bool:
         with self._begin() as conn:
             result = conn.execute(
-                update(api_tokens)
-                .where(api_tokens.c.id == token_id, api_tokens.c.revoked_at.is_(None))
+                update(self.tables.api_tokens)
+                .where(
+                    self.tables.api_tokens.c.id == token_id,
+                    self.tables.api_tokens.c.revoked_at.is_(None),
+                )
                 .values(revoked_at=utcnow())
             )
         return bool(result.rowcount)
 
-    def tokens(self, user_id: int) -> list[ApiToken]:
+    def tokens(self, user_id: t.Any) -> list[ApiToken]:
         """A user's API tokens, oldest first, revoked ones included (expired ones until
         :meth:`purge_expired`).
 
@@ -461,9 +555,9 @@ class Store:
         columns = ("id", "name", "created_at", "expires_at", "revoked_at")
         with self._connect() as conn:
             rows = conn.execute(
-                select(*(api_tokens.c[name] for name in columns))
-                .where(api_tokens.c.user_id == user_id)
-                .order_by(api_tokens.c.id)
+                select(*(self.tables.api_tokens.c[name] for name in columns))
+                .where(self.tables.api_tokens.c.user_id == user_id)
+                .order_by(self.tables.api_tokens.c.id)
             )
             return [ApiToken(*row) for row in rows]
 
@@ -474,8 +568,9 @@ class Store:
         since = utcnow() - window
         with self._connect() as conn:
             rows = conn.execute(
-                select(failed_logins).where(
-                    failed_logins.c.key.in_(keys), failed_logins.c.window_start > since
+                select(self.tables.failed_logins).where(
+                    self.tables.failed_logins.c.key.in_(keys),
+                    self.tables.failed_logins.c.window_start > since,
                 )
             )
             return {row.key: (row._mapping["count"], row.window_start) for row in rows}
@@ -515,17 +610,19 @@ class Store:
     ) -> tuple[int, datetime]:
         """Add one to ``key``'s count (a window that has passed starts again) and return
         the new count and when its window started."""
-        expired = failed_logins.c.window_start <= since
+        expired = self.tables.failed_logins.c.window_start <= since
         values = {
-            "count": case((expired, 1), else_=failed_logins.c["count"] + 1),
-            "window_start": case((expired, now), else_=failed_logins.c.window_start),
+            "count": case((expired, 1), else_=self.tables.failed_logins.c["count"] + 1),
+            "window_start": case((expired, now), else_=self.tables.failed_logins.c.window_start),
         }
-        returned = (failed_logins.c["count"], failed_logins.c.window_start)
+        returned = (self.tables.failed_logins.c["count"], self.tables.failed_logins.c.window_start)
         if self._upsert is not None:
             statement = (
-                self._upsert(failed_logins)
+                self._upsert(self.tables.failed_logins)
                 .values(key=key, count=1, window_start=now)
-                .on_conflict_do_update(index_elements=[failed_logins.c.key], set_=values)
+                .on_conflict_do_update(
+                    index_elements=[self.tables.failed_logins.c.key], set_=values
+                )
                 .returning(*returned)
             )
             row = conn.execute(statement).one()
@@ -533,16 +630,24 @@ class Store:
         # Other databases: the UPDATE locks the row until the transaction ends, and the
         # SELECT after it in the same transaction reads this transaction's own count.
         updated = conn.execute(
-            update(failed_logins).where(failed_logins.c.key == key).values(values)
+            update(self.tables.failed_logins)
+            .where(self.tables.failed_logins.c.key == key)
+            .values(values)
         )
         if not updated.rowcount:
             try:
                 with conn.begin_nested():
-                    conn.execute(insert(failed_logins).values(key=key, count=1, window_start=now))
+                    conn.execute(
+                        insert(self.tables.failed_logins).values(key=key, count=1, window_start=now)
+                    )
                 return 1, now
             except IntegrityError:  # another attempt inserted it first: count on its row
-                conn.execute(update(failed_logins).where(failed_logins.c.key == key).values(values))
-        row = conn.execute(select(*returned).where(failed_logins.c.key == key)).one()
+                conn.execute(
+                    update(self.tables.failed_logins)
+                    .where(self.tables.failed_logins.c.key == key)
+                    .values(values)
+                )
+        row = conn.execute(select(*returned).where(self.tables.failed_logins.c.key == key)).one()
         return int(row[0]), row[1]
 
     def release_attempt(self, keys: t.Sequence[str]) -> None:
@@ -552,14 +657,19 @@ class Store:
         """
         with self._begin() as conn:
             conn.execute(
-                update(failed_logins)
-                .where(failed_logins.c.key.in_(keys), failed_logins.c["count"] > 0)
-                .values(count=failed_logins.c["count"] - 1)
+                update(self.tables.failed_logins)
+                .where(
+                    self.tables.failed_logins.c.key.in_(keys),
+                    self.tables.failed_logins.c["count"] > 0,
+                )
+                .values(count=self.tables.failed_logins.c["count"] - 1)
             )
 
     def clear_failures(self, keys: t.Sequence[str]) -> None:
         with self._begin() as conn:
-            conn.execute(delete(failed_logins).where(failed_logins.c.key.in_(keys)))
+            conn.execute(
+                delete(self.tables.failed_logins).where(self.tables.failed_logins.c.key.in_(keys))
+            )
 
     def purge_expired(self, failure_window: timedelta) -> int:
         """Delete expired login sessions, remember-me tokens and API tokens, and failure
@@ -570,19 +680,29 @@ class Store:
         """
         now = utcnow()
         with self._begin() as conn:
-            removed = conn.execute(delete(login_sessions).where(login_sessions.c.expires_at <= now))
+            removed = conn.execute(
+                delete(self.tables.login_sessions).where(
+                    self.tables.login_sessions.c.expires_at <= now
+                )
+            )
             count = removed.rowcount
             removed = conn.execute(
-                delete(remember_tokens).where(remember_tokens.c.expires_at <= now)
+                delete(self.tables.remember_tokens).where(
+                    self.tables.remember_tokens.c.expires_at <= now
+                )
             )
             count += removed.rowcount
-            removed = conn.execute(delete(api_tokens).where(api_tokens.c.expires_at <= now))
+            removed = conn.execute(
+                delete(self.tables.api_tokens).where(self.tables.api_tokens.c.expires_at <= now)
+            )
             count += removed.rowcount
             removed = conn.execute(
-                delete(failed_logins).where(failed_logins.c.window_start <= now - failure_window)
+                delete(self.tables.failed_logins).where(
+                    self.tables.failed_logins.c.window_start <= now - failure_window
+                )
             )
             return int(count + removed.rowcount)
 
     def count_users(self) -> int:
         with self._connect() as conn:
-            return int(conn.scalar(select(func.count()).select_from(users)) or 0)
+            return int(conn.scalar(select(func.count()).select_from(self.users.table)) or 0)
