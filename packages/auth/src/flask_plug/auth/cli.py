@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import typing as t
 from datetime import datetime, timedelta
 
 import click
@@ -61,11 +62,11 @@ def _state_of(token: ApiToken) -> str:
     return "active" if token.active else "expired"
 
 
-def _user_id(username: str) -> int:
+def _user_id(username: str) -> t.Any:
     found = _store().find_user(username)
     if found is None:
         raise click.ClickException(f"no user named {username!r}")
-    return int(found[0].id)
+    return _store().users.user_id(found[0])
 
 
 @auth_cli.command("init-db")
@@ -101,8 +102,9 @@ def create_user(username: str, roles: tuple[str, ...]) -> None:
         user = _store().create_user(username, password, roles)
     except ValueError as e:  # UserExists too
         raise click.ClickException(str(e)) from None
-    shown = ", ".join(sorted(user.roles)) or "no roles"
-    click.echo(f"created {user.username} ({shown})")
+    users = _store().users
+    shown = ", ".join(sorted(users.roles(user))) or "no roles"
+    click.echo(f"created {users.login_name(user)} ({shown})")
 
 
 @auth_cli.command("set-password")
@@ -116,9 +118,35 @@ def set_password(username: str) -> None:
 
 @auth_cli.command("list-users")
 def list_users() -> None:
-    """List users and their roles."""
+    """List users, their roles, and whether they are inactive."""
+    users = _store().users
     for user in _store().list_users():
-        click.echo(f"{user.id:5}  {user.username:30}  {','.join(sorted(user.roles))}")
+        roles = ",".join(sorted(users.roles(user)))
+        inactive = "" if users.is_active(user) else "  (inactive)"
+        click.echo(f"{users.user_id(user)!s:>5}  {users.login_name(user):30}  {roles}{inactive}")
+
+
+@auth_cli.command("deactivate")
+@click.argument("username")
+def deactivate(username: str) -> None:
+    """Deactivate USERNAME: no login; their sessions end and API tokens are revoked."""
+    _set_active(username, False)
+    click.echo(f"deactivated {username}; their sessions were ended and API tokens revoked")
+
+
+@auth_cli.command("activate")
+@click.argument("username")
+def activate(username: str) -> None:
+    """Let USERNAME log in again."""
+    _set_active(username, True)
+    click.echo(f"activated {username}")
+
+
+def _set_active(username: str, active: bool) -> None:
+    try:
+        _store().set_active(_user_id(username), active)
+    except ValueError as e:
+        raise click.ClickException(str(e)) from None
 
 
 @auth_cli.command("delete-user")

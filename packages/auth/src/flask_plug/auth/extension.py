@@ -7,7 +7,7 @@ import typing as t
 
 from flask import abort, current_app, has_request_context, make_response, session, url_for
 from flask.sessions import SecureCookieSession, SecureCookieSessionInterface
-from sqlalchemy import inspect
+from sqlalchemy import Engine, inspect
 from sqlalchemy.exc import ArgumentError
 from werkzeug.local import LocalProxy
 from werkzeug.routing import BuildError
@@ -34,7 +34,6 @@ if t.TYPE_CHECKING:
     from datetime import timedelta
 
     from flask import Flask, Request
-    from sqlalchemy.engine import Engine
     from sqlalchemy.orm import scoped_session
     from typing_extensions import Unpack
 
@@ -151,7 +150,8 @@ class Auth:
                     "user_model needs the engine of its database: give engine= or session="
                 )
             with app.app_context():  # Flask-SQLAlchemy finds its engine in the app's context
-                engine = session.get_bind(mapper=inspect(user_model))
+                bind = session.get_bind(mapper=inspect(user_model))
+            engine = bind if isinstance(bind, Engine) else bind.engine
         settings = resolve(app, {**self._options, **options}, need_database_uri=engine is None)
         users: Users
         if user_model is None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
+from werkzeug.security import check_password_hash
 
 MAX_PASSWORD_BYTES = 1024
 """Longer passwords are refused before hashing: hashing a megabyte is a denial of service."""
@@ -29,8 +30,23 @@ def hash_password(password: str) -> str:
     return hasher.hash(password)
 
 
+WERKZEUG_METHODS = ("scrypt:", "pbkdf2:")
+"""Hashes of Werkzeug's ``generate_password_hash`` (what Flask tutorials and most
+Flask-Login apps store): checked as they are, and replaced by Argon2id at the next login,
+so an app's users move over without a data migration."""
+
+
 def verify(password_hash: str | None, password: str) -> bool:
-    """Whether ``password`` matches; against a dummy hash when there is no user."""
+    """Whether ``password`` matches; against a dummy hash when there is no user.
+
+    .. versionchanged:: 0.2
+        Werkzeug's ``scrypt:`` and ``pbkdf2:`` hashes are checked too.
+    """
+    if password_hash is not None and password_hash.startswith(WERKZEUG_METHODS):
+        try:
+            return check_password_hash(password_hash, password)
+        except ValueError:  # a parameter out of range in a damaged hash
+            return False
     try:
         return hasher.verify(password_hash or _DUMMY_HASH, password) and password_hash is not None
     except (VerificationError, InvalidHashError):
@@ -38,4 +54,10 @@ def verify(password_hash: str | None, password: str) -> bool:
 
 
 def needs_rehash(password_hash: str) -> bool:
-    return hasher.check_needs_rehash(password_hash)
+    """Whether to replace the hash at this login: older Argon2 parameters, or not Argon2."""
+    if password_hash.startswith(WERKZEUG_METHODS):
+        return True
+    try:
+        return hasher.check_needs_rehash(password_hash)
+    except InvalidHashError:
+        return True

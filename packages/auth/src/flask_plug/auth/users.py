@@ -216,7 +216,7 @@ class ModelUsers(Users):
         self.session = session
         self._mapper = mapper
         self.table = t.cast("Table", mapper.local_table)
-        self.id = mapper.primary_key[0]
+        self.id = t.cast("Column[t.Any]", mapper.primary_key[0])
         self.password_hash = _column(mapper, "password_hash", "user_model")
         self.login = tuple(_column(mapper, field, "AUTH_LOGIN_FIELDS") for field in login_fields)
         for field, column in zip(login_fields, self.login, strict=True):
@@ -238,7 +238,7 @@ class ModelUsers(Users):
 
     def from_row(self, row: Row[t.Any]) -> t.Any:
         values = row._mapping
-        identity = self._mapper.identity_key_from_primary_key([values[self.id]])
+        identity = self._mapper.identity_key_from_primary_key((values[self.id],))
         session = self.session
         if session is not None:
             present = session.identity_map.get(identity)
