@@ -1,10 +1,13 @@
 """flask-plug-auth against bare Flask and Flask-Login, plus what a password check costs.
 
-Two requests: a JSON route that never touches the user (what registering the extension
+Three requests: a JSON route that never touches the user (what registering the extension
 costs every request), and a logged-in request to a login-required route, replaying a
-session cookie obtained by logging in once through each extension. Each extension reads
-its users from its own SQLite file with SQLAlchemy Core: ours looks up the server-side
-login session joined to its user; Flask-Login's user_loader selects the user by id.
+session cookie obtained by logging in once through each extension, twice: with users in
+a table read with SQLAlchemy Core (ours: the built-in table, the server-side login session
+joined to its user; Flask-Login's user_loader selects the user by id), and with the app's
+own Flask-SQLAlchemy ``db.Model`` (ours: ``user_model=User, session=db.session``;
+Flask-Login's user_loader: ``db.session.get(User, id)``, as its users write it). Each reads
+its own SQLite file.
 """
 
 from __future__ import annotations
@@ -18,12 +21,14 @@ from time import perf_counter_ns
 
 import flask_login
 from flask import Flask, g
+from flask_sqlalchemy import SQLAlchemy
 from harness import Result, Variant, measure
 from sqlalchemy import Column, Integer, MetaData, String, Table, create_engine, insert, select
+from sqlalchemy.orm import Mapped, mapped_column
 from werkzeug.security import check_password_hash, generate_password_hash
 from werkzeug.test import EnvironBuilder
 
-from flask_plug.auth import Auth, passwords
+from flask_plug.auth import Auth, UserModelMixin, passwords
 
 PAYLOAD = {"id": 1, "title": "hello", "tags": ["a", "b"]}
 USERNAME = "ada"
@@ -75,23 +80,25 @@ def _ours(folder: Path) -> tuple[Flask, Auth]:
     ours.config["AUTH_DATABASE_URI"] = f"sqlite:///{folder / 'ours.db'}"
     auth = Auth(ours)
     ours.get("/")(lambda: PAYLOAD)
+    _routes_of_ours(ours, auth)
+    with ours.app_context():
+        auth.store.create_tables()
+        auth.register_user(USERNAME, PASSWORD)
+    return ours, auth
 
-    @ours.get("/private")
+
+def _routes_of_ours(app: Flask, auth: Auth) -> None:
+    @app.get("/private")
     @auth.login_required
     def private() -> dict[str, str]:
         return {"user": g.user.username}
 
-    @ours.post("/login-once")
+    @app.post("/login-once")
     def login_once() -> str:
         user = auth.check_credentials(USERNAME, PASSWORD)
         assert user is not None
         auth.login_user(user)
         return "ok"
-
-    with ours.app_context():
-        auth.store.create_tables()
-        auth.register_user(USERNAME, PASSWORD)
-    return ours, auth
 
 
 def _peer(folder: Path) -> tuple[Flask, Engine]:
@@ -128,6 +135,58 @@ def _peer(folder: Path) -> tuple[Flask, Engine]:
         return "ok"
 
     return peer, engine
+
+
+def _model_app(folder: Path, name: str) -> tuple[Flask, SQLAlchemy, type[t.Any]]:
+    """An app with a Flask-SQLAlchemy user model, one user in it."""
+    app = _flask(name)
+    app.config["SQLALCHEMY_DATABASE_URI"] = f"sqlite:///{folder / name}.db"
+    db = SQLAlchemy(app)
+
+    class User(UserModelMixin, db.Model, flask_login.UserMixin):  # type: ignore[name-defined,misc]
+        id: Mapped[int] = mapped_column(primary_key=True)
+        username: Mapped[str] = mapped_column(String(150), unique=True)
+        display_name: Mapped[str] = mapped_column(String(100), default="")
+
+    with app.app_context():
+        db.create_all()
+    return app, db, User
+
+
+def _ours_with_model(folder: Path) -> tuple[Flask, Auth]:
+    app, db, model = _model_app(folder, "ours_model")
+    auth = Auth(app, user_model=model, session=db.session)
+    _routes_of_ours(app, auth)
+    with app.app_context():
+        auth.store.create_tables()
+        auth.register_user(USERNAME, PASSWORD)
+    return app, auth
+
+
+def _peer_with_model(folder: Path) -> tuple[Flask, SQLAlchemy]:
+    app, db, model = _model_app(folder, "peer_model")
+    with app.app_context():
+        db.session.add(model(username=USERNAME, password_hash=generate_password_hash(PASSWORD)))
+        db.session.commit()
+    manager = flask_login.LoginManager(app)
+
+    @manager.user_loader
+    def load_user(user_id: str) -> t.Any:
+        return db.session.get(model, int(user_id))
+
+    @app.get("/private")
+    @flask_login.login_required
+    def private() -> dict[str, str]:
+        return {"user": flask_login.current_user.username}
+
+    @app.post("/login-once")
+    def login_once() -> str:
+        user = db.session.scalars(select(model).where(model.username == USERNAME)).one()
+        assert check_password_hash(user.password_hash, PASSWORD)
+        flask_login.login_user(user)
+        return "ok"
+
+    return app, db
 
 
 def _call(
@@ -218,6 +277,8 @@ def run() -> list[tuple[str, list[Result]]]:
     with tempfile.TemporaryDirectory(prefix="bench-auth-") as folder:
         ours, auth = _ours(Path(folder))
         peer, peer_engine = _peer(Path(folder))
+        ours_model, auth_model = _ours_with_model(Path(folder))
+        peer_model, peer_db = _peer_with_model(Path(folder))
         bare = _bare()
         try:
             untouched = measure(
@@ -235,15 +296,46 @@ def run() -> list[tuple[str, list[Result]]]:
                     Variant("Flask-Login 0.6.3", peer, "/private", headers=peer_cookie),
                 ]
             )
+            our_model_cookie, peer_model_cookie = (
+                _login_cookie(ours_model),
+                _login_cookie(peer_model),
+            )
+            with_model = measure(
+                [
+                    Variant("bare Flask", bare, "/private", headers=our_cookie),
+                    Variant(
+                        "flask-plug-auth, built-in table", ours, "/private", headers=our_cookie
+                    ),
+                    Variant(
+                        "flask-plug-auth, app model",
+                        ours_model,
+                        "/private",
+                        headers=our_model_cookie,
+                    ),
+                    Variant(
+                        "Flask-Login 0.6.3, app model",
+                        peer_model,
+                        "/private",
+                        headers=peer_model_cookie,
+                    ),
+                ]
+            )
         finally:
-            with ours.app_context():
-                auth.store.engine.dispose()
+            for app, extension in ((ours, auth), (ours_model, auth_model)):
+                with app.app_context():
+                    extension.store.engine.dispose()
             peer_engine.dispose()
+            with peer_model.app_context():
+                peer_db.engine.dispose()
     print(password_hashing(), end="\n\n")
     return [
         ("auth: JSON route that never touches the user", untouched),
         (
             "auth: logged-in request to a login-required route (session cookie, SQLite user store)",
             logged_in,
+        ),
+        (
+            "auth: the same request with the app's own Flask-SQLAlchemy user model (SQLite)",
+            with_model,
         ),
     ]
