@@ -66,18 +66,16 @@ def test_json_login_answers_the_user_and_a_new_token(
     assert client.get("/api/me", headers=JSON).status_code == 401
 
 
-def test_json_login_with_remember_sets_the_cookie(
-    client: FlaskClient, users: dict[str, User], passwords: dict[str, str]
+@pytest.mark.parametrize("remember", [True, False])
+def test_json_login_remembers_when_asked(
+    make_app: t.Callable[..., Flask], auth: Auth, passwords: dict[str, str], remember: bool
 ) -> None:
-    assert json_login(client, "bob", passwords["bob"], remember=True).status_code == 200
-    assert client.get_cookie("remember_token") is not None
-
-
-def test_json_login_without_remember_sets_no_remember_cookie(
-    client: FlaskClient, users: dict[str, User], passwords: dict[str, str]
-) -> None:
-    assert json_login(client, "bob", passwords["bob"], remember=False).status_code == 200
-    assert client.get_cookie("remember_token") is None
+    app = make_app(AUTH_REMEMBER_DAYS=30)
+    with app.app_context():
+        auth.register_user("bob", passwords["bob"])
+    client = app.test_client()
+    assert json_login(client, "bob", passwords["bob"], remember=remember).status_code == 200
+    assert (client.get_cookie("remember_token") is not None) is remember
 
 
 @pytest.mark.parametrize(
@@ -171,6 +169,8 @@ def test_json_login_does_not_take_the_token_from_the_body(
         b'{"username": "ann", "password": "x", "remember": "yes"}',
         b'{"username": "ann", "password": "x", "remember": NaN}',
         b"\xff\xfe",
+        b'{"username": "ann", "password": "\\ud800"}',
+        b'{"username": "\\udfff", "password": "x"}',
         b"[" * 5_000,  # deeper than Python's recursion limit
         b"[" * 100_000,
     ],

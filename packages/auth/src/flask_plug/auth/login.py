@@ -22,6 +22,15 @@ def request_user() -> User | None:
     return getattr(g, "user", None) if has_request_context() else None
 
 
+def user_summary(user: User) -> dict[str, t.Any]:
+    """What scripts learn of a user (``/auth/login``'s JSON answer, ``/auth/me``):
+    ``{"id", "username", "roles"}``, roles sorted. Nothing secret goes in.
+
+    .. versionadded:: 0.2
+    """
+    return {"id": user.id, "username": user.username, "roles": sorted(user.roles)}
+
+
 def login_user(user: User, *, remember: bool = False) -> None:
     """Start a login session for ``user`` in this request's session cookie.
 
