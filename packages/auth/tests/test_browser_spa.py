@@ -8,18 +8,24 @@ plugin's (``testing/``).
 
 from __future__ import annotations
 
+import importlib.util
+import re
 import secrets
 import string
+import sys
 import typing as t
 from pathlib import Path
 
 import pytest
-from flask import Flask
+from flask import Flask, Response
 
 from flask_plug.auth import Auth, current_user
 from flask_plug.cors import CORS
 
 pytestmark = pytest.mark.browser
+
+GUIDE = Path(__file__).resolve().parents[3] / "docs" / "guides" / "spa.md"
+FENCE = re.compile(r"^```(\w+)\n(.*?)^```$", re.MULTILINE | re.DOTALL)
 
 USERNAME = "ada-spa"
 PASSWORD = "correct horse battery staple"
@@ -148,3 +154,86 @@ def test_spa_on_another_origin_logs_in_posts_and_logs_out(
     finally:
         with app.app_context():
             auth.store.engine.dispose()
+
+
+def _guide_blocks(language: str) -> list[str]:
+    text = GUIDE.read_text(encoding="utf-8")
+    return [m.group(2) for m in FENCE.finditer(text) if m.group(1) == language]
+
+
+def _collect(statement: str) -> str:
+    """``results.push(<the statement's expression>);``, its ``;`` and comment dropped."""
+    expression = re.sub(r";\s*(//.*)?$", "", statement)
+    return f"results.push({expression});"
+
+
+def _static_app(files: dict[str, tuple[str, str]]) -> Flask:
+    """Serve ``{path: (mimetype, text)}``: what ``python -m http.server`` does for the guide."""
+    app = Flask(__name__)
+
+    def serve(path: str = "") -> Response:
+        mimetype, text = files["/" + path]
+        return Response(text, mimetype=mimetype)
+
+    app.add_url_rule("/", view_func=serve)
+    app.add_url_rule("/<path:path>", view_func=serve)
+    return app
+
+
+@pytest.mark.skipif(not GUIDE.exists(), reason="the docs are not in the sdist")
+def test_the_spa_guide_runs_as_written(
+    tmp_path: Path,
+    live_server: t.Callable[[Flask], str],
+    spa_page: t.Any,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The guide's API, page, script and console session, with the test's free ports in
+    place of 5000 and 5173."""
+    (api_source,) = _guide_blocks("python")
+    (html,) = _guide_blocks("html")
+    script, console = _guide_blocks("javascript")
+    files: dict[str, tuple[str, str]] = {}  # filled once the API's port is known
+    spa = live_server(_static_app(files))
+
+    (tmp_path / "api.py").write_text(api_source.replace("http://127.0.0.1:5173", spa))
+    monkeypatch.setenv("SECRET_KEY", _secret_key())
+    spec = importlib.util.spec_from_file_location("spa_guide_api", tmp_path / "api.py")
+    assert spec is not None
+    assert spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    monkeypatch.setitem(sys.modules, "spa_guide_api", module)
+    spec.loader.exec_module(module)
+    app: Flask = module.create_app()
+    runner = app.test_cli_runner()
+    assert runner.invoke(args=["auth", "init-db"]).exit_code == 0
+    created = runner.invoke(args=["auth", "create-user", "ann"], input=f"{PASSWORD}\n{PASSWORD}\n")
+    assert created.exit_code == 0, created.output
+    api = live_server(app)
+    files["/"] = ("text/html", html)
+    files["/spa.js"] = ("text/javascript", script.replace("http://127.0.0.1:5000", api))
+
+    # The console session, each line's value collected: `const` lines run as they are.
+    lines = console.replace("the password you chose", PASSWORD).strip().splitlines()
+    body = [line if line.startswith("const ") else _collect(line) for line in lines]
+    session = (
+        "async () => { const results = [];\n" + "\n".join(body) + "\nreturn [user, ...results]; }"
+    )
+    try:
+        spa_page.goto(spa + "/")
+        assert spa_page.locator("#who").inner_text() == "Not logged in"
+        user, saved, me, logged_out, after = spa_page.evaluate(session)
+        assert user["username"] == "ann"
+        assert saved == {"saved": "hello", "by": "ann"}
+        assert me == user
+        assert logged_out is None
+        assert after == 401
+        # Without the header the POST is refused.
+        status = spa_page.evaluate(
+            """async () => (await fetch(API + "/api/notes", {method: "POST",
+                credentials: "include", headers: {"Content-Type": "application/json"},
+                body: "{}"})).status"""
+        )
+        assert status == 400
+    finally:
+        with app.app_context():
+            module.auth.store.engine.dispose()
