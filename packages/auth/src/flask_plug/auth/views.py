@@ -216,9 +216,7 @@ def _login_json() -> Response:
     app = current_app_object()
     if wait is not None:
         login_failed.send(app, username=username, reason="throttled")
-        return _json_error(
-            GENERIC_FAILURE, 429, {"Retry-After": str(max(1, math.ceil(wait)))}
-        )
+        return _json_error(GENERIC_FAILURE, 429, {"Retry-After": str(max(1, math.ceil(wait)))})
     if user is None:
         login_failed.send(app, username=username, reason="credentials")
         return _json_error(GENERIC_FAILURE, 401)
@@ -233,7 +231,9 @@ def _json_body() -> dict[str, t.Any]:
     if length is not None and length > MAX_JSON_LOGIN_BYTES:
         abort(_json_error("the body is too large", 400))
     # No length (a chunked body): read no more than the limit allows.
-    data = request.get_data() if length is not None else request.stream.read(MAX_JSON_LOGIN_BYTES + 1)
+    data = (
+        request.get_data() if length is not None else request.stream.read(MAX_JSON_LOGIN_BYTES + 1)
+    )
     if len(data) > MAX_JSON_LOGIN_BYTES:
         abort(_json_error("the body is too large", 400))
     try:
