@@ -121,6 +121,14 @@ def test_requests_with_authorization_are_exempt(
     assert response.status_code == 401
 
 
+def test_an_empty_authorization_header_is_not_exempt(
+    logged_in: t.Callable[[str], FlaskClient],
+) -> None:
+    """auth reads the cookie when ``Authorization`` is empty, so the check must run."""
+    client = logged_in("ann")
+    assert client.post("/private/notes", headers={"Authorization": ""}).status_code == 400
+
+
 def test_the_decorator_leaves_metadata(app: Flask) -> None:
     assert app.view_functions["notes"].__flask_plug__ == {"auth": {"csrf": True}}
     assert app.view_functions["private_notes"].__flask_plug__ == {

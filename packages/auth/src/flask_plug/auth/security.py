@@ -87,7 +87,7 @@ def check_csrf() -> None:
     What :meth:`Auth.csrf_protect` runs; protect a whole blueprint with
     ``bp.before_request(check_csrf)``. It needs a session (a ``SECRET_KEY``), not auth.
 
-    Requests with an ``Authorization`` header are let through: auth then finds the user
+    Requests with a non-empty ``Authorization`` header are let through: auth then finds the user
     from that header alone and never from the session cookie, so a request another site
     forged with the victim's cookie gains nothing by adding one. (A browser adds such a
     header by itself only for HTTP Basic credentials the user typed into its own prompt:
@@ -95,7 +95,8 @@ def check_csrf() -> None:
 
     .. versionadded:: 0.2
     """
-    if request.method in SAFE_METHODS or "Authorization" in request.headers:
+    # The same test as the user loader's: an empty header leaves the cookie in charge.
+    if request.method in SAFE_METHODS or request.headers.get("Authorization"):
         return
     if not csrf_valid(submitted_csrf_token()):
         refuse_csrf()
