@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from .database import DatabaseUnavailable
 from .extension import Auth, WrongPassword, current_user
-from .security import csrf_token, csrf_valid, safe_next
+from .login import user_summary
+from .security import check_csrf, csrf_token, csrf_valid, safe_next
 from .settings import AuthOptions, AuthSettings
 from .signals import logged_in, logged_out, login_failed
 from .store import ApiToken, Store, UserExists
@@ -23,6 +24,7 @@ __all__ = [
     "UserExists",
     "UserModelMixin",
     "WrongPassword",
+    "check_csrf",
     "csrf_token",
     "csrf_valid",
     "current_user",
@@ -30,4 +32,5 @@ __all__ = [
     "logged_out",
     "login_failed",
     "safe_next",
+    "user_summary",
 ]

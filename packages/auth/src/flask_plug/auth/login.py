@@ -20,6 +20,21 @@ def request_user() -> t.Any | None:
     return getattr(g, "user", None) if has_request_context() else None
 
 
+def user_summary(user: t.Any) -> dict[str, t.Any]:
+    """What scripts learn of a user (``/auth/login``'s JSON answer, ``/auth/me``):
+    ``{"id", "username", "roles"}`` (the first login name, roles sorted). Nothing secret
+    goes in.
+
+    .. versionadded:: 0.2
+    """
+    users = get_state(current_app).store.users
+    return {
+        "id": users.user_id(user),
+        "username": users.login_name(user),
+        "roles": sorted(users.roles(user)),
+    }
+
+
 def login_user(user: t.Any, *, remember: bool = False) -> None:
     """Start a login session for ``user`` in this request's session cookie.
 
