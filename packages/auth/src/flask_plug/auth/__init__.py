@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from .database import DatabaseUnavailable
 from .extension import Auth, WrongPassword, current_user
+from .login import current_scopes
 from .security import csrf_token, csrf_valid, safe_next
 from .settings import AuthOptions, AuthSettings
 from .signals import logged_in, logged_out, login_failed
@@ -23,6 +24,7 @@ __all__ = [
     "WrongPassword",
     "csrf_token",
     "csrf_valid",
+    "current_scopes",
     "current_user",
     "logged_in",
     "logged_out",
