@@ -39,9 +39,10 @@ def client(app: Flask) -> FlaskClient:
 
 @pytest.fixture
 def api_token(app: Flask) -> str:
-    """A token of the demo's normal user, created the way the Account page does."""
+    """A token of the demo's normal user, created the way the Account page does by
+    default: with both of its scopes."""
     from flask_plug_demo.extensions import auth
 
     with app.test_request_context():
         [user] = [u for u in auth.store.list_users() if u.username == "demo"]
-        return auth.create_token(user, name="tests")
+        return auth.create_token(user, name="tests", scopes=("notes:read", "notes:write"))

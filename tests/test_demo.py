@@ -150,8 +150,9 @@ def test_api_docs_document_security_and_rate_limits(client: FlaskClient) -> None
     validate(document)
     assert set(document["paths"]) == {"/api/notes"}
     post = document["paths"]["/api/notes"]["post"]
-    assert post["security"] == [{"session": []}, {"bearer": []}]
-    assert {"201", "400", "401", "415", "422", "429"} <= set(post["responses"])
+    assert post["security"] == [{"session": []}, {"bearer": ["notes:write"]}]
+    assert {"201", "400", "401", "403", "415", "422", "429"} <= set(post["responses"])
+    assert "insufficient_scope" in post["responses"]["403"]["description"]
     assert "5 per 1 minute" in post["responses"]["429"]["description"]
     assert "RateLimit-Policy" in post["responses"]["429"]["headers"]
     listing = document["paths"]["/api/notes"]["get"]
@@ -185,7 +186,7 @@ def test_note_posting_is_limited_per_user(app: Flask, client: FlaskClient, api_t
 
     with app.test_request_context():
         [admin] = [u for u in auth.store.list_users() if u.username == "admin"]
-        admin_token = auth.create_token(admin, name="tests")
+        admin_token = auth.create_token(admin, name="tests", scopes=["notes:write"])
     for token in (api_token, admin_token):  # one address, two users: a limit each
         bearer = {"Authorization": f"Bearer {token}"}
         codes = [

@@ -105,7 +105,7 @@ def unlimited(tmp_path_factory: pytest.TempPathFactory) -> t.Iterator[tuple[Flas
     app = create_app({"TESTING": True, "RATELIMIT_ENABLED": False}, instance_path=str(instance))
     with app.test_request_context():
         [user] = [u for u in auth.store.list_users() if u.username == "demo"]
-        token = auth.create_token(user, name="tests")
+        token = auth.create_token(user, name="tests", scopes=["notes:write"])
     yield app, token
     close_app(app)
     assert Path(instance, "access.log").exists()

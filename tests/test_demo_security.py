@@ -132,3 +132,71 @@ def test_wrong_token_passwords_count_towards_the_lockout(app: Flask, client: Fla
     ]
     assert statuses[:5] == [400] * 5
     assert statuses[5:] == [429, 429]
+
+
+def _demo_password(app: Flask) -> str:
+    return next(
+        line.split()[1]
+        for line in Path(app.instance_path, "first-run-passwords.txt").read_text().splitlines()
+        if line.split()[:1] == ["demo"]
+    )
+
+
+def _make_token(client: FlaskClient, app: Flask, *scopes: str) -> tuple[int, str]:
+    data = {"csrf_token": _account_form(client), "name": "x", "password": _demo_password(app)}
+    response = client.post("/account", data={**data, "scope": list(scopes)})
+    page = response.get_data(as_text=True)
+    match = re.search(r'<pre id="token">([^<]+)</pre>', page)
+    return response.status_code, match[1] if match else page
+
+
+def test_the_account_page_offers_both_scopes_ticked(app: Flask, client: FlaskClient) -> None:
+    _login(client, app)
+    page = client.get("/account").get_data(as_text=True)
+    for scope in ("notes:read", "notes:write"):
+        assert re.search(rf'name="scope" value="{scope}"\s+checked>', page), page
+
+
+def test_a_token_can_do_what_its_scopes_allow_and_no_more(app: Flask, client: FlaskClient) -> None:
+    _login(client, app)
+    status, reader = _make_token(client, app, "notes:read")
+    assert status == 200
+    status, writer = _make_token(client, app, "notes:write")
+    assert status == 200
+    status, neither = _make_token(client, app)
+    assert status == 200
+
+    api = app.test_client()
+    note = {"title": "scoped"}
+    for token in (reader, neither):
+        refused = api.post("/api/notes", json=note, headers={"Authorization": f"Bearer {token}"})
+        assert refused.status_code == 403
+        assert refused.get_json() == {"error": "insufficient_scope", "scopes": ["notes:write"]}
+        challenge = refused.headers["WWW-Authenticate"]
+        assert 'error="insufficient_scope", scope="notes:write"' in challenge
+    written = api.post("/api/notes", json=note, headers={"Authorization": f"Bearer {writer}"})
+    assert written.status_code == 201
+
+    assert api.get("/notes", headers={"Authorization": f"Bearer {reader}"}).status_code == 200
+    for token in (writer, neither):
+        page = api.get("/notes", headers={"Authorization": f"Bearer {token}"})
+        assert page.status_code == 403
+        assert page.get_json()["scopes"] == ["notes:read"]
+    # The login session is the user's own: scopes do not limit it.
+    assert client.post("/api/notes", json=note).status_code == 201
+    assert client.get("/notes").status_code == 200
+
+
+@pytest.mark.parametrize("scopes", [["admin"], ["notes:read", "notes write"], ["x" * 500]])
+def test_a_scope_not_offered_is_refused_without_a_token(
+    app: Flask, client: FlaskClient, scopes: list[str]
+) -> None:
+    from flask_plug_demo.extensions import auth
+
+    _login(client, app)
+    status, page = _make_token(client, app, *scopes)
+    assert status == 400
+    assert "Choose scopes from the list." in page
+    with app.test_request_context():
+        [user] = [u for u in auth.store.list_users() if u.username == "demo"]
+        assert auth.store.tokens(user.id) == []

@@ -103,7 +103,7 @@ def assert_entry_types(metadata: dict[str, t.Any]) -> None:
     docs = metadata["apidocs"]
     assert isinstance(docs, dict) and docs["summary"] == "List the things."
     assert docs["responses"] == {404: "No thing."}
-    assert metadata["auth"] == {"login_required": True, "roles": ["editor"]}
+    assert metadata["auth"] == {"login_required": True, "roles": ["editor"], "scopes": []}
     cors = metadata["cors"]
     assert isinstance(cors, dict) and cors["origins"] == [FRONT_END]
     ratelimit = metadata["ratelimit"]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import math
 import threading
 import typing as t
@@ -74,6 +75,12 @@ NOTES: list[Note] = [
 
 _NOTES_LOCK = threading.Lock()
 
+TOKEN_SCOPES = {
+    "notes:read": "read the notes page (GET /notes)",
+    "notes:write": "add notes (POST /api/notes)",
+}
+"""The scopes an API token can be given on the Account page, with what each allows."""
+
 
 @timer.span("notes.load", desc="read notes")
 def load_notes() -> list[Note]:
@@ -99,34 +106,40 @@ def home() -> str:
 
 
 @bp.get("/notes")
-@auth.login_required
+@auth.scopes_required("notes:read")
 def notes_page() -> str:
-    """The notes, for logged-in users."""
+    """The notes, for logged-in users (and API tokens with the notes:read scope)."""
     return render_template("notes.html", notes=load_notes())
 
 
 @bp.route("/account", methods=["GET", "POST"])
 @auth.login_required
 def account() -> str | tuple[str, int]:
-    """The user's page: create an API token, shown once.
+    """The user's page: create an API token with the scopes ticked, shown once.
 
     A token outlives the session that made it, so making one asks for the password
     again: someone who finds a logged-in browser, or steals its cookie, cannot mint one.
     Wrong passwords count towards auth's lockout, as at the login form.
     """
+    page = functools.partial(render_template, "account.html", scopes=TOKEN_SCOPES)
     if request.method == "GET":
-        return render_template("account.html")
+        return page(chosen=list(TOKEN_SCOPES))
     if not csrf_valid(request.form.get("csrf_token")):
         abort(400, description="the form's CSRF token is missing or wrong; reload the page")
     name = request.form.get("name", "demo")[:100] or "demo"
+    chosen = request.form.getlist("scope")
+    if not set(chosen) <= TOKEN_SCOPES.keys():
+        return page(chosen=[], error="Choose scopes from the list."), 400
     try:
-        token = auth.create_token(g.user, name, password=request.form.get("password", ""))
+        token = auth.create_token(
+            g.user, name, scopes=chosen, password=request.form.get("password", "")
+        )
     except WrongPassword as refused:
         if refused.retry_after is not None:
             error = f"Too many wrong passwords; try again in {math.ceil(refused.retry_after)} s."
-            return render_template("account.html", error=error), 429
-        return render_template("account.html", error="That is not your password."), 400
-    return render_template("account.html", token=token)
+            return page(chosen=chosen, error=error), 429
+        return page(chosen=chosen, error="That is not your password."), 400
+    return page(chosen=chosen, token=token, token_scopes=sorted(set(chosen)))
 
 
 @bp.get("/admin")
@@ -152,14 +165,14 @@ def list_notes() -> NoteList:
 # Counted per logged-in user, so people behind one address (an office, a proxy) do not
 # share a limit; by address for requests without a user.
 @limiter.limit("5/minute", key_func=user_or_remote_addr)
-@auth.login_required
+# A login session may; an API token only with the notes:write scope.
+@auth.scopes_required("notes:write")
 @apidocs.doc(status=201, responses={413: APIError})
 @apidocs.validate
 def add_note(body: NewNote) -> Note:
     """Add a note.
 
-    Notes are kept in memory, the 50 newest. Needs a login session or an API token
-    (create one on the Account page).
+    Notes are kept in memory, the 50 newest. Create an API token on the Account page.
     """
     with _NOTES_LOCK:  # gunicorn's gthread workers run requests in threads
         note: Note = {

@@ -30,7 +30,7 @@ PROBLEM_FIELDS = {"type", "title", "status", "detail"}
 # -- flask-plug-auth, as its _guard() writes the metadata ----------------------------------
 
 
-def _guard(view: F, roles: tuple[str, ...]) -> F:
+def _guard(view: F, roles: tuple[str, ...], scopes: tuple[str, ...] = ()) -> F:
     @functools.wraps(view)
     def guarded(*args: t.Any, **kwargs: t.Any) -> t.Any:
         return view(*args, **kwargs)
@@ -39,6 +39,7 @@ def _guard(view: F, roles: tuple[str, ...]) -> F:
     auth = dict(metadata.get("auth", {}))
     auth["login_required"] = True
     auth["roles"] = sorted({*auth.get("roles", ()), *roles})
+    auth["scopes"] = sorted({*auth.get("scopes", ()), *scopes})
     metadata["auth"] = auth
     guarded.__flask_plug__ = metadata  # type: ignore[attr-defined]
     return t.cast(F, guarded)
@@ -50,6 +51,10 @@ def login_required(view: F) -> F:
 
 def roles_required(*roles: str) -> t.Callable[[F], F]:
     return lambda view: _guard(view, roles)
+
+
+def scopes_required(*scopes: str) -> t.Callable[[F], F]:
+    return lambda view: _guard(view, (), scopes)
 
 
 # -- flask-plug-ratelimit ------------------------------------------------------------------
@@ -198,6 +203,49 @@ def test_stacked_guards_merge_their_roles(app: Flask) -> None:
     document = fetch(app)
     security = document["paths"]["/vault"]["get"]["security"]
     assert security == [{"session": ["admin", "treasurer"]}, {"bearer": ["admin", "treasurer"]}]
+
+
+def test_token_scopes_are_required_of_the_bearer_scheme_and_add_a_403(app: Flask) -> None:
+    @app.post("/notes")
+    @scopes_required("notes:write")
+    def add_note() -> str:
+        """Add a note."""
+        return ""
+
+    @app.delete("/notes")
+    @roles_required("admin")
+    @scopes_required("notes:write", "notes:delete")
+    def clear_notes() -> str:
+        return ""
+
+    document = fetch(app)
+    assert document["openapi"].startswith("3.1.")  # non-OAuth schemes may list names
+    add = document["paths"]["/notes"]["post"]
+    # A login session is the user's own: scopes limit API tokens only.
+    assert add["security"] == [{"session": []}, {"bearer": ["notes:write"]}]
+    assert set(add["responses"]) == {"200", "401", "403"}
+    assert "notes:write" in add["description"].split("\n\n")[-1]
+    forbidden = add["responses"]["403"]
+    assert "scope" in forbidden["description"]
+    assert "WWW-Authenticate" in forbidden["headers"]
+    body = forbidden["content"]["application/json"]["schema"]
+    assert set(body["properties"]) == {"error", "scopes"}
+
+    clear = document["paths"]["/notes"]["delete"]
+    assert clear["security"] == [
+        {"session": ["admin"]}, {"bearer": ["admin", "notes:delete", "notes:write"]},
+    ]  # fmt: skip
+    note = clear["description"]
+    assert "admin" in note and "notes:delete, notes:write" in note
+    assert "role" in clear["responses"]["403"]["description"]
+    assert "scope" in clear["responses"]["403"]["description"]
+
+
+def test_login_without_scopes_documents_no_scope_403(app: Flask) -> None:
+    app.add_url_rule("/me", "me", login_required(fresh()))
+    operation = fetch(app)["paths"]["/me"]["get"]
+    assert "403" not in operation["responses"]
+    assert operation["security"] == [{"session": []}, {"bearer": []}]
 
 
 def test_the_cookie_scheme_is_named_after_session_cookie_name() -> None:

@@ -99,7 +99,9 @@ def test_login_required_leaves_metadata(auth: Auth) -> None:
         return "ok"
 
     guarded = auth.login_required(view)
-    assert guarded.__flask_plug__ == {"auth": {"login_required": True, "roles": []}}  # type: ignore[attr-defined]
+    assert guarded.__flask_plug__ == {  # type: ignore[attr-defined]
+        "auth": {"login_required": True, "roles": [], "scopes": []}
+    }
     assert guarded.__name__ == "view"
 
 
@@ -111,7 +113,7 @@ def test_roles_required_leaves_metadata_and_keeps_other_extensions(auth: Auth) -
     guarded = auth.roles_required("editor")(auth.roles_required("admin", "editor")(view))
     assert guarded.__flask_plug__ == {  # type: ignore[attr-defined]
         "ratelimit": ["5/minute"],
-        "auth": {"login_required": True, "roles": ["admin", "editor"]},
+        "auth": {"login_required": True, "roles": ["admin", "editor"], "scopes": []},
     }
     assert view.__flask_plug__ == {"ratelimit": ["5/minute"]}  # type: ignore[attr-defined]
 

@@ -47,6 +47,28 @@ _SUCCESS_RATELIMIT_HEADERS = {
 }
 
 
+# flask-plug-auth's answer to an API token without a scope the view needs (RFC 6750 §3.1).
+_INSUFFICIENT_SCOPE_HEADERS = {
+    "WWW-Authenticate": {
+        "description": '`Bearer realm="...", error="insufficient_scope", scope="..."`,'
+        " naming the scopes needed (RFC 6750).",
+        "schema": {"type": "string"},
+    },
+}
+_INSUFFICIENT_SCOPE_SCHEMA = {
+    "type": "object",
+    "properties": {
+        "error": {"type": "string", "const": "insufficient_scope"},
+        "scopes": {
+            "type": "array",
+            "items": {"type": "string"},
+            "description": "Every scope the view needs.",
+        },
+    },
+    "required": ["error", "scopes"],
+}
+
+
 class _Declared(t.NamedTuple):
     """One input of an operation, by its type."""
 
@@ -192,7 +214,7 @@ class _Builder:
         if docs.get("security") is not None:
             operation["security"] = self._declared_security(docs["security"], rule)
         elif auth.get("login_required"):
-            self._require_login(operation, auth.get("roles", []))
+            self._require_login(operation, auth.get("roles", []), auth.get("scopes", []))
         return operation
 
     def _inputs(
@@ -260,10 +282,14 @@ class _Builder:
         ref = schema.get("$ref", "")
         return self.registry.components.get(ref.rsplit("/", 1)[-1], schema)
 
-    def _require_login(self, operation: dict[str, t.Any], roles: list[str]) -> None:
-        operation["security"] = self._security(roles)
+    def _require_login(
+        self, operation: dict[str, t.Any], roles: list[str], scopes: list[str]
+    ) -> None:
+        operation["security"] = self._security(roles, scopes)
         note = "Needs a logged-in user" + (f" with role(s): {', '.join(roles)}." if roles
                                             else ".")  # fmt: skip
+        if scopes:
+            note += f" An API token needs the scope(s): {', '.join(scopes)}."
         operation["description"] = f"{operation.get('description', '')}\n\n{note}".strip()
 
     def _operation_id(self, rule: Rule, method: str) -> str:
@@ -432,7 +458,10 @@ class _Builder:
                 )
         return requirements
 
-    def _security(self, roles: list[str]) -> list[dict[str, list[str]]]:
+    def _security(self, roles: list[str], scopes: list[str]) -> list[dict[str, list[str]]]:
+        """Either scheme will do. OpenAPI 3.1 lets a non-OAuth requirement list the role
+        names it needs: a session needs the user's roles; a token, those and its scopes
+        (a session is the user's own credential, which scopes do not limit)."""
         cookie = self.app.config.get("SESSION_COOKIE_NAME") or "session"
         self.security_schemes.setdefault(
             "session",
@@ -444,7 +473,7 @@ class _Builder:
             {"type": "http", "scheme": "bearer",
              "description": "An API token, sent as `Authorization: Bearer <token>`."},
         )  # fmt: skip
-        return [{"session": list(roles)}, {"bearer": list(roles)}]
+        return [{"session": list(roles)}, {"bearer": sorted({*roles, *scopes})}]
 
 
 def merged_metadata(
@@ -558,8 +587,18 @@ def _body_responses(inputs: dict[str, _Declared]) -> dict[str, t.Any]:
 def _login_responses(auth: dict[str, t.Any]) -> dict[str, t.Any]:
     if not auth.get("login_required"):
         return {}
-    responses = {"401": {"description": "Not logged in, or a bad token."}}
-    if auth.get("roles"):
+    responses: dict[str, t.Any] = {"401": {"description": "Not logged in, or a bad token."}}
+    roles, scopes = auth.get("roles"), auth.get("scopes")
+    if scopes:
+        lacking = "The API token lacks a required scope (`insufficient_scope`)."
+        if roles:
+            lacking = "The user lacks a required role, or " + lacking[0].lower() + lacking[1:]
+        responses["403"] = {
+            "description": lacking,
+            "headers": _INSUFFICIENT_SCOPE_HEADERS,
+            "content": {"application/json": {"schema": _INSUFFICIENT_SCOPE_SCHEMA}},
+        }
+    elif roles:
         responses["403"] = {"description": "The user lacks a required role."}
     return responses
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from .database import DatabaseUnavailable
 from .extension import Auth, WrongPassword, current_user
-from .login import user_summary
+from .login import current_scopes, user_summary
 from .security import check_csrf, csrf_token, csrf_valid, safe_next
 from .settings import AuthOptions, AuthSettings
 from .signals import logged_in, logged_out, login_failed
@@ -27,6 +27,7 @@ __all__ = [
     "check_csrf",
     "csrf_token",
     "csrf_valid",
+    "current_scopes",
     "current_user",
     "logged_in",
     "logged_out",

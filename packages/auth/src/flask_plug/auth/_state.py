@@ -6,7 +6,7 @@ import base64
 import typing as t
 from datetime import timedelta
 
-from flask import after_this_request, current_app, request, session
+from flask import after_this_request, current_app, g, request, session
 
 from . import names, passwords
 
@@ -20,6 +20,8 @@ if t.TYPE_CHECKING:
 EXTENSION_KEY = "flask-plug-auth"
 SESSION_KEY = "_auth_sid"
 REMEMBER_COOKIE = "remember_token"
+SCOPES_KEY = "_auth_token_scopes"
+"""Where on ``g`` the scopes of a request's API token are kept (absent: no token)."""
 
 
 def get_state(app: Flask) -> AuthState:
@@ -78,7 +80,11 @@ class AuthState:
         scheme = scheme.lower()
         credentials = credentials.strip()
         if scheme == "bearer" and credentials and len(credentials) < 200:
-            return self.store.token_user(credentials)
+            found = self.store.token_grant(credentials)
+            if found is None:
+                return None
+            setattr(g, SCOPES_KEY, found[1])
+            return found[0]
         if scheme == "basic" and self.settings.api_basic and len(credentials) < 2000:
             try:
                 decoded = base64.b64decode(credentials, validate=True).decode()

@@ -56,6 +56,10 @@ def _when(moment: datetime | None) -> str:
     return "never expires" if moment is None else f"expires {moment:%Y-%m-%d %H:%M:%S} UTC"
 
 
+def _scopes(scopes: frozenset[str]) -> str:
+    return f"scopes {' '.join(sorted(scopes))}" if scopes else "no scopes"
+
+
 def _state_of(token: ApiToken) -> str:
     if token.revoked_at is not None:
         return "revoked"
@@ -169,28 +173,43 @@ def delete_user(username: str) -> None:
     help="How long it works: seconds, or 90m, 12h, 30d. Default: AUTH_TOKEN_LIFETIME"
     " (unset: until revoked).",
 )
-def create_token(username: str, name: str, lifetime: timedelta | None) -> None:
-    """Create an API token for USERNAME; it is shown once, here."""
+@click.option(
+    "--scope",
+    "scopes",
+    multiple=True,
+    help="A scope the token gets; repeat for several. Default: none (not all).",
+)
+def create_token(
+    username: str, name: str, lifetime: timedelta | None, scopes: tuple[str, ...]
+) -> None:
+    """Create an API token for USERNAME; it is shown once, here.
+
+    A token made without ``--scope`` has no scopes: it reaches only views that need none.
+    """
     if lifetime is None:
         lifetime = get_state(current_app).settings.token_lifetime
     user_id = _user_id(username)
     try:
-        token_id, token = _store().create_token(user_id, name, lifetime)
+        token_id, token = _store().create_token(user_id, name, lifetime, scopes)
     except ValueError as e:
         raise click.ClickException(str(e)) from None
-    expires = next(tok.expires_at for tok in _store().tokens(user_id) if tok.id == token_id)
-    click.echo(f"token {token_id} for {username}, {_when(expires)} (shown once, keep it safe):")
+    created = next(tok for tok in _store().tokens(user_id) if tok.id == token_id)
+    click.echo(
+        f"token {token_id} for {username}, {_when(created.expires_at)},"
+        f" {_scopes(created.scopes)} (shown once, keep it safe):"
+    )
     click.echo(token)
 
 
 @auth_cli.command("list-tokens")
 @click.argument("username")
 def list_tokens(username: str) -> None:
-    """List USERNAME's API tokens: id, name, when each expires, and whether it works."""
+    """List USERNAME's API tokens: id, name, when each expires, its scopes, and whether
+    it works."""
     for token in _store().tokens(_user_id(username)):
         click.echo(
             f"{token.id:5}  {token.name:30}  created {token.created_at:%Y-%m-%d %H:%M:%S} UTC"
-            f"  {_when(token.expires_at):34}  {_state_of(token)}"
+            f"  {_when(token.expires_at):34}  {_scopes(token.scopes)}  {_state_of(token)}"
         )
 
 

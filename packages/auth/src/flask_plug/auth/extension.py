@@ -25,6 +25,8 @@ from ._state import EXTENSION_KEY, SESSION_KEY, AuthState, get_state
 from .cli import auth_cli
 from .database import hide_password, open_engine
 from .login import (
+    current_scopes,
+    insufficient_scope,
     login_user,
     logout_everywhere_else,
     logout_user,
@@ -272,6 +274,7 @@ class Auth:
         user: t.Any,
         name: str = "api",
         *,
+        scopes: t.Iterable[str] = (),
         lifetime: timedelta | float | None = None,
         password: str | None = None,
     ) -> str:
@@ -282,6 +285,10 @@ class Auth:
         or a copy of their remember-me cookie is used.
 
         :param name: what the token is for, as listed; 1 to 100 characters.
+        :param scopes: what the token may be used for: the scope names that views guarded
+            by :meth:`scopes_required` ask for (same alphabet as role names). A token
+            made without scopes has none, not all: it reaches only views that need no
+            scope. Scopes limit the token, never add to what its user may do.
         :param lifetime: how long it works, a :class:`~datetime.timedelta` or seconds;
             by default ``AUTH_TOKEN_LIFETIME`` (whose default is: until revoked).
         :param password: the user's password, asked again so that an unattended or stolen
@@ -290,14 +297,17 @@ class Auth:
             ``AUTH_MAX_FAILURES_PER_ADDRESS``, and while they are reached none is checked.
         :raises WrongPassword: if ``password`` is given and is not the user's, or attempts
             are refused for now (see :attr:`WrongPassword.retry_after`).
-        :raises ValueError: for a bad ``lifetime`` or ``name``.
+        :raises ValueError: for a bad ``lifetime``, ``name`` or scope (also when ``scopes``
+            is one string rather than a list of names).
 
         .. versionchanged:: 0.2
-            ``lifetime`` and ``password``; tokens end with the user's other credentials.
+            ``scopes``, ``lifetime`` and ``password``; tokens end with the user's other
+            credentials.
         """
         state = get_state(current_app)
         expires_in = state.settings.token_lifetime if lifetime is None else check_lifetime(lifetime)
         users = state.store.users
+        scopes = names.check_scopes(scopes)  # before the password is tried
         if password is not None:
             login = users.login_name(user)
             if has_request_context():
@@ -306,7 +316,7 @@ class Auth:
                 confirmed, wait = state.check_credentials(login, password), None
             if confirmed is None or users.user_id(confirmed) != users.user_id(user):
                 raise WrongPassword(wait)
-        return state.store.create_token(users.user_id(user), name, expires_in)[1]
+        return state.store.create_token(users.user_id(user), name, expires_in, scopes)[1]
 
     def login_required(self, view: F) -> F:
         """Let only logged-in users (session, remember-me or API token) reach ``view``.
@@ -364,7 +374,31 @@ class Auth:
         }
         return t.cast(F, protected)
 
-    def _guard(self, view: F, roles: tuple[str, ...]) -> F:
+    def scopes_required(self, *scopes: str) -> t.Callable[[F], F]:
+        """Let a request authenticated by an API token reach the view only if the token
+        has every one of ``scopes``; implies :meth:`login_required`.
+
+        Logins with the user's own credentials (session, remember-me, HTTP Basic) are not
+        limited by scopes. A token lacking a scope gets 403 JSON
+        ``{"error": "insufficient_scope", "scopes": [...]}`` with
+        ``WWW-Authenticate: Bearer realm="...", error="insufficient_scope", scope="..."``
+        (RFC 6750), listing every scope the view needs. Stacked guards add up.
+
+        :raises ValueError: if no scope is given, or one is not a valid scope name.
+
+        .. versionadded:: 0.2
+        """
+        if not scopes:
+            raise ValueError("scopes_required needs one or more scope names")
+        names.check_scopes(scopes)
+        return lambda view: self._guard(view, (), scopes)
+
+    def _guard(self, view: F, roles: tuple[str, ...], scopes: tuple[str, ...] = ()) -> F:
+        metadata = _metadata(view)
+        auth = metadata.get("auth", {})
+        # Every scope of the guards below too: the 403 names all that the view needs.
+        all_scopes = sorted({*auth.get("scopes", ()), *scopes})
+
         @functools.wraps(view)
         def guarded(*args: t.Any, **kwargs: t.Any) -> t.Any:
             user = request_user()
@@ -376,6 +410,12 @@ class Auth:
                     response.status_code = 403
                     return response
                 abort(403)
+            if scopes:
+                granted = current_scopes()
+                if granted is not None and not granted.issuperset(all_scopes):
+                    response = insufficient_scope(all_scopes)
+                    response.headers["Cache-Control"] = "private, no-store"
+                    return response
             # ensure_sync: an async def view returns a coroutine; Flask runs it, as it
             # would have run the view had it not been wrapped.
             response = make_response(current_app.ensure_sync(view)(*args, **kwargs))
@@ -384,12 +424,15 @@ class Auth:
             response.headers.setdefault("Cache-Control", "private, no-store")
             return response
 
-        metadata = _metadata(view)
-        auth = metadata.get("auth", {})
         roles_before = auth.get("roles", ())
         guarded.__flask_plug__ = {  # type: ignore[attr-defined]
             **metadata,
-            "auth": {**auth, "login_required": True, "roles": sorted({*roles_before, *roles})},
+            "auth": {
+                **auth,
+                "login_required": True,
+                "roles": sorted({*roles_before, *roles}),
+                "scopes": all_scopes,
+            },
         }
         return t.cast(F, guarded)
 

@@ -7,7 +7,7 @@ import typing as t
 
 from flask import current_app, g, has_request_context, jsonify, redirect, request, session, url_for
 
-from ._state import REMEMBER_COOKIE, SESSION_KEY, current_app_object, get_state
+from ._state import REMEMBER_COOKIE, SCOPES_KEY, SESSION_KEY, current_app_object, get_state
 from .signals import logged_in, logged_out
 
 if t.TYPE_CHECKING:
@@ -35,6 +35,22 @@ def user_summary(user: t.Any) -> dict[str, t.Any]:
     }
 
 
+def current_scopes() -> frozenset[str] | None:
+    """The scopes of the API token this request was authenticated with; ``None`` when it
+    was not authenticated by a token: a login session, a remember-me cookie, HTTP Basic
+    (the user's own credentials, which scopes do not limit), or no login at all.
+
+    A token made without scopes has none: ``frozenset()``, not "all". Loads the user
+    like ``current_user`` if that has not happened yet; makes no query of its own.
+
+    .. versionadded:: 0.2
+    """
+    if request_user() is None:
+        return None
+    scopes: frozenset[str] | None = g.get(SCOPES_KEY)
+    return scopes
+
+
 def login_user(user: t.Any, *, remember: bool = False) -> None:
     """Start a login session for ``user`` in this request's session cookie.
 
@@ -47,6 +63,7 @@ def login_user(user: t.Any, *, remember: bool = False) -> None:
     session[SESSION_KEY] = state.store.start_session(user_id, state.settings.session_lifetime)
     state.store.purge_expired(state.settings.failure_window)  # logins are rare: tidy up here
     g.user = user
+    g.pop(SCOPES_KEY, None)  # from here on a session login, whatever token came with it
     set_remote_user(user)
     if remember and state.settings.remember_days:
         state.set_remember_cookie(user_id)
@@ -65,6 +82,7 @@ def logout_user() -> None:
         state.clear_remember_cookie()
     session.clear()
     g.user = None
+    g.pop(SCOPES_KEY, None)
     if user is not None:
         logged_out.send(current_app_object(), user=user)
 
@@ -98,6 +116,22 @@ def wants_json() -> bool:
         return True
     best = accept.best_match(["text/html", "application/json"])
     return best == "application/json" and accept[best] > accept["text/html"]
+
+
+def insufficient_scope(scopes: t.Sequence[str]) -> Response:
+    """The answer to an API token that lacks a scope the view needs: 403, with the
+    ``insufficient_scope`` challenge of RFC 6750 §3.1 naming every scope needed.
+
+    .. versionadded:: 0.2
+    """
+    needed = " ".join(scopes)
+    response = jsonify(error="insufficient_scope", scopes=list(scopes))
+    response.status_code = 403
+    realm = get_state(current_app).settings.realm
+    response.headers["WWW-Authenticate"] = (
+        f'Bearer realm="{realm}", error="insufficient_scope", scope="{needed}"'
+    )
+    return response
 
 
 def unauthorized() -> Response:

@@ -79,6 +79,9 @@ def auth_tables(metadata: MetaData, user_id: Column[t.Any]) -> Tables:
         Column("revoked_at", DateTime(), nullable=True),
         # Added in 0.2; NULL (every 0.1 token) never expires. Store.create_tables adds it.
         Column("expires_at", DateTime(), nullable=True),
+        # Added in 0.2: the token's scopes, space-separated as in OAuth. NULL (every token
+        # made before scopes) and "" are no scopes. Store.create_tables adds it.
+        Column("scopes", Text, nullable=True),
     )
     remember_tokens = Table(
         "auth_remember_tokens",

@@ -12,8 +12,9 @@ MAX_USERNAME_LENGTH = 150
 MAX_ROLE_LENGTH = 64
 
 ROLE_PATTERN = re.compile(rf"[A-Za-z0-9_.:-]{{1,{MAX_ROLE_LENGTH}}}")
-"""One role name: ASCII letters, digits, ``_``, ``.``, ``:`` and ``-``. Roles are stored
-comma-separated, so anything that could separate two roles is refused."""
+"""One role name, or one API token scope: ASCII letters, digits, ``_``, ``.``, ``:`` and
+``-``. Roles are stored comma-separated and scopes space-separated, so anything that could
+separate two names is refused."""
 
 # NFKC may make a character up to 18 long: anything this long cannot fit, whatever it is.
 _MAX_RAW_LENGTH = 4 * MAX_USERNAME_LENGTH
@@ -64,15 +65,29 @@ def check_roles(roles: t.Iterable[str]) -> list[str]:
 
     :raises ValueError: naming the first role that is not one name.
     """
-    if isinstance(roles, str):
-        raise ValueError(f"roles must be a list of role names, not the string {roles!r}")
+    return _check_names(roles, "role", "roles")
+
+
+def check_scopes(scopes: t.Iterable[str]) -> list[str]:
+    """The API token scope names, checked one by one: the same alphabet as role names.
+
+    :raises ValueError: naming the first scope that is not one name.
+
+    .. versionadded:: 0.2
+    """
+    return _check_names(scopes, "scope", "scopes")
+
+
+def _check_names(values: t.Iterable[str], kind: str, plural: str) -> list[str]:
+    if isinstance(values, str):
+        raise ValueError(f"{plural} must be a list of {kind} names, not the string {values!r}")
     checked = []
-    for role in roles:
-        if not isinstance(role, str) or not ROLE_PATTERN.fullmatch(role):
+    for value in values:
+        if not isinstance(value, str) or not ROLE_PATTERN.fullmatch(value):
             raise ValueError(
-                f"role {role!r} is not a role name: use 1 to {MAX_ROLE_LENGTH} ASCII letters,"
-                " digits, '_', '.', ':' or '-' (no commas or spaces; give several roles"
-                " as several names)"
+                f"{kind} {value!r} is not a {kind} name: use 1 to {MAX_ROLE_LENGTH} ASCII"
+                " letters, digits, '_', '.', ':' or '-' (no commas or spaces; give several"
+                f" {plural} as several names)"
             )
-        checked.append(role)
+        checked.append(value)
     return checked

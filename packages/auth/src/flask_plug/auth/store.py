@@ -69,6 +69,12 @@ class ApiToken:
     revoked_at: datetime | None
     """When it was revoked: by hand, or with every token of its user by a password change,
     "log out everywhere" or a stolen remember-me cookie. ``None``: not revoked."""
+    scopes: frozenset[str] = frozenset()
+    """What the token may be used for (see :meth:`Auth.scopes_required`); empty: nothing
+    that needs a scope. Tokens made before scopes existed have none.
+
+    .. versionadded:: 0.2
+    """
 
     @property
     def active(self) -> bool:
@@ -79,7 +85,12 @@ class ApiToken:
 def _added_columns(tables: Tables) -> tuple[Column[t.Any], ...]:
     """Columns added since 0.1, each nullable so that existing rows stay valid. create_all
     leaves existing tables alone, so create_tables adds these to tables an older version made."""
-    return (tables.api_tokens.c.expires_at,)
+    return (tables.api_tokens.c.expires_at, tables.api_tokens.c.scopes)
+
+
+def _scopes(text: str | None) -> frozenset[str]:
+    """The scopes of a token's ``scopes`` column: space-separated; NULL is none."""
+    return frozenset(text.split()) if text else frozenset()
 
 
 def _upsert_for(engine: Engine) -> t.Callable[..., t.Any] | None:
@@ -127,7 +138,8 @@ class Store:
             .where(sessions.c.expires_at > bindparam("now"))
         )
         self._token_user = (
-            select(users.table)
+            # The token's scopes come with its user: a token request makes this one query.
+            select(users.table, tokens.c.scopes.label("token_scopes"))
             .join(tokens, tokens.c.user_id == users.id)
             .where(tokens.c.token_hash == bindparam("token_hash"))
             .where(tokens.c.revoked_at.is_(None))
@@ -171,8 +183,8 @@ class Store:
         first (``db.create_all()``, or your migrations).
 
         .. versionchanged:: 0.2
-            Adds ``auth_api_tokens.expires_at``, ``auth_users.email`` and
-            ``auth_users.active`` to tables made by 0.1.
+            Adds ``auth_api_tokens.expires_at``, ``auth_api_tokens.scopes``,
+            ``auth_users.email`` and ``auth_users.active`` to tables made by 0.1.
         """
         with self._database():
             self.tables.metadata.create_all(self.engine)
@@ -479,20 +491,27 @@ class Store:
     # API tokens ----------------------------------------------------------------------------
 
     def create_token(
-        self, user_id: t.Any, name: str, lifetime: timedelta | None = None
+        self,
+        user_id: t.Any,
+        name: str,
+        lifetime: timedelta | None = None,
+        scopes: t.Iterable[str] = (),
     ) -> tuple[int, str]:
         """Create an API token; the token itself is returned once and never stored.
 
         :param name: what it is for; 1 to 100 characters.
         :param lifetime: how long it works; ``None``: until revoked.
+        :param scopes: what it may be used for; none by default (not all).
         :return: the token's id and the token.
-        :raises ValueError: if the name is empty or too long for its column.
+        :raises ValueError: if the name is empty or too long for its column, or a scope is
+            not one scope name.
 
         .. versionchanged:: 0.2
-            ``lifetime``; names are checked here, not by the database.
+            ``lifetime`` and ``scopes``; names are checked here, not by the database.
         """
         if not 0 < len(name) <= self.tables.api_tokens.c.name.type.length:  # type: ignore[attr-defined]
             raise ValueError("a token name has 1 to 100 characters")
+        scope_text = " ".join(sorted(set(names.check_scopes(scopes)))) or None
         token = "fpa_" + secrets.token_urlsafe(32)
         now = utcnow()
         with self._begin() as conn:
@@ -503,17 +522,28 @@ class Store:
                     name=name,
                     created_at=now,
                     expires_at=None if lifetime is None else now + lifetime,
+                    scopes=scope_text,
                 )
             )
         return int(result.inserted_primary_key[0]), token  # type: ignore[index]
 
     def token_user(self, token: str) -> t.Any | None:
         """The user of a token that is neither revoked nor expired."""
+        found = self.token_grant(token)
+        return None if found is None else found[0]
+
+    def token_grant(self, token: str) -> tuple[t.Any, frozenset[str]] | None:
+        """The user and the scopes of a token that is neither revoked nor expired: one
+        indexed query, built once.
+
+        .. versionadded:: 0.2
+        """
         with self._connect() as conn:
             row = conn.execute(
                 self._token_user, {"token_hash": digest(token), "now": utcnow()}
             ).first()
-        return None if row is None else self._user(row)
+        user = None if row is None else self._user(row)
+        return None if user is None else (user, _scopes(row.token_scopes))
 
     def revoke_tokens(self, user_id: t.Any) -> int:
         """Revoke every API token of a user; return how many were active.
@@ -552,14 +582,18 @@ class Store:
 
         .. versionadded:: 0.2
         """
-        columns = ("id", "name", "created_at", "expires_at", "revoked_at")
+        columns = ("id", "name", "created_at", "expires_at", "revoked_at", "scopes")
         with self._connect() as conn:
             rows = conn.execute(
                 select(*(self.tables.api_tokens.c[name] for name in columns))
                 .where(self.tables.api_tokens.c.user_id == user_id)
                 .order_by(self.tables.api_tokens.c.id)
             )
-            return [ApiToken(*row) for row in rows]
+            return [
+                ApiToken(row.id, row.name, row.created_at, row.expires_at, row.revoked_at,
+                         _scopes(row.scopes))
+                for row in rows
+            ]  # fmt: skip
 
     # failed logins -------------------------------------------------------------------------
 
