@@ -406,16 +406,16 @@ class Auth:
                 return unauthorized()
             if roles and not set(roles) <= get_state(current_app).store.users.roles(user):
                 if wants_json():
-                    response = jsonify(error="forbidden", roles=sorted(roles))
-                    response.status_code = 403
-                    return response
+                    forbidden = jsonify(error="forbidden", roles=sorted(roles))
+                    forbidden.status_code = 403
+                    return forbidden
                 abort(403)
             if scopes:
                 granted = current_scopes()
                 if granted is not None and not granted.issuperset(all_scopes):
-                    response = insufficient_scope(all_scopes)
-                    response.headers["Cache-Control"] = "private, no-store"
-                    return response
+                    refused = insufficient_scope(all_scopes)
+                    refused.headers["Cache-Control"] = "private, no-store"
+                    return refused
             # ensure_sync: an async def view returns a coroutine; Flask runs it, as it
             # would have run the view had it not been wrapped.
             response = make_response(current_app.ensure_sync(view)(*args, **kwargs))

@@ -542,7 +542,9 @@ class Store:
             row = conn.execute(
                 self._token_user, {"token_hash": digest(token), "now": utcnow()}
             ).first()
-        user = None if row is None else self._user(row)
+        if row is None:
+            return None
+        user = self._user(row)
         return None if user is None else (user, _scopes(row.token_scopes))
 
     def revoke_tokens(self, user_id: t.Any) -> int:
