@@ -1,4 +1,5 @@
-"""The Python examples of the "Bring your own user model" guide run as written.
+"""The Python examples of the "Bring your own user model" guide, and of the Flask-Login
+migration guide's "Keep your user model", run as written.
 
 A block right after ``<!-- example: NAME -->`` is named; a ``-check`` block runs in the
 namespace its app block left, as a reader continuing in the same file would.
@@ -17,9 +18,12 @@ import pytest
 
 pytest.importorskip("flask_sqlalchemy")
 
-GUIDE = Path(__file__).resolve().parent.parent / "docs" / "guides" / "user-model.md"
+DOCS = Path(__file__).resolve().parent.parent / "docs"
+GUIDES = (DOCS / "guides" / "user-model.md", DOCS / "migrating" / "flask-login.md")
 BLOCK = re.compile(r"<!-- example: ([\w-]+) -->\n```python\n(.*?)```", re.DOTALL)
-EXAMPLES = dict(BLOCK.findall(GUIDE.read_text(encoding="utf-8")))
+EXAMPLES = {
+    name: code for guide in GUIDES for name, code in BLOCK.findall(guide.read_text("utf-8"))
+}
 
 
 def run(name: str, namespace: dict[str, t.Any] | None = None) -> dict[str, t.Any]:
@@ -28,7 +32,7 @@ def run(name: str, namespace: dict[str, t.Any] | None = None) -> dict[str, t.Any
     module.__dict__.update(namespace or {})
     sys.modules[module.__name__] = module  # SQLAlchemy resolves annotations through it
     try:
-        exec(compile(EXAMPLES[name], f"{GUIDE.name}:{name}", "exec"), module.__dict__)  # noqa: S102
+        exec(compile(EXAMPLES[name], f"example {name}", "exec"), module.__dict__)  # noqa: S102
     except BaseException:
         close(module.__dict__)
         raise
@@ -45,7 +49,13 @@ def environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
 
 
 def test_every_example_is_run_here() -> None:
-    assert set(EXAMPLES) == {"fsqla-app", "fsqla-check", "plain-app", "legacy-model"}
+    assert set(EXAMPLES) == {
+        "fsqla-app",
+        "fsqla-check",
+        "plain-app",
+        "legacy-model",
+        "flask-login-keep",
+    }
 
 
 def close(namespace: dict[str, t.Any]) -> None:
@@ -72,3 +82,33 @@ def test_flask_sqlalchemy_example() -> None:
 @pytest.mark.parametrize("name", ["plain-app", "legacy-model"])
 def test_standalone_examples(name: str) -> None:
     close(run(name))
+
+
+def test_a_flask_login_model_kept_as_it_is() -> None:
+    """The Flask-Login guide's model, with a user the old app made: logs in by name or
+    address in any case, and leaves with an Argon2id hash."""
+    pytest.importorskip("flask_login")
+    from sqlalchemy import select
+    from werkzeug.security import generate_password_hash
+
+    namespace = run("flask-login-keep")
+    app, db, auth, user_model = (namespace[k] for k in ("create_app", "db", "auth", "User"))
+    app = app()
+    namespace["app"] = app
+    try:
+        with app.app_context():
+            db.create_all()
+            auth.store.create_tables()
+            old_hash = generate_password_hash("the old password")
+            db.session.add(
+                user_model(username="ann", email="ann@example.org", password_hash=old_hash)
+            )
+            db.session.commit()
+        with app.test_request_context():
+            found = auth.check_credentials("ANN@EXAMPLE.ORG", "the old password")
+            assert isinstance(found, user_model) and found.username == "ann"
+            assert auth.check_credentials("Ann", "not the password") is None
+        with app.app_context():
+            assert db.session.scalar(select(user_model.password_hash)).startswith("$argon2id$")
+    finally:
+        close(namespace)
