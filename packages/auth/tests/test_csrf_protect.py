@@ -132,7 +132,7 @@ def test_an_empty_authorization_header_is_not_exempt(
 def test_the_decorator_leaves_metadata(app: Flask) -> None:
     assert app.view_functions["notes"].__flask_plug__ == {"auth": {"csrf": True}}
     assert app.view_functions["private_notes"].__flask_plug__ == {
-        "auth": {"csrf": True, "login_required": True, "roles": []}
+        "auth": {"csrf": True, "login_required": True, "roles": [], "scopes": []}
     }
 
 
