@@ -46,4 +46,6 @@ nitpick_ignore_regex = [
     # Werkzeug's request and response types in HTTPException signatures; auth's internal
     # call deadlines; Flask's type of a view, which apidocs' validate returns.
     ("py:class", r"SansIOResponse|Deadlines|WSGIRequest|Response|RouteCallable"),
+    # SQLAlchemy's types in the signatures of auth's user adapters (no intersphinx here).
+    ("py:class", r"scoped_session|Row|Column|Table|Mapper|Mapped|Tables"),
 ]

@@ -73,10 +73,11 @@ class UserModelMixin:
 
 class Users:
     """What auth needs of a user store, over one table: the columns it reads and writes, and
-    how to read a loaded user. The built-in table is one (:class:`BuiltinUsers`), an app's
+    how to read a loaded user. The built-in table is one (``BuiltinUsers``), an app's
     model another (:class:`ModelUsers`).
     """
 
+    _login_keys: tuple[str, ...]
     table: Table
     id: Column[t.Any]
     password_hash: Column[t.Any]
@@ -108,7 +109,8 @@ class Users:
         return {}
 
     def user_id(self, user: t.Any) -> t.Any:
-        return getattr(user, self.id.key)
+        """The user's primary key: what auth's own tables refer to."""
+        raise NotImplementedError
 
     def login_name(self, user: t.Any) -> str:
         """The first login name of the user: what ``REMOTE_USER`` and the CLI show."""
@@ -120,12 +122,12 @@ class Users:
         return [value for value in values if isinstance(value, str) and value]
 
     def roles(self, user: t.Any) -> frozenset[str]:
+        """The user's role names."""
         raise NotImplementedError
 
     def is_active(self, user: t.Any) -> bool:
+        """Whether the user may log in and use their sessions and tokens."""
         return bool(getattr(user, "is_active", True))
-
-    _login_keys: tuple[str, ...]
 
 
 class BuiltinUsers(Users):
