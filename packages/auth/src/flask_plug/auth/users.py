@@ -57,7 +57,8 @@ class UserModelMixin:
     comma-separated) and ``is_active``. Add your own id and login columns (``username``,
     ``email``, ...). Works with declarative models and Flask-SQLAlchemy's ``db.Model``.
 
-    An existing model needs no mixin: see :class:`ModelUsers` for what auth reads.
+    An existing model needs no mixin: see :class:`~flask_plug.auth.users.ModelUsers` for
+    what auth reads.
 
     .. versionadded:: 0.2
     """
@@ -90,7 +91,7 @@ class Users:
     """The column saying whether the user is active; ``None`` where there is none."""
 
     def from_row(self, row: Row[t.Any]) -> t.Any:
-        """The user of a row of :attr:`table` (every column selected)."""
+        """The user of a row of the user table (every column selected)."""
         raise NotImplementedError
 
     def column(self, field: str) -> Column[t.Any]:
@@ -182,8 +183,8 @@ class BuiltinUsers(Users):
 class ModelUsers(Users):
     """The app's own SQLAlchemy model (declarative, or Flask-SQLAlchemy's ``db.Model``).
 
-    Auth reads these attributes, each a mapped column (or a :func:`~sqlalchemy.orm.synonym`
-    of one, for a column named otherwise):
+    Auth reads these attributes, each a mapped column (or a SQLAlchemy ``synonym`` of one,
+    for a column named otherwise):
 
     - the primary key (one column);
     - each of ``AUTH_LOGIN_FIELDS`` (default ``("username",)``), text;
