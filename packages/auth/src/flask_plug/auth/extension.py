@@ -12,7 +12,7 @@ from sqlalchemy.exc import ArgumentError
 from werkzeug.local import LocalProxy
 from werkzeug.routing import BuildError
 
-from . import names, passwords
+from . import names, passwords, two_factor  # noqa: F401 (two_factor: its views)
 from ._state import EXTENSION_KEY, SESSION_KEY, AuthState, get_state
 from .cli import auth_cli
 from .database import hide_password, open_engine
@@ -24,6 +24,7 @@ from .login import (
     set_remote_user,
     unauthorized,
 )
+from .otp import require_extra
 from .security import csrf_token
 from .settings import AuthOptions, AuthSettings, check_lifetime, check_secret_key, resolve
 from .store import Store
@@ -153,6 +154,8 @@ class Auth:
             with app.app_context():  # Flask-SQLAlchemy finds its engine in the app's context
                 engine = session.get_bind(mapper=inspect(user_model))
         settings = resolve(app, {**self._options, **options}, need_database_uri=engine is None)
+        if settings.two_factor:
+            require_extra()
         users: Users
         if user_model is None:
             users = BuiltinUsers(settings.login_fields)

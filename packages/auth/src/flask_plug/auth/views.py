@@ -19,7 +19,8 @@ from werkzeug.exceptions import RequestEntityTooLarge
 
 from . import passwords
 from ._state import current_app_object, get_state
-from .login import login_user, logout_everywhere_else, logout_user, request_user
+from .login import logout_everywhere_else, logout_user, request_user
+from .second_factor import after_password
 from .security import csrf_valid, safe_next
 from .signals import login_failed
 
@@ -115,8 +116,8 @@ def login_submit() -> Response | t.Any:
         login_failed.send(app, username=username, reason="credentials")
         flash(GENERIC_FAILURE, "error")
         return _render_login(401)
-    login_user(user, remember=form.get("remember") == "on")
-    return redirect(safe_next(form.get("next"), state.settings.default_next))
+    next_target = safe_next(form.get("next"), state.settings.default_next)
+    return after_password(user, remember=form.get("remember") == "on", next=next_target)
 
 
 @blueprint.post("/logout")
