@@ -5,17 +5,21 @@ from __future__ import annotations
 
 import base64
 import re
+import secrets
 import sys
 import time
 import typing as t
+from pathlib import Path
+from uuid import uuid4
 
 import pyotp
 import pytest
-from flask import Flask
+from flask import Flask, g
 from flask.testing import FlaskClient
-from sqlalchemy import select
+from sqlalchemy import String, select
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-from flask_plug.auth import Auth, User
+from flask_plug.auth import Auth, User, UserModelMixin
 from flask_plug.auth.otp import TwoFactorStore
 from flask_plug.auth.second_factor import DEVICE_COOKIE, PENDING_KEY
 
@@ -515,3 +519,62 @@ def test_the_feature_needs_its_extra(
     with pytest.raises(RuntimeError, match=r"flask-plug-auth\[two-factor\]"):
         make_app(AUTH_TWO_FACTOR=True)
     make_app()  # without the feature, the extra is not needed
+
+
+# the app's own user model ----------------------------------------------------------------
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class Member(UserModelMixin, Base):
+    """A user model with a text primary key."""
+
+    __tablename__ = "members"
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=lambda: uuid4().hex)
+    username: Mapped[str] = mapped_column(String(150), unique=True)
+
+
+def test_the_second_factor_works_with_the_apps_user_model(
+    db: t.Any, tmp_path: Path, login: Login, csrf: Csrf
+) -> None:
+    app = Flask(__name__, instance_path=str(tmp_path / "instance"))
+    app.config.update(
+        SECRET_KEY=secrets.token_urlsafe(40),
+        TESTING=True,
+        AUTH_TWO_FACTOR=True,
+        AUTH_TWO_FACTOR_REMEMBER_DAYS=7,
+    )
+    engine = db.engine()
+    Base.metadata.create_all(engine)
+    auth = Auth(app, engine=engine, user_model=Member)
+
+    @app.get("/me")
+    @auth.login_required
+    def me() -> str:
+        return str(g.user.username)
+
+    password = "member-password-123"
+    with app.app_context():
+        auth.store.create_tables()
+        member = auth.register_user("kim", password)
+    client = app.test_client()
+    assert login(client, "kim", password).status_code == 302
+    page = client.get("/auth/two-factor/setup").get_data(as_text=True)
+    match = SECRET.search(page)
+    assert match is not None
+    data = {"csrf_token": form_csrf(page), "code": code_at(match.group(1)), "password": password}
+    assert client.post("/auth/two-factor/setup", data=data).status_code == 200
+    client.post("/auth/logout", data={"csrf_token": csrf(client)})
+
+    assert login(client, "kim", password).headers["Location"] == "/auth/two-factor"
+    assert client.get("/me").status_code == 401
+    response = send_code(client, code_at(match.group(1), 1), remember_device="on")
+    assert response.status_code == 302
+    assert client.get("/me").get_data(as_text=True) == "kim"
+    client.post("/auth/logout", data={"csrf_token": csrf(client)})
+    assert login(client, "kim", password).headers["Location"] == "/"  # remembered
+    with app.app_context():
+        assert auth.store.delete_user("kim")
+        assert TwoFactorStore(auth.store).enrolment(member.id) is None
