@@ -578,3 +578,38 @@ def test_the_second_factor_works_with_the_apps_user_model(
     with app.app_context():
         assert auth.store.delete_user("kim")
         assert TwoFactorStore(auth.store).enrolment(member.id) is None
+
+
+# for administrators ----------------------------------------------------------------------
+
+
+def test_an_administrator_can_turn_it_off(
+    app: Flask,
+    auth: Auth,
+    users: dict[str, User],
+    login: Login,
+    passwords: dict[str, str],
+) -> None:
+    with app.app_context():
+        assert not auth.two_factor_enabled(users["ann"])
+    enrol(app, auth, users["ann"])
+    with app.app_context():
+        assert auth.two_factor_enabled(users["ann"])
+        assert auth.disable_two_factor(users["ann"])
+        assert not auth.two_factor_enabled(users["ann"])
+        assert not auth.disable_two_factor(users["ann"])
+    assert login(app.test_client(), "ann", passwords["ann"]).headers["Location"] == "/"
+
+
+def test_the_cli_turns_it_off(app: Flask, auth: Auth, users: dict[str, User]) -> None:
+    runner = app.test_cli_runner()
+    enrol(app, auth, users["ann"])
+    refused = runner.invoke(args=["auth", "disable-two-factor", "ann"], input="n\n")
+    assert refused.exit_code != 0
+    result = runner.invoke(args=["auth", "disable-two-factor", "ANN", "--yes"])
+    assert result.exit_code == 0, result.output
+    assert "turned off" in result.output
+    again = runner.invoke(args=["auth", "disable-two-factor", "ann", "--yes"])
+    assert again.exit_code == 1 and "has no second factor" in again.output
+    nobody = runner.invoke(args=["auth", "disable-two-factor", "nobody", "--yes"])
+    assert nobody.exit_code == 1 and "no user named" in nobody.output

@@ -24,7 +24,7 @@ from .login import (
     set_remote_user,
     unauthorized,
 )
-from .otp import require_extra
+from .otp import TwoFactorStore, require_extra
 from .security import csrf_token
 from .settings import AuthOptions, AuthSettings, check_lifetime, check_secret_key, resolve
 from .store import Store
@@ -260,6 +260,27 @@ class Auth:
             else None
         )
         store.set_password(user_id, password, keep_session=keep)
+
+    def two_factor_enabled(self, user: t.Any) -> bool:
+        """Whether ``user`` has turned the second factor on (see ``AUTH_TWO_FACTOR``).
+
+        .. versionadded:: 0.2
+        """
+        store = get_state(current_app).store
+        return TwoFactorStore(store).enrolled_secret(store.users.user_id(user)) is not None
+
+    def disable_two_factor(self, user: t.Any) -> bool:
+        """Turn ``user``'s second factor off, without a code: for an administrator helping
+        someone who lost both their authenticator and their recovery codes. Their secret,
+        recovery codes and remembered browsers are void; they set it up again after their
+        next login (at once, if their role requires it).
+
+        :return: whether it was on.
+
+        .. versionadded:: 0.2
+        """
+        store = get_state(current_app).store
+        return TwoFactorStore(store).disable(store.users.user_id(user))
 
     def create_token(
         self,
