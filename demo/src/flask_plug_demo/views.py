@@ -108,14 +108,14 @@ def notes_page() -> str:
 @bp.route("/account", methods=["GET", "POST"])
 @auth.login_required
 def account() -> str | tuple[str, int]:
-    """The user's page: create an API token, shown once.
+    """The user's page: create an API token, shown once; set up two-factor login.
 
     A token outlives the session that made it, so making one asks for the password
     again: someone who finds a logged-in browser, or steals its cookie, cannot mint one.
     Wrong passwords count towards auth's lockout, as at the login form.
     """
     if request.method == "GET":
-        return render_template("account.html")
+        return _account_page()
     if not csrf_valid(request.form.get("csrf_token")):
         abort(400, description="the form's CSRF token is missing or wrong; reload the page")
     name = request.form.get("name", "demo")[:100] or "demo"
@@ -124,9 +124,13 @@ def account() -> str | tuple[str, int]:
     except WrongPassword as refused:
         if refused.retry_after is not None:
             error = f"Too many wrong passwords; try again in {math.ceil(refused.retry_after)} s."
-            return render_template("account.html", error=error), 429
-        return render_template("account.html", error="That is not your password."), 400
-    return render_template("account.html", token=token)
+            return _account_page(error=error), 429
+        return _account_page(error="That is not your password."), 400
+    return _account_page(token=token)
+
+
+def _account_page(**context: t.Any) -> str:
+    return render_template("account.html", two_factor=auth.two_factor_enabled(g.user), **context)
 
 
 @bp.get("/admin")
