@@ -48,6 +48,9 @@ class AuthState:
         self.settings = settings
         self.store = store
         self.login_view_checked = False
+        self.needs_second_factor: t.Callable[[t.Any], bool] = lambda user: False
+        """Whether a user logs in with more than a password; set by ``init_app`` when
+        ``AUTH_TWO_FACTOR`` is on."""
 
     def load_user(self) -> t.Any | None:
         """Find the user of this request: API token, then login session, then remember-me."""
@@ -86,19 +89,10 @@ class AuthState:
                 return None
             username, _, password = decoded.partition(":")
             user, _ = self.attempt_login(username, password)
-            if user is not None and self.settings.two_factor and self._needs_second_factor(user):
+            if user is not None and self.needs_second_factor(user):
                 return None  # a password alone must not do what the login form refuses
             return user
         return None
-
-    def _needs_second_factor(self, user: t.Any) -> bool:
-        """Whether the user has a second factor, or their role requires one."""
-        from .otp import TwoFactorStore
-
-        if self.settings.two_factor_required_for & self.store.users.roles(user):
-            return True
-        user_id = self.store.users.user_id(user)
-        return TwoFactorStore(self.store).enrolled_secret(user_id) is not None
 
     def attempt_login(self, username: str, password: str) -> tuple[t.Any | None, float | None]:
         """Check a password against the brute-force limits: ``(user, None)`` on success,

@@ -25,6 +25,7 @@ from .login import (
     unauthorized,
 )
 from .otp import TwoFactorStore, require_extra
+from .second_factor import needs_second_factor
 from .security import csrf_token
 from .settings import AuthOptions, AuthSettings, check_lifetime, check_secret_key, resolve
 from .store import Store
@@ -167,6 +168,8 @@ class Auth:
         if engine is None:
             engine, deadlines = _open_engine(settings)
         state = AuthState(settings, Store(engine, users=users, deadlines=deadlines))
+        if settings.two_factor:
+            state.needs_second_factor = functools.partial(needs_second_factor, state)
         app.extensions[EXTENSION_KEY] = state
         _check_login_view_once(app, state)
         _warn_about_cookies(app)

@@ -41,6 +41,14 @@ def must_enrol(state: AuthState, user: t.Any) -> bool:
     return bool(state.settings.two_factor_required_for & state.store.users.roles(user))
 
 
+def needs_second_factor(state: AuthState, user: t.Any) -> bool:
+    """Whether the user has a second factor, or their role requires one: a password alone
+    does not log them in."""
+    if must_enrol(state, user):
+        return True
+    return two_factor_store(state).enrolled_secret(state.store.users.user_id(user)) is not None
+
+
 def after_password(user: t.Any, *, remember: bool, next: str) -> Response:
     """Complete a login whose password was right, or hold it for the second factor.
 
