@@ -613,3 +613,19 @@ def test_the_cli_turns_it_off(app: Flask, auth: Auth, users: dict[str, User]) ->
     assert again.exit_code == 1 and "has no second factor" in again.output
     nobody = runner.invoke(args=["auth", "disable-two-factor", "nobody", "--yes"])
     assert nobody.exit_code == 1 and "no user named" in nobody.output
+
+
+def test_keep_me_logged_in_is_kept_for_after_the_code(
+    make_app: t.Callable[..., Flask],
+    auth: Auth,
+    users: dict[str, User],
+    login: Login,
+    passwords: dict[str, str],
+) -> None:
+    app = make_app(AUTH_TWO_FACTOR=True, AUTH_REMEMBER_DAYS=30)
+    secret = enrol(app, auth, users["ann"])
+    client = app.test_client()
+    response = login(client, "ann", passwords["ann"], remember=True)
+    assert "remember_token=" not in str(response.headers.getlist("Set-Cookie"))
+    response = send_code(client, code_at(secret, 1))
+    assert "remember_token=" in str(response.headers.getlist("Set-Cookie"))
