@@ -19,7 +19,7 @@ from flask.testing import FlaskClient
 from sqlalchemy import String, select
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-from flask_plug.auth import Auth, User, UserModelMixin
+from flask_plug.auth import Auth, User, UserModelMixin, login_failed
 from flask_plug.auth.otp import TwoFactorStore
 from flask_plug.auth.second_factor import DEVICE_COOKIE, PENDING_KEY
 
@@ -629,3 +629,19 @@ def test_keep_me_logged_in_is_kept_for_after_the_code(
     assert "remember_token=" not in str(response.headers.getlist("Set-Cookie"))
     response = send_code(client, code_at(secret, 1))
     assert "remember_token=" in str(response.headers.getlist("Set-Cookie"))
+
+
+def test_a_wrong_code_sends_login_failed(
+    app: Flask, auth: Auth, users: dict[str, User], login: Login, passwords: dict[str, str]
+) -> None:
+    enrol(app, auth, users["ann"])
+    failures: list[tuple[str, str]] = []
+
+    def record(sender: Flask, username: str, reason: str) -> None:
+        failures.append((username, reason))
+
+    client = app.test_client()
+    login(client, "ann", passwords["ann"])
+    with login_failed.connected_to(record, app):
+        send_code(client, "abcdef")
+    assert failures == [("ann", "two_factor")]

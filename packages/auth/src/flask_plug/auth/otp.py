@@ -20,6 +20,7 @@ from .store import digest, utcnow
 
 if t.TYPE_CHECKING:
     import pyotp
+    from sqlalchemy.engine import Connection
 
     from .store import Store
 
@@ -177,7 +178,7 @@ class TwoFactorStore:
                 return None
             return self._replace_recovery_codes(conn, user_id)
 
-    def _replace_recovery_codes(self, conn: t.Any, user_id: t.Any) -> list[str]:
+    def _replace_recovery_codes(self, conn: Connection, user_id: t.Any) -> list[str]:
         codes = [new_recovery_code() for _ in range(RECOVERY_CODES)]
         conn.execute(delete(self.codes).where(self.codes.c.user_id == user_id))
         conn.execute(

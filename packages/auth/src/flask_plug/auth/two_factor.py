@@ -78,7 +78,9 @@ def two_factor() -> t.Any:
     return _render_code_form(state)
 
 
-def _render_code_form(state: AuthState, status: int = 200, headers: t.Any = None) -> t.Any:
+def _render_code_form(
+    state: AuthState, status: int = 200, headers: dict[str, str] | None = None
+) -> t.Any:
     remember_days = state.settings.two_factor_remember_days
     body = render_template("auth/two_factor.html", remember_days=remember_days)
     return body, status, headers or {}
@@ -149,7 +151,7 @@ def _render_setup(
     required: bool,
     status: int = 200,
     error: str | None = None,
-    headers: t.Any = None,
+    headers: dict[str, str] | None = None,
 ) -> t.Any:
     users = state.store.users
     user_id = users.user_id(user)
