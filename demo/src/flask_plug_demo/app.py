@@ -72,6 +72,9 @@ def create_app(
         # Memory storage for the single dev server; production sets a Redis URL.
         RATELIMIT_DEFAULT="300/minute",
         AUTH_REMEMBER_DAYS=14,
+        # Opt-in TOTP codes: set up from the Account page; the login then asks for a code.
+        AUTH_TWO_FACTOR=True,
+        AUTH_TWO_FACTOR_ISSUER="Flask-Plug demo",
         SESSION_COOKIE_SAMESITE="Lax",
         AUTH_DEFAULT_NEXT="/notes",
         # Combined lines in the instance folder, ready for goaccess; production sets

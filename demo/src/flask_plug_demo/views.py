@@ -115,13 +115,19 @@ def notes_page() -> str:
 @bp.route("/account", methods=["GET", "POST"])
 @auth.login_required
 def account() -> str | tuple[str, int]:
-    """The user's page: create an API token with the scopes ticked, shown once.
+    """The user's page: create an API token with the scopes ticked, shown once; set up
+    two-factor login.
 
     A token outlives the session that made it, so making one asks for the password
     again: someone who finds a logged-in browser, or steals its cookie, cannot mint one.
     Wrong passwords count towards auth's lockout, as at the login form.
     """
-    page = functools.partial(render_template, "account.html", scopes=TOKEN_SCOPES)
+    page = functools.partial(
+        render_template,
+        "account.html",
+        scopes=TOKEN_SCOPES,
+        two_factor=auth.two_factor_enabled(g.user),
+    )
     if request.method == "GET":
         return page(chosen=list(TOKEN_SCOPES))
     if not csrf_valid(request.form.get("csrf_token")):

@@ -50,6 +50,9 @@ class AuthState:
         self.settings = settings
         self.store = store
         self.login_view_checked = False
+        self.needs_second_factor: t.Callable[[t.Any], bool] = lambda user: False
+        """Whether a user logs in with more than a password; set by ``init_app`` when
+        ``AUTH_TWO_FACTOR`` is on."""
 
     def load_user(self) -> t.Any | None:
         """Find the user of this request: API token, then login session, then remember-me."""
@@ -92,6 +95,8 @@ class AuthState:
                 return None
             username, _, password = decoded.partition(":")
             user, _ = self.attempt_login(username, password)
+            if user is not None and self.needs_second_factor(user):
+                return None  # a password alone must not do what the login form refuses
             return user
         return None
 

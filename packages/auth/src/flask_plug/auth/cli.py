@@ -12,6 +12,7 @@ from flask.cli import AppGroup
 
 from . import names, passwords
 from ._state import get_state
+from .otp import TwoFactorStore
 from .settings import check_lifetime
 from .store import ApiToken, Store
 
@@ -161,6 +162,23 @@ def delete_user(username: str) -> None:
     if not _store().delete_user(username):
         raise click.ClickException(f"no user named {username!r}")
     click.echo(f"deleted {username}")
+
+
+@auth_cli.command("disable-two-factor")
+@click.argument("username")
+@click.confirmation_option(prompt="Turn off this user's second factor?")
+def disable_two_factor(username: str) -> None:
+    """Turn off USERNAME's second factor (they lost their authenticator and recovery codes).
+
+    .. versionadded:: 0.2
+    """
+    store = _store()
+    found = store.find_user(username)
+    if found is None:
+        raise click.ClickException(f"no user named {username!r}")
+    if not TwoFactorStore(store).disable(store.users.user_id(found[0])):
+        raise click.ClickException(f"{username} has no second factor")
+    click.echo(f"second factor of {username} turned off")
 
 
 @auth_cli.command("create-token")

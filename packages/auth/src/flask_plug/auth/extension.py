@@ -20,7 +20,7 @@ from sqlalchemy.exc import ArgumentError
 from werkzeug.local import LocalProxy
 from werkzeug.routing import BuildError
 
-from . import names, passwords
+from . import names, passwords, two_factor  # noqa: F401 (two_factor: its views)
 from ._state import EXTENSION_KEY, SESSION_KEY, AuthState, get_state
 from .cli import auth_cli
 from .database import hide_password, open_engine
@@ -35,6 +35,8 @@ from .login import (
     unauthorized,
     wants_json,
 )
+from .otp import TwoFactorStore, require_extra
+from .second_factor import needs_second_factor
 from .security import check_csrf, csrf_token
 from .settings import AuthOptions, AuthSettings, check_lifetime, check_secret_key, resolve
 from .store import Store
@@ -164,6 +166,8 @@ class Auth:
                 bind = session.get_bind(mapper=inspect(user_model))
             engine = bind if isinstance(bind, Engine) else bind.engine
         settings = resolve(app, {**self._options, **options}, need_database_uri=engine is None)
+        if settings.two_factor:
+            require_extra()
         users: Users
         if user_model is None:
             users = BuiltinUsers(settings.login_fields)
@@ -175,6 +179,8 @@ class Auth:
         if engine is None:
             engine, deadlines = _open_engine(settings)
         state = AuthState(settings, Store(engine, users=users, deadlines=deadlines))
+        if settings.two_factor:
+            state.needs_second_factor = functools.partial(needs_second_factor, state)
         app.extensions[EXTENSION_KEY] = state
         _check_login_view_once(app, state)
         _warn_about_cookies(app)
@@ -268,6 +274,27 @@ class Auth:
             else None
         )
         store.set_password(user_id, password, keep_session=keep)
+
+    def two_factor_enabled(self, user: t.Any) -> bool:
+        """Whether ``user`` has turned the second factor on (see ``AUTH_TWO_FACTOR``).
+
+        .. versionadded:: 0.2
+        """
+        store = get_state(current_app).store
+        return TwoFactorStore(store).enrolled_secret(store.users.user_id(user)) is not None
+
+    def disable_two_factor(self, user: t.Any) -> bool:
+        """Turn ``user``'s second factor off, without a code: for an administrator helping
+        someone who lost both their authenticator and their recovery codes. Their secret,
+        recovery codes and remembered browsers are void; they set it up again after their
+        next login (at once, if their role requires it).
+
+        :return: whether it was on.
+
+        .. versionadded:: 0.2
+        """
+        store = get_state(current_app).store
+        return TwoFactorStore(store).disable(store.users.user_id(user))
 
     def create_token(
         self,

@@ -1,5 +1,6 @@
 """The tables: users (the built-in table), and what auth keeps per user whatever table the
-users are in: login sessions, API tokens, remember-me tokens, failed-login counters."""
+users are in: login sessions, API tokens, remember-me tokens, failed-login counters, and
+the second factor (TOTP secret, recovery codes)."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import typing as t
 
 # Times are naive UTC: SQLite keeps no time zone, and both databases then compare alike.
 from sqlalchemy import (
+    BigInteger,
     Boolean,
     Column,
     DateTime,
@@ -44,6 +46,17 @@ class Tables(t.NamedTuple):
     api_tokens: Table
     remember_tokens: Table
     failed_logins: Table
+    two_factor: Table
+    """A user's TOTP secret; the row of a user who has not confirmed it yet has no
+    ``enrolled_at``.
+
+    .. versionadded:: 0.2
+    """
+    recovery_codes: Table
+    """A user's single-use recovery codes, hashed.
+
+    .. versionadded:: 0.2
+    """
 
 
 def auth_tables(metadata: MetaData, user_id: Column[t.Any]) -> Tables:
@@ -100,7 +113,39 @@ def auth_tables(metadata: MetaData, user_id: Column[t.Any]) -> Tables:
         Column("count", Integer, nullable=False),
         Column("window_start", DateTime(), nullable=False),
     )
-    return Tables(metadata, login_sessions, api_tokens, remember_tokens, failed_logins)
+    two_factor = Table(
+        "auth_two_factor",
+        metadata,
+        Column(
+            "user_id",
+            user_id.type,
+            ForeignKey(user_id, ondelete="CASCADE"),
+            primary_key=True,
+        ),
+        # Base32, 32 characters (160 bits, RFC 4226's recommended length).
+        Column("secret", String(64), nullable=False),
+        Column("created_at", DateTime(), nullable=False),
+        Column("enrolled_at", DateTime(), nullable=True),  # NULL: not confirmed yet
+        # The time step of the last accepted code: no code of it or before is taken again.
+        Column("last_step", BigInteger(), nullable=True),
+    )
+    recovery_codes = Table(
+        "auth_recovery_codes",
+        metadata,
+        Column("id", Integer, primary_key=True),
+        owner(),
+        Column("code_hash", String(64), nullable=False),
+        Column("used_at", DateTime(), nullable=True),
+    )
+    return Tables(
+        metadata,
+        login_sessions,
+        api_tokens,
+        remember_tokens,
+        failed_logins,
+        two_factor,
+        recovery_codes,
+    )
 
 
 builtin = auth_tables(metadata, users.c.id)
@@ -110,3 +155,5 @@ login_sessions = builtin.login_sessions
 api_tokens = builtin.api_tokens
 remember_tokens = builtin.remember_tokens
 failed_logins = builtin.failed_logins
+two_factor = builtin.two_factor
+recovery_codes = builtin.recovery_codes

@@ -7,6 +7,8 @@ import typing as t
 from dataclasses import dataclass
 from datetime import timedelta
 
+from . import names
+
 if t.TYPE_CHECKING:
     from collections.abc import Mapping
 
@@ -56,6 +58,10 @@ class AuthOptions(t.TypedDict, total=False):
     token_lifetime: timedelta | float | None
     db_timeout: float
     login_fields: t.Sequence[str]
+    two_factor: bool
+    two_factor_required_for: t.Sequence[str]
+    two_factor_remember_days: int
+    two_factor_issuer: str
 
 
 @dataclass(frozen=True)
@@ -89,6 +95,27 @@ class AuthSettings:
     login_fields: tuple[str, ...]
     """The user attributes a login name is looked up in, in order (``username``,
     ``email``, ...); the first is where :meth:`Auth.register_user` puts the name.
+
+    .. versionadded:: 0.2
+    """
+    two_factor: bool = False
+    """Whether users may turn on a second factor (TOTP codes, recovery codes); needs the
+    ``two-factor`` extra.
+
+    .. versionadded:: 0.2
+    """
+    two_factor_required_for: frozenset[str] = frozenset()
+    """Roles whose users must enrol before their login completes.
+
+    .. versionadded:: 0.2
+    """
+    two_factor_remember_days: int = 0
+    """Days a browser may skip the code step after a code was entered on it; 0: never.
+
+    .. versionadded:: 0.2
+    """
+    two_factor_issuer: str = "app"
+    """The name authenticator apps show beside the account (default: ``AUTH_REALM``).
 
     .. versionadded:: 0.2
     """
@@ -252,6 +279,7 @@ def resolve(app: Flask, options: Mapping[str, t.Any], *, need_database_uri: bool
         token_lifetime=_token_lifetime(config, "token_lifetime"),
         db_timeout=_db_timeout(config, "db_timeout", 2.0),
         login_fields=_login_fields(config, "login_fields"),
+        **_two_factor(config),
     )
 
 
@@ -348,3 +376,26 @@ def _login_fields(config: _Config, option: str) -> tuple[str, ...]:
             value,
         )
     return tuple(value)
+
+
+def _two_factor(config: _Config) -> dict[str, t.Any]:
+    enabled = config.flag("two_factor", False)
+    required = config.value("two_factor_required_for", ())
+    expected = "a list of role names, such as ['admin']"
+    if isinstance(required, str) or not isinstance(required, (list, tuple, set, frozenset)):
+        _fail(config, "two_factor_required_for", expected, required)
+    try:
+        roles = frozenset(names.check_roles(required))
+    except ValueError:
+        _fail(config, "two_factor_required_for", expected, required)
+    if roles and not enabled:
+        _fail(config, "two_factor_required_for", "empty while AUTH_TWO_FACTOR is off", required)
+    issuer = _text(config, "two_factor_issuer", _realm(config, "realm"))
+    if ":" in issuer or any(ord(c) < 32 for c in issuer):
+        _fail(config, "two_factor_issuer", "text without colons or control characters", issuer)
+    return {
+        "two_factor": enabled,
+        "two_factor_required_for": roles,
+        "two_factor_remember_days": _whole_number(config, "two_factor_remember_days", 0, minimum=0),
+        "two_factor_issuer": issuer,
+    }

@@ -14,4 +14,7 @@ logged_out = _signals.signal("flask-plug-auth.logged-out")
 
 login_failed = _signals.signal("flask-plug-auth.login-failed")
 """A login failed. Keyword arguments: ``username`` (as typed) and ``reason``
-(``"credentials"``, ``"throttled"``)."""
+(``"credentials"``, ``"throttled"``, ``"two_factor"``: a wrong second-factor code).
+
+.. versionchanged:: 0.2
+    The ``"two_factor"`` reason; ``"throttled"`` also for second-factor codes."""

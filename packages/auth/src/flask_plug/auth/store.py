@@ -423,9 +423,9 @@ class Store:
 
     def _revoke_everything(self, conn: Connection, user_id: t.Any) -> None:
         self._revoke_sessions(conn, user_id, keep=None)
-        conn.execute(
-            delete(self.tables.api_tokens).where(self.tables.api_tokens.c.user_id == user_id)
-        )
+        # SQLite enforces no foreign keys unless asked: delete what references the user.
+        for table in (self.tables.api_tokens, self.tables.two_factor, self.tables.recovery_codes):
+            conn.execute(delete(table).where(table.c.user_id == user_id))
 
     # remember-me ---------------------------------------------------------------------------
 

@@ -22,13 +22,13 @@ from werkzeug.exceptions import RequestEntityTooLarge
 from . import passwords
 from ._state import current_app_object, get_state
 from .login import (
-    login_user,
     logout_everywhere_else,
     logout_user,
     request_user,
     unauthorized,
     user_summary,
 )
+from .second_factor import after_password, second_step
 from .security import (
     CSRF_HEADER,
     csrf_token,
@@ -51,6 +51,9 @@ CSP = "Content-Security-Policy"
 FRAME_ANCESTORS = "frame-ancestors 'none'"
 
 MAX_JSON_LOGIN_BYTES = 16 * 1024
+
+SECOND_FACTOR_REQUIRED = "a second factor is required: post the code to two_factor"
+"""The 401 of a JSON login whose password was right, for a user with the second factor."""
 """The largest JSON login body read: a name, a password of up to 1024 bytes (6 bytes
 per character when escaped) and a flag fit many times over."""
 
@@ -109,8 +112,14 @@ def _from_script() -> bool:
     return CSRF_HEADER in request.headers
 
 
-def _json_error(message: str, status: int, headers: dict[str, str] | None = None) -> Response:
-    response = jsonify(error=message)
+def _json_error(
+    message: str,
+    status: int,
+    headers: dict[str, str] | None = None,
+    *,
+    body: dict[str, t.Any] | None = None,
+) -> Response:
+    response = jsonify(error=message, **(body or {}))
     response.status_code = status
     response.headers.update(headers or {})
     return response
@@ -182,8 +191,8 @@ def login_submit() -> Response | t.Any:
         login_failed.send(app, username=username, reason="credentials")
         flash(GENERIC_FAILURE, "error")
         return _render_login(401)
-    login_user(user, remember=form.get("remember") == "on")
-    return redirect(safe_next(form.get("next"), state.settings.default_next))
+    next_target = safe_next(form.get("next"), state.settings.default_next)
+    return after_password(user, remember=form.get("remember") == "on", next=next_target)
 
 
 def _login_json() -> Response:
@@ -220,7 +229,14 @@ def _login_json() -> Response:
     if user is None:
         login_failed.send(app, username=username, reason="credentials")
         return _json_error(GENERIC_FAILURE, 401)
-    login_user(user, remember=bool(remember))
+    step = second_step(user, remember=bool(remember), next=state.settings.default_next)
+    if step is not None:
+        # The session now holds only the pending login: a new session, so a new token.
+        return _json_error(
+            SECOND_FACTOR_REQUIRED,
+            401,
+            body={"two_factor": url_for(step), "csrf_token": csrf_token()},
+        )
     return jsonify(user=user_summary(user), csrf_token=csrf_token())
 
 
