@@ -173,6 +173,41 @@ def test_a_password_alone_does_not_log_in_a_user_with_the_second_factor(
         assert PENDING_KEY not in session
 
 
+def test_a_json_login_asks_for_the_code_and_takes_it_as_json(
+    app: Flask, auth: Auth, users: dict[str, User], passwords: dict[str, str]
+) -> None:
+    """A script's login is held for the second factor as the form's is: no user until the
+    code, which it sends as JSON with the new session's token."""
+    secret = enrol(app, auth, users["ann"])
+    client = app.test_client()
+    token = client.get("/auth/csrf").json["csrf_token"]
+    response = client.post(
+        "/auth/login",
+        json={"username": "ann", "password": passwords["ann"]},
+        headers={"X-CSRF-Token": token},
+    )
+    assert response.status_code == 401
+    assert response.json["two_factor"] == "/auth/two-factor"
+    assert client.get("/api/me").status_code == 401  # pending: no user yet
+    token = response.json["csrf_token"]
+    wrong = client.post(
+        "/auth/two-factor", json={"code": "000000"}, headers={"X-CSRF-Token": token}
+    )
+    assert wrong.status_code == 401 and wrong.json["error"]
+    unsigned = client.post("/auth/two-factor", json={"code": code_at(secret, 1)})
+    assert unsigned.status_code == 400  # no token: refused before the code is looked at
+    right = client.post(
+        "/auth/two-factor", json={"code": code_at(secret, 1)}, headers={"X-CSRF-Token": token}
+    )
+    assert right.status_code == 200
+    assert right.json["user"]["username"] == "ann"
+    assert client.get("/api/me").json["username"] == "ann"
+    for body in ({"code": 123456}, [], {"code": None}):
+        assert client.post(
+            "/auth/two-factor", json=body, headers={"X-CSRF-Token": right.json["csrf_token"]}
+        ).status_code in (400, 401)
+
+
 def test_users_without_the_second_factor_log_in_with_their_password(
     logged_in: t.Callable[[str], FlaskClient],
 ) -> None:
