@@ -4,6 +4,7 @@ answers programs with JSON."""
 from __future__ import annotations
 
 import asyncio
+import base64
 import typing as t
 
 import pytest
@@ -124,9 +125,32 @@ def test_requests_with_authorization_are_exempt(
 def test_an_empty_authorization_header_is_not_exempt(
     logged_in: t.Callable[[str], FlaskClient],
 ) -> None:
-    """auth reads the cookie when ``Authorization`` is empty, so the check must run."""
+    """auth reads the cookie when ``Authorization`` is empty, so the check must run; and a
+    browser replays HTTP Basic credentials typed into its prompt, so Basic is not exempt."""
     client = logged_in("ann")
     assert client.post("/private/notes", headers={"Authorization": ""}).status_code == 400
+
+
+def test_http_basic_is_not_exempt(
+    make_app: t.Callable[..., Flask], auth: Auth, passwords: dict[str, str]
+) -> None:
+    """A browser replays Basic credentials the user typed into its own prompt, on requests
+    other sites make too: a Basic-authenticated request needs the token like a cookie."""
+    app = make_app(AUTH_API_BASIC=True)
+
+    @app.post("/private/notes")
+    @auth.csrf_protect
+    @auth.login_required
+    def private_notes() -> str:
+        return "saved"
+
+    with app.app_context():
+        auth.register_user("ann", passwords["ann"])
+    credentials = base64.b64encode(f"ann:{passwords['ann']}".encode()).decode()
+    basic = {"Authorization": f"Basic {credentials}"}
+    client = app.test_client()
+    assert client.get("/private", headers=basic).status_code == 200  # Basic works
+    assert client.post("/private/notes", headers=basic).status_code == 400
 
 
 def test_the_decorator_leaves_metadata(app: Flask) -> None:

@@ -87,16 +87,16 @@ def check_csrf() -> None:
     What :meth:`Auth.csrf_protect` runs; protect a whole blueprint with
     ``bp.before_request(check_csrf)``. It needs a session (a ``SECRET_KEY``), not auth.
 
-    Requests with a non-empty ``Authorization`` header are let through: auth then finds the user
-    from that header alone and never from the session cookie, so a request another site
-    forged with the victim's cookie gains nothing by adding one. (A browser adds such a
-    header by itself only for HTTP Basic credentials the user typed into its own prompt:
-    keep ``AUTH_API_BASIC`` for programs.)
+    Requests authenticated by an API token (``Authorization: Bearer ...``) are let
+    through: auth then finds the user from that header alone and never from the session
+    cookie, and no browser adds a bearer token to a request by itself, so a request
+    another site forged gains nothing by carrying one. HTTP Basic is not exempt: a browser
+    does replay Basic credentials the user once typed into its own prompt.
 
     .. versionadded:: 0.2
     """
-    # The same test as the user loader's: an empty header leaves the cookie in charge.
-    if request.method in SAFE_METHODS or request.headers.get("Authorization"):
+    scheme = request.headers.get("Authorization", "").partition(" ")[0]
+    if request.method in SAFE_METHODS or scheme.lower() == "bearer":
         return
     if not csrf_valid(submitted_csrf_token()):
         refuse_csrf()
