@@ -378,9 +378,9 @@ class Auth:
     def csrf_protect(self, view: F) -> F:
         """Refuse (400) requests to ``view`` that may change something (any method but
         GET, HEAD, OPTIONS and TRACE) without this session's CSRF token, sent in the
-        ``X-CSRF-Token`` header or the ``csrf_token`` form field. Requests with an
-        ``Authorization`` header are exempt: see :func:`.check_csrf`, which protects a
-        whole blueprint with ``bp.before_request(check_csrf)``.
+        ``X-CSRF-Token`` header or the ``csrf_token`` form field. Requests with an API
+        token (``Authorization: Bearer``) are exempt: see :func:`.check_csrf`, which
+        protects a whole blueprint with ``bp.before_request(check_csrf)``.
 
         Put it above :meth:`login_required`, so a forged request is refused before
         anything else is looked at.
