@@ -9,7 +9,7 @@ from .security import check_csrf, csrf_token, csrf_valid, safe_next
 from .settings import AuthOptions, AuthSettings
 from .signals import logged_in, logged_out, login_failed
 from .store import ApiToken, Store, UserExists
-from .users import User, UserModelMixin
+from .users import ModelUsers, User, UserModelMixin, Users
 
 __version__ = "0.1.0"
 
@@ -19,10 +19,12 @@ __all__ = [
     "AuthOptions",
     "AuthSettings",
     "DatabaseUnavailable",
+    "ModelUsers",
     "Store",
     "User",
     "UserExists",
     "UserModelMixin",
+    "Users",
     "WrongPassword",
     "check_csrf",
     "csrf_token",

@@ -91,7 +91,7 @@ class Auth:
         applied to it. Give your own engine timeouts yourself (see the docs: "Database
         timeouts").
     :param user_model: the app's own SQLAlchemy user model, instead of the built-in
-        table (see :class:`~flask_plug.auth.users.ModelUsers` for what it must have).
+        table (see :class:`~flask_plug.auth.ModelUsers` for what it must have).
         Auth's tables go in the model's database.
     :param session: with ``user_model``, the app's ``scoped_session`` (Flask-SQLAlchemy's
         ``db.session``; register Flask-SQLAlchemy first): request users are attached to

@@ -110,7 +110,7 @@ class Store:
     outage is logged once, with its end.
 
     :param users: where the users are: the built-in table (the default), or the app's
-        model (:class:`~flask_plug.auth.users.ModelUsers`).
+        model (:class:`~flask_plug.auth.ModelUsers`).
     :param deadlines: ends calls that take too long; auth makes one for the engines it
         opens (``AUTH_DB_TIMEOUT``).
 

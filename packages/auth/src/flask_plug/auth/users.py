@@ -57,7 +57,7 @@ class UserModelMixin:
     comma-separated) and ``is_active``. Add your own id and login columns (``username``,
     ``email``, ...). Works with declarative models and Flask-SQLAlchemy's ``db.Model``.
 
-    An existing model needs no mixin: see :class:`~flask_plug.auth.users.ModelUsers` for
+    An existing model needs no mixin: see :class:`~flask_plug.auth.ModelUsers` for
     what auth reads.
 
     .. versionadded:: 0.2
