@@ -133,7 +133,7 @@ from flask_plug_demo.extensions import auth
 app = create_app(instance_path=os.environ["DEMO_INSTANCE"])
 with app.test_request_context():
     [user] = [u for u in auth.store.list_users() if u.username == {username!r}]
-    print(auth.create_token(user, name="tests"))
+    print(auth.create_token(user, name="tests", scopes=["notes:read", "notes:write"]))
 """
     from flask_plug_demo.prod import environment
 

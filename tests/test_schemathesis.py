@@ -71,7 +71,10 @@ def pool_tokens() -> list[str]:
             users = [demo] + [
                 auth.register_user(f"fuzzer-{n}", PASSWORD) for n in range(1, POOL_SIZE)
             ]
-            _tokens.extend(auth.create_token(user, name="schemathesis") for user in users)
+            _tokens.extend(
+                auth.create_token(user, name="schemathesis", scopes=["notes:write"])
+                for user in users
+            )
     return _tokens
 
 
@@ -147,7 +150,8 @@ def test_posting_without_login_is_answered_as_documented(body: dict[str, t.Any])
 def test_the_documented_429_of_posting_validates() -> None:
     with APP.test_request_context():
         user = auth.register_user("limited", PASSWORD)
-        bearer = {"Authorization": f"Bearer {auth.create_token(user, name='schemathesis')}"}
+        token = auth.create_token(user, name="schemathesis", scopes=["notes:write"])
+        bearer = {"Authorization": f"Bearer {token}"}
     operation = SCHEMA["/api/notes"]["POST"]
     statuses = []
     for n in range(6):
@@ -167,7 +171,8 @@ def test_the_posted_note_is_validated_as_documented() -> None:
     }  # fmt: skip
     with APP.test_request_context():  # a user of its own: 4 posts, under the limit of 5
         user = auth.register_user("validated", PASSWORD)
-        bearer = {"Authorization": f"Bearer {auth.create_token(user, name='schemathesis')}"}
+        token = auth.create_token(user, name="schemathesis", scopes=["notes:write"])
+        bearer = {"Authorization": f"Bearer {token}"}
     operation = SCHEMA["/api/notes"]["POST"]
     statuses = []
     for body in [{"title": "x" * 200}, {"title": ""}, {"title": "x" * 201}, {"body": "no title"}]:
