@@ -1,8 +1,12 @@
 from __future__ import annotations
 
+import email
+import email.policy
 import os
 import re
 import secrets
+import socket
+import threading
 import typing as t
 import uuid
 from pathlib import Path
@@ -16,6 +20,9 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.pool import NullPool
 
 from flask_plug.auth import Auth, User
+
+if t.TYPE_CHECKING:
+    from email.message import EmailMessage
 
 DEFAULT_DATABASE_URL = "postgresql://postgres@127.0.0.1:5432/test"
 PASSWORDS = {"ann": "ann-correct-horse-battery", "bob": "bob-staple-lamp-window"}
@@ -240,3 +247,70 @@ def logged_in(
         return client
 
     return make
+
+
+class MailServer:
+    """A real SMTP server on 127.0.0.1 (aiosmtpd), keeping what it receives."""
+
+    def __init__(self) -> None:
+        self.host = "127.0.0.1"
+        self.port = _free_port()
+        self.messages: list[EmailMessage] = []
+        self._received = threading.Condition()
+
+    async def handle_DATA(self, server: t.Any, session: t.Any, envelope: t.Any) -> str:  # noqa: N802 - aiosmtpd's hook
+        message = email.message_from_bytes(envelope.content, policy=email.policy.default)
+        with self._received:
+            self.messages.append(t.cast("EmailMessage", message))
+            self._received.notify_all()
+        return "250 Message accepted for delivery"
+
+    @property
+    def config(self) -> dict[str, t.Any]:
+        """The ``AUTH_MAIL_*`` keys that send to this server."""
+        return {
+            "AUTH_MAIL_SERVER": self.host,
+            "AUTH_MAIL_PORT": self.port,
+            "AUTH_MAIL_FROM": "Example <no-reply@example.com>",
+            "AUTH_MAIL_TIMEOUT": 5,
+        }
+
+    @staticmethod
+    def body(message: EmailMessage) -> str:
+        part = message.get_body(("plain",))
+        assert part is not None
+        return t.cast(str, part.get_content())
+
+    def link(self, message: EmailMessage) -> str:
+        """The one link in a mail."""
+        links = re.findall(r"https?://\S+", self.body(message))
+        assert len(links) == 1, links
+        return t.cast(str, links[0])
+
+    def wait_for(self, count: int, timeout: float = 10) -> list[EmailMessage]:
+        """The first ``count`` messages, once they are in (the browser's requests are
+        answered before their mail goes out)."""
+        with self._received:
+            self._received.wait_for(lambda: len(self.messages) >= count, timeout)
+            return list(self.messages)
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.fixture
+def smtp() -> t.Iterator[MailServer]:
+    """A running SMTP server on loopback; ``smtp.messages`` are the mails it received."""
+    from aiosmtpd.controller import Controller
+
+    server = MailServer()
+    controller = Controller(server, hostname=server.host, port=server.port)
+    controller.start()
+    try:
+        yield server
+    finally:
+        controller.stop()
+

@@ -1,5 +1,6 @@
 """The tables: users (the built-in table), and what auth keeps per user whatever table the
-users are in: login sessions, API tokens, remember-me tokens, failed-login counters."""
+users are in: login sessions, API tokens, remember-me tokens, failed-login counters and
+registrations awaiting confirmation."""
 
 from __future__ import annotations
 
@@ -44,6 +45,12 @@ class Tables(t.NamedTuple):
     api_tokens: Table
     remember_tokens: Table
     failed_logins: Table
+    pending_confirmations: Table
+    """Users who registered and have not yet followed the link mailed to them: inactive
+    until then, and told apart from users an admin deactivated.
+
+    .. versionadded:: 0.2
+    """
 
 
 def auth_tables(metadata: MetaData, user_id: Column[t.Any]) -> Tables:
@@ -97,7 +104,20 @@ def auth_tables(metadata: MetaData, user_id: Column[t.Any]) -> Tables:
         Column("count", Integer, nullable=False),
         Column("window_start", DateTime(), nullable=False),
     )
-    return Tables(metadata, login_sessions, api_tokens, remember_tokens, failed_logins)
+    pending_confirmations = Table(
+        "auth_pending_confirmations",
+        metadata,
+        Column(
+            "user_id",
+            user_id.type,
+            ForeignKey(user_id, ondelete="CASCADE"),
+            primary_key=True,
+        ),
+        Column("created_at", DateTime(), nullable=False),
+    )
+    return Tables(
+        metadata, login_sessions, api_tokens, remember_tokens, failed_logins, pending_confirmations
+    )
 
 
 builtin = auth_tables(metadata, users.c.id)
@@ -107,3 +127,4 @@ login_sessions = builtin.login_sessions
 api_tokens = builtin.api_tokens
 remember_tokens = builtin.remember_tokens
 failed_logins = builtin.failed_logins
+pending_confirmations = builtin.pending_confirmations
