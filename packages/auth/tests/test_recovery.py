@@ -10,12 +10,9 @@ from datetime import timedelta
 from urllib.parse import urlsplit
 
 import pytest
-from flask import Flask, g
+from flask import Flask
 from itsdangerous import URLSafeTimedSerializer
-from sqlalchemy import Integer, String
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
-
-from flask_plug.auth import Auth, UserModelMixin
+from flask_plug.auth import Auth
 
 if t.TYPE_CHECKING:
     from email.message import EmailMessage
@@ -32,66 +29,6 @@ SENT = (
     " password is on its way there."
 )
 BAD_LINK = "This link is invalid, has expired, or was used already."
-
-
-class Base(DeclarativeBase):
-    pass
-
-
-class Member(UserModelMixin, Base):
-    __tablename__ = "members"
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    username: Mapped[str] = mapped_column(String(150), unique=True)
-    email: Mapped[str | None] = mapped_column(String(254))
-
-
-class Site(t.NamedTuple):
-    app: Flask
-    auth: Auth
-
-
-MakeSite = t.Callable[..., Site]
-
-
-@pytest.fixture(params=["builtin", "model"])
-def make_site(request: pytest.FixtureRequest, db: t.Any, tmp_path: Path, smtp: t.Any) -> MakeSite:
-    """An app with password reset on, its users in the built-in table or in ``Member``;
-    ``ann`` has the address ann@example.com."""
-
-    def make(**config: t.Any) -> Site:
-        app = Flask(__name__, instance_path=str(tmp_path / "instance"))
-        app.config.update(
-            SECRET_KEY=secrets.token_urlsafe(40),
-            TESTING=True,
-            TRUSTED_HOSTS=["localhost"],
-            AUTH_PASSWORD_RESET=True,
-            AUTH_LOGIN_FIELDS=["username", "email"],
-            **smtp.config,
-        )
-        app.config.update(config)
-        engine = db.engine()
-        if request.param == "builtin":
-            auth = Auth(app, engine=engine)
-        else:
-            Base.metadata.create_all(engine)
-            auth = Auth(app, user_model=Member, engine=engine)
-        @app.get("/me")
-        @auth.login_required
-        def me() -> str:
-            return auth.store.users.login_name(g.user)
-
-        with app.app_context():
-            auth.store.create_tables()
-            auth.register_user("ann", PASSWORD, email="ann@example.com")
-            auth.register_user("bob", "bob-staple-lamp-window")  # no address
-        return Site(app, auth)
-
-    return make
-
-
-@pytest.fixture
-def site(make_site: MakeSite) -> Site:
-    return make_site()
 
 
 def form_token(client: FlaskClient, path: str) -> str:
@@ -133,6 +70,10 @@ def login_status(app: Flask, name: str, password: str) -> int:
     return post(
         client, "/auth/login", {"username": name, "password": password}
     ).status_code
+
+
+Site = t.NamedTuple("Site", [("app", Flask), ("auth", Auth)])
+MakeSite = t.Callable[..., Site]
 
 
 def test_reset_by_name_and_by_address(site: Site, smtp: t.Any) -> None:

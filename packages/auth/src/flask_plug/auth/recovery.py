@@ -34,7 +34,6 @@ from ._state import get_state
 from .login import request_user, unauthorized, wants_json
 from .mail import MAILER_KEY, Mailer, MailSender, get_mailer
 from .store import UserExists
-from .users import BuiltinUsers
 from .views import _check_csrf, _form, blueprint
 
 if t.TYPE_CHECKING:
@@ -191,9 +190,9 @@ def _email_of(user: t.Any) -> str | None:
     return email if isinstance(email, str) and email else None
 
 
-def _has_email_column() -> bool:
+def _has_column(field: str) -> bool:
     try:
-        get_state(current_app).store.users.column("email")
+        get_state(current_app).store.users.column(field)
     except ValueError:
         return False
     return True
@@ -241,7 +240,7 @@ def reset_request_submit() -> t.Any:
     if wait is not None:
         return _too_many(wait)
     found = None if name is None else state.store.find_user(name)
-    if found is None and name is not None and "@" in name and _has_email_column():
+    if found is None and name is not None and "@" in name and _has_column("email"):
         user = state.store.find_by_email(name)
         if user is not None:
             password_hash = state.store.password_hash(state.store.users.user_id(user))
@@ -381,8 +380,8 @@ def register_submit() -> t.Any:
     fields: dict[str, t.Any] = {}
     if ask_username:
         fields["email"] = email
-    elif isinstance(store.users, BuiltinUsers):
-        fields["username"] = email  # the built-in table needs a name; the address is one
+    elif _has_column("username"):
+        fields["username"] = email  # a name column beside the address: the address fills it
     try:
         user = store.create_user(username or email, form["password"], pending=True, **fields)
     except UserExists:

@@ -203,6 +203,7 @@ class Store:
         username: str,
         password: str,
         roles: t.Iterable[str] = (),
+        /,
         *,
         pending: bool = False,
         **fields: t.Any,
@@ -219,7 +220,9 @@ class Store:
 
         .. versionchanged:: 0.2
             User names are normalised and bounded; role names are checked; ``fields``; a
-            name taken in another case is refused; ``pending``.
+            name taken in another case is refused; ``pending``; the first three arguments
+            are positional, so that ``fields`` may fill a ``username`` column when the
+            first login field is ``email``.
         """
         users = self.users
         values: dict[t.Any, t.Any] = {users.login[0]: names.check_username(username)}
