@@ -316,7 +316,6 @@ def smtp() -> t.Iterator[MailServer]:
         controller.stop()
 
 
-
 class Base(DeclarativeBase):
     pass
 
@@ -360,6 +359,7 @@ def make_site(
         else:
             Base.metadata.create_all(engine)
             auth = Auth(app, user_model=Member, engine=engine)
+
         @app.get("/me")
         @auth.login_required
         def me() -> str:

@@ -77,7 +77,9 @@ def test_change_confirmed_from_the_new_address(
     assert submit(other, link, {}, csrf_from="/auth/login").status_code == 400
     # The new address logs in (AUTH_LOGIN_FIELDS has email).
     login = submit(
-        site.app.test_client(), "/auth/login", {"username": "ANN.new@example.org", "password": PASSWORD}
+        site.app.test_client(),
+        "/auth/login",
+        {"username": "ANN.new@example.org", "password": PASSWORD},
     )
     assert login.status_code == 302
 
@@ -119,7 +121,9 @@ def test_an_address_taken_meanwhile_is_refused(
     assert email_of(site, "ann") == "ann@example.com"
 
 
-@pytest.mark.parametrize("email", ["ann@example.com", "no-address", "x@y.example\nBcc: z@w.example"])
+@pytest.mark.parametrize(
+    "email", ["ann@example.com", "no-address", "x@y.example\nBcc: z@w.example"]
+)
 def test_bad_addresses_are_refused(
     site: t.Any, ann: t.Any, smtp: t.Any, submit: Submit, email: str
 ) -> None:

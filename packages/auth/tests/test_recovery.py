@@ -12,6 +12,7 @@ from urllib.parse import urlsplit
 import pytest
 from flask import Flask
 from itsdangerous import URLSafeTimedSerializer
+
 from flask_plug.auth import Auth
 
 if t.TYPE_CHECKING:
@@ -38,7 +39,9 @@ def form_token(client: FlaskClient, path: str) -> str:
     return text.split('name="csrf_token" value="', 1)[1].split('"', 1)[0]
 
 
-def post(client: FlaskClient, path: str, data: dict[str, str], csrf_from: str | None = None, **kw: t.Any) -> t.Any:
+def post(
+    client: FlaskClient, path: str, data: dict[str, str], csrf_from: str | None = None, **kw: t.Any
+) -> t.Any:
     """POST a form with its CSRF token; the response is closed, as a server does, which
     is when mail goes out."""
     data = {"csrf_token": form_token(client, csrf_from or path), **data}
@@ -58,7 +61,11 @@ def local(url: str) -> str:
 
 
 def set_password(
-    client: FlaskClient, link: str, password: str, again: str | None = None, csrf_from: str | None = None
+    client: FlaskClient,
+    link: str,
+    password: str,
+    again: str | None = None,
+    csrf_from: str | None = None,
 ) -> t.Any:
     path = local(link)
     data = {"password": password, "password2": again or password}
@@ -67,12 +74,14 @@ def set_password(
 
 def login_status(app: Flask, name: str, password: str) -> int:
     client = app.test_client()
-    return post(
-        client, "/auth/login", {"username": name, "password": password}
-    ).status_code
+    return post(client, "/auth/login", {"username": name, "password": password}).status_code
 
 
-Site = t.NamedTuple("Site", [("app", Flask), ("auth", Auth)])
+class Site(t.NamedTuple):
+    app: Flask
+    auth: Auth
+
+
 MakeSite = t.Callable[..., Site]
 
 
@@ -95,13 +104,18 @@ def test_reset_by_name_and_by_address(site: Site, smtp: t.Any) -> None:
 def test_the_link_sets_the_password_once_and_ends_every_session(site: Site, smtp: t.Any) -> None:
     app = site.app
     logged_in = app.test_client()
-    assert post(logged_in, "/auth/login", {"username": "ann", "password": PASSWORD}).status_code == 302
+    assert (
+        post(logged_in, "/auth/login", {"username": "ann", "password": PASSWORD}).status_code == 302
+    )
     with app.app_context():
         ann = site.auth.store.find_user("ann")
         assert ann is not None
         token = site.auth.create_token(ann[0], "cli")
     assert logged_in.get("/me", headers=JSON).status_code == 200
-    assert app.test_client().get("/me", headers={"Authorization": f"Bearer {token}"}).status_code == 200
+    assert (
+        app.test_client().get("/me", headers={"Authorization": f"Bearer {token}"}).status_code
+        == 200
+    )
 
     client = app.test_client()
     ask_reset(client, "ann")
@@ -121,7 +135,10 @@ def test_the_link_sets_the_password_once_and_ends_every_session(site: Site, smtp
     assert login_status(app, "ann", NEW_PASSWORD) == 302
     # The other browser's session and the API token ended with the old password.
     assert logged_in.get("/me", headers=JSON).status_code == 401
-    assert app.test_client().get("/me", headers={"Authorization": f"Bearer {token}"}).status_code == 401
+    assert (
+        app.test_client().get("/me", headers={"Authorization": f"Bearer {token}"}).status_code
+        == 401
+    )
 
     # The link dies with the password it was made for.
     again = app.test_client()
@@ -137,8 +154,12 @@ def test_same_answer_for_unknown_accounts_and_no_mail(make_site: MakeSite, smtp:
     answers = set()
     for login in ("ann", "nobody", "nobody@example.com", "bob", "x" * 400, ""):
         response = ask_reset(client, login)
-        answers.add((response.status_code, response.get_data(as_text=True).replace(
-            form_token(client, "/auth/reset"), "")))
+        answers.add(
+            (
+                response.status_code,
+                response.get_data(as_text=True).replace(form_token(client, "/auth/reset"), ""),
+            )
+        )
         json = post(client, "/auth/reset", {"login": login}, headers=JSON)
         assert (json.status_code, json.get_json()) == (200, {"message": SENT})
     assert len(answers) == 1
@@ -190,7 +211,9 @@ def test_expired_forged_and_garbled_links_fail_cleanly(make_site: MakeSite, smtp
         user_id = app.extensions["flask-plug-auth"].store.users.user_id(found[0])
     signer = URLSafeTimedSerializer(app.secret_key, salt="flask-plug-auth.reset")
     forged = URLSafeTimedSerializer(secrets.token_hex(32), salt="flask-plug-auth.reset")
-    old = signer.dumps([user_id, "0" * 32], )  # the right key, the wrong fingerprint
+    old = signer.dumps(
+        [user_id, "0" * 32],
+    )  # the right key, the wrong fingerprint
     for token in (
         old,
         forged.dumps([user_id, "0" * 32]),
@@ -232,7 +255,9 @@ def test_links_signed_with_a_fallback_key_still_work(make_site: MakeSite, smtp: 
     assert set_password(client, link, NEW_PASSWORD).status_code == 302
 
 
-def test_reset_requests_are_limited_per_account_and_address(make_site: MakeSite, smtp: t.Any) -> None:
+def test_reset_requests_are_limited_per_account_and_address(
+    make_site: MakeSite, smtp: t.Any
+) -> None:
     app, _ = make_site(AUTH_MAX_MAILS=2, AUTH_MAX_MAILS_PER_ADDRESS=3)
     client = app.test_client()
     statuses = [ask_reset(client, "ann").status_code for _ in range(3)]
@@ -334,7 +359,14 @@ def test_an_app_template_wins(make_site: MakeSite, smtp: t.Any, tmp_path: Path) 
 
 
 def test_features_are_off_by_default(app: Flask, client: FlaskClient) -> None:
-    for path in ("/auth/reset", "/auth/reset/x", "/auth/register", "/auth/register/x", "/auth/email", "/auth/email/x"):
+    for path in (
+        "/auth/reset",
+        "/auth/reset/x",
+        "/auth/register",
+        "/auth/register/x",
+        "/auth/email",
+        "/auth/email/x",
+    ):
         assert client.get(path).status_code == 404, path
 
 

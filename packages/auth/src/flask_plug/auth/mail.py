@@ -6,7 +6,6 @@ text templates, handed to one sender per app, sent once the answer has gone out.
 
 from __future__ import annotations
 
-import logging
 import smtplib
 import ssl
 import threading
@@ -115,7 +114,7 @@ class Mailer:
                 self._failed += 1
                 first = self._failed == 1
             if first:
-                _logger(app).error(
+                app.logger.error(
                     "flask-plug-auth: a mail could not be sent (%s: %s); no further failure"
                     " is logged until one is sent",
                     type(e).__name__,
@@ -125,13 +124,9 @@ class Mailer:
         with self._lock:
             failed, self._failed = self._failed, 0
         if failed:
-            _logger(app).warning(
+            app.logger.warning(
                 "flask-plug-auth: mail is sent again; %d mails could not be sent", failed
             )
-
-
-def _logger(app: Flask) -> logging.Logger:
-    return app.logger
 
 
 def get_mailer(app: Flask) -> Mailer:

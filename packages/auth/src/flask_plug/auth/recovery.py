@@ -79,7 +79,10 @@ def init_app(app: Flask, state: AuthState, sender: t.Callable[[], MailSender | N
             " forged Host header cannot make them point to another site"
         )
     users = state.store.users
-    for key, on in (("AUTH_REGISTRATION", settings.registration), ("AUTH_EMAIL_CHANGE", settings.email_change)):
+    for key, on in (
+        ("AUTH_REGISTRATION", settings.registration),
+        ("AUTH_EMAIL_CHANGE", settings.email_change),
+    ):
         if on:
             try:
                 users.column("email")
@@ -109,7 +112,7 @@ def read_token(purpose: str, token: str, max_age: timedelta) -> list[t.Any] | No
     if len(token) > MAX_TOKEN_LENGTH:
         return None
     try:
-        values = _serializer(purpose).loads(token, max_age=max_age.total_seconds())
+        values = _serializer(purpose).loads(token, max_age=int(max_age.total_seconds()))
     except (BadSignature, ValueError):  # expired (SignatureExpired), forged, or garbled
         return None
     return values if isinstance(values, list) else None
@@ -144,7 +147,9 @@ def _notice(message: str, status: int = 200, headers: dict[str, str] | None = No
     return body, status, headers or {}
 
 
-def _page(template: str, status: int = 200, errors: t.Sequence[str] = (), **context: t.Any) -> t.Any:
+def _page(
+    template: str, status: int = 200, errors: t.Sequence[str] = (), **context: t.Any
+) -> t.Any:
     """A form page; for a program, the errors as JSON."""
     if wants_json():
         return jsonify(errors=list(errors)), status

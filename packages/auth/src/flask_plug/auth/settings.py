@@ -356,7 +356,9 @@ def _mail(config: _Config, *, required: bool) -> MailSettings:
         # Not shown: it may be the real password of the wrong type.
         raise ValueError("AUTH_MAIL_PASSWORD must be a string or None")
     if (username is None) != (password is None):
-        raise ValueError("AUTH_MAIL_USERNAME and AUTH_MAIL_PASSWORD are given together or not at all")
+        raise ValueError(
+            "AUTH_MAIL_USERNAME and AUTH_MAIL_PASSWORD are given together or not at all"
+        )
     security = config.value("mail_security", "none")
     if security not in ("none", "starttls", "ssl"):
         _fail(config, "mail_security", "'none', 'starttls' or 'ssl'", security)

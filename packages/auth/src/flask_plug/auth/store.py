@@ -371,7 +371,10 @@ class Store:
         """
         pending = self.tables.pending_confirmations
         with self._connect() as conn:
-            return conn.scalar(select(pending.c.user_id).where(pending.c.user_id == user_id)) is not None
+            return (
+                conn.scalar(select(pending.c.user_id).where(pending.c.user_id == user_id))
+                is not None
+            )
 
     def _delete_pending(self, user_id: t.Any) -> t.Any:
         pending = self.tables.pending_confirmations
