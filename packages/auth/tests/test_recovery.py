@@ -223,6 +223,8 @@ def test_expired_forged_and_garbled_links_fail_cleanly(make_site: MakeSite, smtp
         signer.dumps({"not": "a list"}),
         signer.dumps([user_id]),
         signer.dumps([[1], 2]),
+        signer.dumps([[1], "0" * 32]),
+        signer.dumps([True, "0" * 32]),
     ):
         response = client.get(f"/auth/reset/{token}", headers=HTML)
         assert response.status_code in (400, 404), token
@@ -402,3 +404,16 @@ def test_bad_mail_config_fails_at_init_app(
     app.config.update(config)
     with pytest.raises(ValueError, match=message.replace("(", r"\(")):
         Auth(app)
+
+
+def test_a_stored_address_that_cannot_be_mailed_changes_nothing(
+    make_site: MakeSite, smtp: t.Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    app, auth = make_site(AUTH_LOGIN_FIELDS=["username"])
+    with app.app_context():  # set by the app, past every check of auth's forms
+        auth.register_user("eve", PASSWORD, email="eve@example.com\nBcc: all@example.com")
+    with caplog.at_level(logging.ERROR):
+        response = ask_reset(app.test_client(), "eve")
+    assert response.status_code == 200 and SENT in response.get_data(as_text=True)
+    assert smtp.messages == []
+    assert "could not be sent" in caplog.text

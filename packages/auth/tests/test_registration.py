@@ -116,12 +116,12 @@ def test_an_address_with_an_account_gets_the_same_answer(
     with app.app_context():
         assert auth.store.find_user("dora") is None
     confirm, notice = smtp.messages
-    assert notice["To"] == "ANN@example.com"
+    assert notice["To"] == "ann@example.com"  # the address as the account has it
     assert notice["Subject"] == "You already have an account"
     assert smtp.link(notice) == "http://localhost/auth/reset"  # AUTH_PASSWORD_RESET is on
 
     # A pending account's address gets its confirmation link again.
-    sign_up(client, submit, "erin", "cleo@example.com")
+    sign_up(client, submit, "erin", "Cleo@Example.COM")
     resent = smtp.messages[2]
     assert resent["Subject"] == "Confirm your account"
     assert submit(client, path(smtp.link(resent)), {}).status_code == 302

@@ -91,6 +91,18 @@ class Mailer:
         message.set_content(body.lstrip("\n"))
         return message
 
+    def mail(self, to: str, template: str, **context: t.Any) -> None:
+        """Compose (:meth:`compose`) and :meth:`send` a mail. A mail that cannot be
+        composed (an address with a line break, a broken template) is a failure to send:
+        logged, never raised, so the answer stays the same."""
+        app: Flask = current_app._get_current_object()  # type: ignore[attr-defined]
+        try:
+            message = self.compose(to, template, **context)
+        except Exception as e:  # noqa: BLE001 - see above
+            self._failed_once(app, e)
+            return
+        self.send(message)
+
     def send(self, message: EmailMessage) -> None:
         """Send ``message`` once this request's answer has been sent (now outside a
         request), so the answer takes as long and says the same whether a mail went out
@@ -110,22 +122,25 @@ class Mailer:
             with app.app_context():  # a custom sender may use current_app
                 self.sender(message)
         except Exception as e:  # noqa: BLE001 - any sender's failure is logged, not raised
-            with self._lock:
-                self._failed += 1
-                first = self._failed == 1
-            if first:
-                app.logger.error(
-                    "flask-plug-auth: a mail could not be sent (%s: %s); no further failure"
-                    " is logged until one is sent",
-                    type(e).__name__,
-                    e,
-                )
+            self._failed_once(app, e)
             return
         with self._lock:
             failed, self._failed = self._failed, 0
         if failed:
             app.logger.warning(
                 "flask-plug-auth: mail is sent again; %d mails could not be sent", failed
+            )
+
+    def _failed_once(self, app: Flask, error: Exception) -> None:
+        with self._lock:
+            self._failed += 1
+            first = self._failed == 1
+        if first:
+            app.logger.error(
+                "flask-plug-auth: a mail could not be sent (%s: %s); no further failure"
+                " is logged until one is sent",
+                type(error).__name__,
+                error,
             )
 
 

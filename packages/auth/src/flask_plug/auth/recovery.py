@@ -123,6 +123,11 @@ def _jsonable(value: t.Any) -> t.Any:
     return value if value is None or isinstance(value, (int, str)) else str(value)
 
 
+def _is_id(value: object) -> bool:
+    """Whether a value read from a token can be a user id (as :func:`_jsonable` wrote it)."""
+    return isinstance(value, (int, str)) and not isinstance(value, bool)
+
+
 def fingerprint(password_hash: str) -> str:
     """What a reset link remembers of the password hash: it stops matching once the
     password changes, and tells nothing about the hash."""
@@ -256,16 +261,13 @@ def reset_request_submit() -> t.Any:
         if email is not None and state.store.users.is_active(user):
             user_id = state.store.users.user_id(user)
             token = make_token("reset", user_id, fingerprint(password_hash))
-            mailer = _mailer()
-            mailer.send(
-                mailer.compose(
-                    email,
-                    "auth/mail/reset.txt",
-                    user=user,
-                    name=state.store.users.login_name(user),
-                    link=_link("auth.reset_password", token),
-                    lifetime=state.settings.reset_lifetime,
-                )
+            _mailer().mail(
+                email,
+                "auth/mail/reset.txt",
+                user=user,
+                name=state.store.users.login_name(user),
+                link=_link("auth.reset_password", token),
+                lifetime=state.settings.reset_lifetime,
             )
     return _notice(RESET_SENT)
 
@@ -275,9 +277,11 @@ def _reset_target(token: str) -> tuple[t.Any, t.Any, str] | None:
     ``None`` if the link is bad, expired, or the password changed since it was sent."""
     state = get_state(current_app)
     values = read_token("reset", token, state.settings.reset_lifetime)
-    if values is None or len(values) != 2 or not isinstance(values[1], str):
+    if values is None or len(values) != 2 or not _is_id(values[0]):
         return None
     user_id, mark = values
+    if not isinstance(mark, str):
+        return None
     user = state.store.user_by_id(user_id)
     password_hash = None if user is None else state.store.password_hash(user_id)
     if password_hash is None or not hmac.compare_digest(mark, fingerprint(password_hash)):
@@ -376,7 +380,7 @@ def register_submit() -> t.Any:
     wait = _reserve_mail(email)
     if wait is not None:
         return _too_many(wait)
-    store, mailer = state.store, _mailer()
+    store = state.store
     existing = store.find_by_email(email)
     if existing is not None:
         passwords.hash_password(form["password"])  # the time creating a user takes
@@ -396,14 +400,14 @@ def register_submit() -> t.Any:
         return _page("auth/register.html", 409, errors, ask_username=True, values=values)
     except ValueError as e:
         return _page("auth/register.html", 400, [str(e)], ask_username=ask_username, values=values)
-    mailer.send(_confirmation(user, email))
+    _send_confirmation(user, email)
     return _notice(REGISTER_SENT)
 
 
-def _confirmation(user: t.Any, email: str) -> t.Any:
+def _send_confirmation(user: t.Any, email: str) -> None:
     state = get_state(current_app)
     token = make_token("confirm", state.store.users.user_id(user), email)
-    return _mailer().compose(
+    _mailer().mail(
         email,
         "auth/mail/confirm.txt",
         user=user,
@@ -417,20 +421,19 @@ def _mail_existing(user: t.Any, email: str) -> None:
     """Tell the owner of an address someone signed up with it: their pending account's
     confirmation link again, or that they have an account."""
     state = get_state(current_app)
-    store, mailer = state.store, _mailer()
+    store = state.store
     user_id = store.users.user_id(user)
+    email = _email_of(user) or email  # as stored: what a confirmation link is checked against
     if store.is_pending(user_id):
-        mailer.send(_confirmation(user, email))
+        _send_confirmation(user, email)
         return
     reset = url_for("auth.reset_request", _external=False)
-    mailer.send(
-        mailer.compose(
-            email,
-            "auth/mail/already_registered.txt",
-            user=user,
-            name=store.users.login_name(user),
-            reset_link=_link_path(reset) if state.settings.password_reset else None,
-        )
+    _mailer().mail(
+        email,
+        "auth/mail/already_registered.txt",
+        user=user,
+        name=store.users.login_name(user),
+        reset_link=_link_path(reset) if state.settings.password_reset else None,
     )
 
 
@@ -445,7 +448,7 @@ def _link_path(path: str) -> str:
 def _confirm_target(token: str) -> t.Any | None:
     state = get_state(current_app)
     values = read_token("confirm", token, state.settings.confirm_lifetime)
-    if values is None or len(values) != 2:
+    if values is None or len(values) != 2 or not _is_id(values[0]):
         return None
     user_id, email = values
     user = state.store.user_by_id(user_id, active_only=False)
@@ -543,16 +546,13 @@ def change_email_submit() -> t.Any:
     other = store.find_by_email(email)
     if other is None or users.user_id(other) == user_id:
         token = make_token("email", user_id, current, email)
-        mailer = _mailer()
-        mailer.send(
-            mailer.compose(
-                email,
-                "auth/mail/email_confirm.txt",
-                user=user,
-                name=users.login_name(user),
-                link=_link("auth.confirm_email", token),
-                lifetime=state.settings.confirm_lifetime,
-            )
+        _mailer().mail(
+            email,
+            "auth/mail/email_confirm.txt",
+            user=user,
+            name=users.login_name(user),
+            link=_link("auth.confirm_email", token),
+            lifetime=state.settings.confirm_lifetime,
         )
     # Taken by another account: no mail, and the same answer, so the form cannot be used
     # to find out which addresses have accounts.
@@ -564,7 +564,9 @@ def change_email_submit() -> t.Any:
 def _email_target(token: str) -> tuple[t.Any, t.Any, str | None, str] | None:
     state = get_state(current_app)
     values = read_token("email", token, state.settings.confirm_lifetime)
-    if values is None or len(values) != 3 or not isinstance(values[2], str):
+    if values is None or len(values) != 3 or not _is_id(values[0]):
+        return None
+    if not isinstance(values[2], str):
         return None
     user_id, old, new = values
     user = state.store.user_by_id(user_id)
@@ -610,15 +612,12 @@ def confirm_email_submit(token: str) -> t.Any:
     if not changed:
         return _notice(BAD_LINK, 400)
     if old is not None:
-        mailer = _mailer()
-        mailer.send(
-            mailer.compose(
-                old,
-                "auth/mail/email_changed.txt",
-                user=user,
-                name=state.store.users.login_name(user),
-                new=new,
-            )
+        _mailer().mail(
+            old,
+            "auth/mail/email_changed.txt",
+            user=user,
+            name=state.store.users.login_name(user),
+            new=new,
         )
     message = f"Your email address is now {new}."
     if wants_json():
