@@ -13,7 +13,9 @@ import typing as t
 from email.message import EmailMessage
 from email.utils import formatdate, make_msgid, parseaddr
 
-from flask import after_this_request, current_app, has_request_context, render_template
+from flask import after_this_request, has_request_context, render_template
+
+from ._state import current_app_object
 
 if t.TYPE_CHECKING:
     from flask import Flask
@@ -95,7 +97,7 @@ class Mailer:
         """Compose (:meth:`compose`) and :meth:`send` a mail. A mail that cannot be
         composed (an address with a line break, a broken template) is a failure to send:
         logged, never raised, so the answer stays the same."""
-        app: Flask = current_app._get_current_object()  # type: ignore[attr-defined]
+        app = current_app_object()
         try:
             message = self.compose(to, template, **context)
         except Exception as e:  # noqa: BLE001 - see above
@@ -107,7 +109,7 @@ class Mailer:
         """Send ``message`` once this request's answer has been sent (now outside a
         request), so the answer takes as long and says the same whether a mail went out
         and whether it could be delivered."""
-        app: Flask = current_app._get_current_object()  # type: ignore[attr-defined]
+        app = current_app_object()
         if not has_request_context():
             self._deliver(app, message)
             return

@@ -30,7 +30,7 @@ from flask import (
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 
 from . import names, passwords
-from ._state import get_state
+from ._state import current_app_object, get_state
 from .login import request_user, unauthorized, wants_json
 from .mail import MAILER_KEY, Mailer, MailSender, get_mailer
 from .store import UserExists
@@ -216,7 +216,7 @@ def _password_problem(form: dict[str, str]) -> str | None:
 
 
 def _mailer() -> Mailer:
-    return get_mailer(current_app._get_current_object())  # type: ignore[attr-defined]
+    return get_mailer(current_app_object())
 
 
 # Password reset ----------------------------------------------------------------------------
