@@ -193,17 +193,21 @@ class Nameless(UserModelMixin, NoEmailBase):
     username: Mapped[str] = mapped_column(String(150))
 
 
-def test_a_model_without_email_cannot_register(tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    "feature", ["AUTH_PASSWORD_RESET", "AUTH_REGISTRATION", "AUTH_EMAIL_CHANGE"]
+)
+def test_a_model_without_email_cannot_mail(tmp_path: Path, feature: str) -> None:
     app = Flask(__name__)
     app.config.update(
         SECRET_KEY=secrets.token_hex(32),
         TRUSTED_HOSTS=["localhost"],
-        AUTH_REGISTRATION=True,
         AUTH_MAIL_FROM="no-reply@example.com",
     )
+    app.config[feature] = True
     from sqlalchemy import create_engine
 
     engine = create_engine(f"sqlite:///{tmp_path / 'x.db'}")
-    with pytest.raises(ValueError, match="AUTH_REGISTRATION needs an email column"):
+    with pytest.raises(ValueError, match=f"{feature} needs an email column"):
         Auth(app, user_model=Nameless, engine=engine)
+    assert "flask-plug-auth" not in app.extensions  # nothing half-registered
     engine.dispose()

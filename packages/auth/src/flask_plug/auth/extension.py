@@ -166,8 +166,8 @@ class Auth:
         if engine is None:
             engine, deadlines = _open_engine(settings)
         state = AuthState(settings, Store(engine, users=users, deadlines=deadlines))
-        app.extensions[EXTENSION_KEY] = state
         recovery.init_app(app, state, lambda: self._mail_sender)
+        app.extensions[EXTENSION_KEY] = state
         _check_login_view_once(app, state)
         _warn_about_cookies(app)
         _make_user_lazy(app)

@@ -80,6 +80,7 @@ def init_app(app: Flask, state: AuthState, sender: t.Callable[[], MailSender | N
         )
     users = state.store.users
     for key, on in (
+        ("AUTH_PASSWORD_RESET", settings.password_reset),
         ("AUTH_REGISTRATION", settings.registration),
         ("AUTH_EMAIL_CHANGE", settings.email_change),
     ):
