@@ -417,3 +417,33 @@ def test_a_stored_address_that_cannot_be_mailed_changes_nothing(
     assert response.status_code == 200 and SENT in response.get_data(as_text=True)
     assert smtp.messages == []
     assert "could not be sent" in caplog.text
+
+
+@pytest.mark.parametrize(
+    "value",
+    ["", "\x00", "a\r\nBcc: x@y.example", "%ED%A0%80%ff", "İ" * 150, "x" * 100_000, "@", "a@b"],
+)
+def test_adversarial_input_never_fails_the_server(
+    make_site: MakeSite, smtp: t.Any, value: str
+) -> None:
+    app, _ = make_site(
+        AUTH_REGISTRATION=True, AUTH_EMAIL_CHANGE=True, AUTH_MAX_MAILS_PER_ADDRESS=1000
+    )
+    client = app.test_client()
+    token = form_token(client, "/auth/reset")
+    fields = {"login": value, "username": value, "email": value, "password": value}
+    for path in ("/auth/reset", "/auth/register", "/auth/email"):
+        for data in (fields, {**fields, "password2": value}, {"csrf_token": token, **fields}):
+            response = client.post(path, data=data, headers=HTML)
+            response.close()
+            assert response.status_code < 500, (path, data)
+        raw = f"csrf_token={token}&login=%ED%A0%80%ff&email=%ff&password=%ff&password2=%ff"
+        response = client.post(
+            path, data=raw, content_type="application/x-www-form-urlencoded", headers=HTML
+        )
+        response.close()
+        assert response.status_code < 500, path
+    for path in ("/auth/reset/", "/auth/register/", "/auth/email/"):
+        for token_value in (value or "x", "x" * 5000, "a.b.c"):
+            response = client.get(path + token_value.replace("/", ""), headers=HTML)
+            assert response.status_code in (400, 404), path
