@@ -1,8 +1,12 @@
 from __future__ import annotations
 
+import email
+import email.policy
 import os
 import re
 import secrets
+import socket
+import threading
 import typing as t
 import uuid
 from pathlib import Path
@@ -10,12 +14,16 @@ from pathlib import Path
 import pytest
 from flask import Flask, g, jsonify
 from flask.testing import FlaskClient
-from sqlalchemy import create_engine, text
+from sqlalchemy import Integer, String, create_engine, text
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.exc import OperationalError
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.pool import NullPool
 
-from flask_plug.auth import Auth, User
+from flask_plug.auth import Auth, User, UserModelMixin
+
+if t.TYPE_CHECKING:
+    from email.message import EmailMessage
 
 DEFAULT_DATABASE_URL = "postgresql://postgres@127.0.0.1:5432/test"
 PASSWORDS = {"ann": "ann-correct-horse-battery", "bob": "bob-staple-lamp-window"}
@@ -240,3 +248,161 @@ def logged_in(
         return client
 
     return make
+
+
+class MailServer:
+    """A real SMTP server on 127.0.0.1 (aiosmtpd), keeping what it receives."""
+
+    def __init__(self) -> None:
+        self.host = "127.0.0.1"
+        self.port = _free_port()
+        self.messages: list[EmailMessage] = []
+        self._received = threading.Condition()
+
+    async def handle_DATA(self, server: t.Any, session: t.Any, envelope: t.Any) -> str:  # noqa: N802 - aiosmtpd's hook
+        message = email.message_from_bytes(envelope.content, policy=email.policy.default)
+        with self._received:
+            self.messages.append(t.cast("EmailMessage", message))
+            self._received.notify_all()
+        return "250 Message accepted for delivery"
+
+    @property
+    def config(self) -> dict[str, t.Any]:
+        """The ``AUTH_MAIL_*`` keys that send to this server."""
+        return {
+            "AUTH_MAIL_SERVER": self.host,
+            "AUTH_MAIL_PORT": self.port,
+            "AUTH_MAIL_FROM": "Example <no-reply@example.com>",
+            "AUTH_MAIL_TIMEOUT": 5,
+        }
+
+    @staticmethod
+    def body(message: EmailMessage) -> str:
+        part = message.get_body(("plain",))
+        assert part is not None
+        return t.cast(str, part.get_content())
+
+    def link(self, message: EmailMessage) -> str:
+        """The one link in a mail."""
+        links = re.findall(r"https?://\S+", self.body(message))
+        assert len(links) == 1, links
+        return t.cast(str, links[0])
+
+    def wait_for(self, count: int, timeout: float = 10) -> list[EmailMessage]:
+        """The first ``count`` messages, once they are in (the browser's requests are
+        answered before their mail goes out)."""
+        with self._received:
+            self._received.wait_for(lambda: len(self.messages) >= count, timeout)
+            return list(self.messages)
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.fixture
+def smtp() -> t.Iterator[MailServer]:
+    """A running SMTP server on loopback; ``smtp.messages`` are the mails it received."""
+    from aiosmtpd.controller import Controller
+
+    server = MailServer()
+    controller = Controller(server, hostname=server.host, port=server.port)
+    controller.start()
+    try:
+        yield server
+    finally:
+        controller.stop()
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class Member(UserModelMixin, Base):
+    __tablename__ = "members"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    username: Mapped[str] = mapped_column(String(150), unique=True)
+    email: Mapped[str | None] = mapped_column(String(254))
+
+
+class Site(t.NamedTuple):
+    app: Flask
+    auth: Auth
+
+
+MakeSite = t.Callable[..., Site]
+
+
+@pytest.fixture(params=["builtin", "model"])
+def make_site(
+    request: pytest.FixtureRequest, db: Database, tmp_path: Path, smtp: MailServer
+) -> MakeSite:
+    """An app with password reset on, its users in the built-in table or in ``Member``;
+    ``ann`` has the address ann@example.com."""
+
+    def make(**config: t.Any) -> Site:
+        app = Flask(__name__, instance_path=str(tmp_path / "instance"))
+        app.config.update(
+            SECRET_KEY=secrets.token_urlsafe(40),
+            TESTING=True,
+            TRUSTED_HOSTS=["localhost"],
+            AUTH_PASSWORD_RESET=True,
+            AUTH_LOGIN_FIELDS=["username", "email"],
+            **smtp.config,
+        )
+        app.config.update(config)
+        engine = db.engine()
+        if request.param == "builtin":
+            auth = Auth(app, engine=engine)
+        else:
+            Base.metadata.create_all(engine)
+            auth = Auth(app, user_model=Member, engine=engine)
+
+        @app.get("/me")
+        @auth.login_required
+        def me() -> str:
+            return auth.store.users.login_name(g.user)
+
+        with app.app_context():
+            auth.store.create_tables()
+            if app.config["AUTH_LOGIN_FIELDS"][0] == "email":
+                # The name column is filled beside the address: through the store.
+                auth.store.create_user("ann@example.com", PASSWORDS["ann"], username="ann")
+            else:
+                auth.register_user("ann", PASSWORDS["ann"], email="ann@example.com")
+                auth.register_user("bob", PASSWORDS["bob"])  # no address
+        return Site(app, auth)
+
+    return make
+
+
+@pytest.fixture
+def site(make_site: MakeSite) -> Site:
+    return make_site()
+
+
+def submit_form(
+    client: FlaskClient,
+    path: str,
+    data: dict[str, str],
+    csrf_from: str | None = None,
+    headers: dict[str, str] | None = None,
+) -> t.Any:
+    """GET ``csrf_from`` (default: ``path``) for the CSRF token, POST ``data`` with it, and
+    close the response, as a server does: that is when auth's mail goes out."""
+    page = client.get(csrf_from or path, headers=HTML)
+    match = CSRF_FIELD.search(page.get_data(as_text=True))
+    assert match is not None, page.get_data(as_text=True)
+    response = client.post(
+        path, data={"csrf_token": match.group(1), **data}, headers=headers or HTML
+    )
+    response.close()
+    return response
+
+
+@pytest.fixture(scope="session")
+def submit() -> t.Callable[..., t.Any]:
+    """``submit(client, path, data, csrf_from=None, headers=None)``: post a form of auth."""
+    return submit_form

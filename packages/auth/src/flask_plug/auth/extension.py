@@ -20,7 +20,7 @@ from sqlalchemy.exc import ArgumentError
 from werkzeug.local import LocalProxy
 from werkzeug.routing import BuildError
 
-from . import names, passwords, two_factor  # noqa: F401 (two_factor: its views)
+from . import names, passwords, recovery, two_factor  # noqa: F401 (two_factor: its views)
 from ._state import EXTENSION_KEY, SESSION_KEY, AuthState, get_state
 from .cli import auth_cli
 from .database import hide_password, open_engine
@@ -51,6 +51,7 @@ if t.TYPE_CHECKING:
     from typing_extensions import Unpack
 
     from .database import Deadlines
+    from .mail import MailSender
 
 F = t.TypeVar("F", bound=t.Callable[..., t.Any])
 
@@ -126,6 +127,7 @@ class Auth:
         self._user_model = user_model
         self._session = session
         self._options = options
+        self._mail_sender: MailSender | None = None
         if app is not None:
             self.init_app(app)
 
@@ -181,6 +183,7 @@ class Auth:
         state = AuthState(settings, Store(engine, users=users, deadlines=deadlines))
         if settings.two_factor:
             state.needs_second_factor = functools.partial(needs_second_factor, state)
+        recovery.init_app(app, state, lambda: self._mail_sender)
         app.extensions[EXTENSION_KEY] = state
         _check_login_view_once(app, state)
         _warn_about_cookies(app)
@@ -190,6 +193,20 @@ class Auth:
         app.register_blueprint(blueprint, url_prefix=settings.url_prefix)
         app.cli.add_command(auth_cli)
         app.jinja_env.globals.setdefault("csrf_token", csrf_token)
+
+    def mail_sender(self, sender: MailSender) -> MailSender:
+        """Send auth's mails with ``sender`` instead of SMTP (``AUTH_MAIL_SERVER``), in
+        every app this object is registered on; use as a decorator.
+
+        ``sender`` gets an :class:`~email.message.EmailMessage` with ``From``, ``To`` and
+        ``Subject`` set, after the request's answer has gone out, inside an app context.
+        What it raises is logged (once until a mail goes through) and never reaches the
+        client.
+
+        .. versionadded:: 0.2
+        """
+        self._mail_sender = sender
+        return sender
 
     @property
     def store(self) -> Store:

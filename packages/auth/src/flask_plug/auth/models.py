@@ -1,6 +1,6 @@
 """The tables: users (the built-in table), and what auth keeps per user whatever table the
-users are in: login sessions, API tokens, remember-me tokens, failed-login counters, and
-the second factor (TOTP secret, recovery codes)."""
+users are in: login sessions, API tokens, remember-me tokens, failed-login counters,
+registrations awaiting confirmation, and the second factor (TOTP secret, recovery codes)."""
 
 from __future__ import annotations
 
@@ -54,6 +54,12 @@ class Tables(t.NamedTuple):
     """
     recovery_codes: Table
     """A user's single-use recovery codes, hashed.
+
+    .. versionadded:: 0.2
+    """
+    pending_confirmations: Table
+    """Users who registered and have not yet followed the link mailed to them: inactive
+    until then, and told apart from users an admin deactivated.
 
     .. versionadded:: 0.2
     """
@@ -137,6 +143,17 @@ def auth_tables(metadata: MetaData, user_id: Column[t.Any]) -> Tables:
         Column("code_hash", String(64), nullable=False),
         Column("used_at", DateTime(), nullable=True),
     )
+    pending_confirmations = Table(
+        "auth_pending_confirmations",
+        metadata,
+        Column(
+            "user_id",
+            user_id.type,
+            ForeignKey(user_id, ondelete="CASCADE"),
+            primary_key=True,
+        ),
+        Column("created_at", DateTime(), nullable=False),
+    )
     return Tables(
         metadata,
         login_sessions,
@@ -145,6 +162,7 @@ def auth_tables(metadata: MetaData, user_id: Column[t.Any]) -> Tables:
         failed_logins,
         two_factor,
         recovery_codes,
+        pending_confirmations,
     )
 
 
@@ -157,3 +175,4 @@ remember_tokens = builtin.remember_tokens
 failed_logins = builtin.failed_logins
 two_factor = builtin.two_factor
 recovery_codes = builtin.recovery_codes
+pending_confirmations = builtin.pending_confirmations

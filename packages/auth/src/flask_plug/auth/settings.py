@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import os
 import typing as t
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import timedelta
+from email.utils import parseaddr
 
 from . import names
 
@@ -62,6 +63,20 @@ class AuthOptions(t.TypedDict, total=False):
     two_factor_required_for: t.Sequence[str]
     two_factor_remember_days: int
     two_factor_issuer: str
+    password_reset: bool
+    registration: bool
+    email_change: bool
+    reset_lifetime: timedelta | float
+    confirm_lifetime: timedelta | float
+    max_mails: int
+    max_mails_per_address: int
+    mail_server: str
+    mail_port: int
+    mail_username: str
+    mail_password: str
+    mail_security: t.Literal["none", "starttls", "ssl"]
+    mail_from: str
+    mail_timeout: float
 
 
 @dataclass(frozen=True)
@@ -119,6 +134,70 @@ class AuthSettings:
 
     .. versionadded:: 0.2
     """
+    password_reset: bool = False
+    """Whether ``/auth/reset`` mails password-reset links.
+
+    .. versionadded:: 0.2
+    """
+    registration: bool = False
+    """Whether ``/auth/register`` lets visitors sign up, confirming their address by mail.
+
+    .. versionadded:: 0.2
+    """
+    email_change: bool = False
+    """Whether ``/auth/email`` lets users change their address, confirmed by mail.
+
+    .. versionadded:: 0.2
+    """
+    reset_lifetime: timedelta = timedelta(hours=1)
+    """How long a password-reset link works.
+
+    .. versionadded:: 0.2
+    """
+    confirm_lifetime: timedelta = timedelta(days=2)
+    """How long a registration or email-change confirmation link works.
+
+    .. versionadded:: 0.2
+    """
+    max_mails: int = 3
+    """The most mails one account (as typed) may be sent within ``AUTH_FAILURE_WINDOW``.
+
+    .. versionadded:: 0.2
+    """
+    max_mails_per_address: int = 10
+    """The most mail-sending requests one client address may make within
+    ``AUTH_FAILURE_WINDOW``.
+
+    .. versionadded:: 0.2
+    """
+    mail: MailSettings | None = None
+    """How mail is sent; ``None`` while no mail feature is on.
+
+    .. versionadded:: 0.2
+    """
+
+    @property
+    def mails(self) -> bool:
+        """Whether a feature that sends mail is on."""
+        return self.password_reset or self.registration or self.email_change
+
+
+@dataclass(frozen=True)
+class MailSettings:
+    """The SMTP server of the default mail sender, and the sender's address.
+
+    .. versionadded:: 0.2
+    """
+
+    server: str
+    port: int
+    username: str | None
+    password: str | None
+    security: str
+    """``"none"``, ``"starttls"`` or ``"ssl"``."""
+    sender: str
+    """``AUTH_MAIL_FROM``: the ``From`` of every mail."""
+    timeout: float
 
 
 def check_secret_key(app: Flask) -> None:
@@ -264,7 +343,7 @@ def resolve(app: Flask, options: Mapping[str, t.Any], *, need_database_uri: bool
     :raises ValueError: naming the config key and what it expects.
     """
     config = _Config(app, options, AuthOptions, "AUTH_", "Auth")
-    return AuthSettings(
+    settings = AuthSettings(
         database_uri=_database_uri(config, "database_uri", need_database_uri),
         url_prefix=_path(config, "url_prefix", "/auth"),
         login_view=_text(config, "login_view", "auth.login"),
@@ -280,7 +359,61 @@ def resolve(app: Flask, options: Mapping[str, t.Any], *, need_database_uri: bool
         db_timeout=_db_timeout(config, "db_timeout", 2.0),
         login_fields=_login_fields(config, "login_fields"),
         **_two_factor(config),
+        password_reset=config.flag("password_reset", False),
+        registration=config.flag("registration", False),
+        email_change=config.flag("email_change", False),
+        reset_lifetime=_duration(config, "reset_lifetime", timedelta(hours=1)),
+        confirm_lifetime=_duration(config, "confirm_lifetime", timedelta(days=2)),
+        max_mails=_whole_number(config, "max_mails", 3, minimum=1),
+        max_mails_per_address=_whole_number(config, "max_mails_per_address", 10, minimum=1),
     )
+    mail = _mail(config, required=settings.mails)  # checked even while unused
+    return replace(settings, mail=mail) if settings.mails else settings
+
+
+def _mail(config: _Config, *, required: bool) -> MailSettings:
+    server = _text(config, "mail_server", "localhost")
+    port = config.value("mail_port", 25)
+    if isinstance(port, bool) or not isinstance(port, int) or not 0 < port < 65536:
+        _fail(config, "mail_port", "a port number, 1 to 65535", port)
+    username = config.value("mail_username", None)
+    password = config.value("mail_password", None)
+    if username is not None and not (isinstance(username, str) and username):
+        _fail(config, "mail_username", "a non-empty string or None", username)
+    if password is not None and not isinstance(password, str):
+        # Not shown: it may be the real password of the wrong type.
+        raise ValueError("AUTH_MAIL_PASSWORD must be a string or None")
+    if (username is None) != (password is None):
+        raise ValueError(
+            "AUTH_MAIL_USERNAME and AUTH_MAIL_PASSWORD are given together or not at all"
+        )
+    security = config.value("mail_security", "none")
+    if security not in ("none", "starttls", "ssl"):
+        _fail(config, "mail_security", "'none', 'starttls' or 'ssl'", security)
+    sender = config.value("mail_from", None)
+    if sender is None:
+        if required:
+            raise ValueError(
+                "AUTH_MAIL_FROM must be set once AUTH_PASSWORD_RESET, AUTH_REGISTRATION or"
+                " AUTH_EMAIL_CHANGE is on: it is the From address of the mails auth sends,"
+                " for example 'Example <no-reply@example.com>'"
+            )
+        sender = ""
+    elif not _is_mailbox(sender):
+        _fail(config, "mail_from", "an address such as 'Example <no-reply@example.com>'", sender)
+    timeout = config.value("mail_timeout", 10.0)
+    if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or not 0 < timeout < 1e6:
+        _fail(config, "mail_timeout", "a positive number of seconds", timeout)
+    return MailSettings(server, port, username, password, security, sender, float(timeout))
+
+
+def _is_mailbox(value: object) -> bool:
+    """Whether ``value`` is one address, bare or with a display name, that fits a header."""
+    if not isinstance(value, str) or any(ord(c) < 0x20 or c == "\x7f" for c in value):
+        return False
+    _, address = parseaddr(value)
+    local, at, domain = address.rpartition("@")
+    return bool(local and at and domain) and " " not in address
 
 
 def _fail(config: _Config, option: str, expected: str, value: object) -> t.NoReturn:

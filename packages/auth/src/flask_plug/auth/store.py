@@ -211,7 +211,14 @@ class Store:
     # users -------------------------------------------------------------------------------
 
     def create_user(
-        self, username: str, password: str, roles: t.Iterable[str] = (), **fields: t.Any
+        self,
+        username: str,
+        password: str,
+        roles: t.Iterable[str] = (),
+        /,
+        *,
+        pending: bool = False,
+        **fields: t.Any,
     ) -> t.Any:
         """Create a user; ``username`` goes in the first login field (``AUTH_LOGIN_FIELDS``),
         stored NFKC-normalised and stripped, and ``fields`` in the columns of those names.
@@ -220,9 +227,14 @@ class Store:
             name, a field is not a column (:class:`UserExists` if a login name is taken,
             in any case).
 
+        :param pending: create the user inactive, awaiting :meth:`confirm_user` (a
+            registration whose address is not yet confirmed).
+
         .. versionchanged:: 0.2
             User names are normalised and bounded; role names are checked; ``fields``; a
-            name taken in another case is refused.
+            name taken in another case is refused; ``pending``; the first three arguments
+            are positional, so that ``fields`` may fill a ``username`` column when the
+            first login field is ``email``.
         """
         users = self.users
         values: dict[t.Any, t.Any] = {users.login[0]: names.check_username(username)}
@@ -238,7 +250,12 @@ class Store:
             raise ValueError("roles are not a column of the user model: give them in your app")
         # Hashed before the transaction: Argon2's work does not run on the call's deadline.
         values[users.password_hash] = passwords.hash_password(password)
-        values.update(users.new_row_values(utcnow()))
+        now = utcnow()
+        values.update(users.new_row_values(now))
+        if pending:
+            if users.active_column is None:
+                raise ValueError("the user model has no is_active column: no user can be pending")
+            values[users.active_column] = False
         logins = [values[column] for column in users.login if values.get(column)]
         try:
             with self._begin() as conn:
@@ -247,6 +264,12 @@ class Store:
                         raise UserExists(f"a user named {login!r} already exists")
                 result = conn.execute(insert(users.table).values(values))
                 user_id = result.inserted_primary_key[0]  # type: ignore[index]
+                if pending:
+                    conn.execute(
+                        insert(self.tables.pending_confirmations).values(
+                            user_id=user_id, created_at=now
+                        )
+                    )
         except IntegrityError:
             raise UserExists(f"a user named {logins[0]!r} already exists") from None
         return self.user_by_id(user_id, active_only=False)
@@ -331,9 +354,92 @@ class Store:
             conn.execute(
                 update(self.users.table).where(self.users.id == user_id).values({column: active})
             )
-            if not active:
+            if active:  # an admin's activation stands for the confirmation
+                conn.execute(self._delete_pending(user_id))
+            else:
                 self._revoke_sessions(conn, user_id, keep=None)
                 self._revoke_tokens(conn, user_id)
+
+    def confirm_user(self, user_id: t.Any) -> bool:
+        """Activate a user who registered and is awaiting confirmation; ``False`` (and
+        nothing changes) if they are not, or no longer, awaiting it.
+
+        .. versionadded:: 0.2
+        """
+        column = self.users.active_column
+        with self._begin() as conn:
+            if not conn.execute(self._delete_pending(user_id)).rowcount:
+                return False
+            if column is not None:
+                conn.execute(
+                    update(self.users.table).where(self.users.id == user_id).values({column: True})
+                )
+        return True
+
+    def is_pending(self, user_id: t.Any) -> bool:
+        """Whether the user registered and has not confirmed their address yet.
+
+        .. versionadded:: 0.2
+        """
+        pending = self.tables.pending_confirmations
+        with self._connect() as conn:
+            return (
+                conn.scalar(select(pending.c.user_id).where(pending.c.user_id == user_id))
+                is not None
+            )
+
+    def _delete_pending(self, user_id: t.Any) -> t.Any:
+        pending = self.tables.pending_confirmations
+        return delete(pending).where(pending.c.user_id == user_id)
+
+    def find_by_email(self, email: str) -> t.Any | None:
+        """The user (active or not) whose email address is ``email``, compared like login
+        names: normalised, in any case; ``None`` if none (or several) has it.
+
+        .. versionadded:: 0.2
+        """
+        if names.normalize_username(email) is None:
+            return None
+        with self._connect() as conn:
+            rows = self._email_rows(conn, email)
+        return self.users.from_row(rows[0]) if len(rows) == 1 else None
+
+    def _email_rows(self, conn: Connection, email: str) -> list[Row[t.Any]]:
+        column = self.users.column("email")
+        key = names.username_key(names.check_username(email))
+        candidates = conn.execute(
+            select(self.users.table)
+            .where(or_(column == email, func.lower(column) == email.lower()))
+            .limit(20)
+        ).all()
+        return [row for row in candidates if normalized_key(row._mapping[column]) == key]
+
+    def set_email(self, user_id: t.Any, email: str, *, expected: str | None) -> bool:
+        """Change a user's email address, if it is still ``expected`` (compare-and-set: a
+        confirmation link works once).
+
+        :return: whether it changed.
+        :raises UserExists: if another user has the address (as email or login name).
+
+        .. versionadded:: 0.2
+        """
+        users = self.users
+        column = users.column("email")
+        if column in users.login:
+            email = names.check_username(email)
+        with self._begin() as conn:
+            others = [
+                row
+                for row in (*self._email_rows(conn, email), *self._lookup(conn, email))
+                if row._mapping[users.id] != user_id
+            ]
+            if others:
+                raise UserExists("another user has this email address")
+            current = column == expected if expected is not None else column.is_(None)
+            result = conn.execute(
+                update(users.table).where(users.id == user_id, current).values({column: email})
+            )
+            return bool(result.rowcount)
 
     def set_password(
         self, user_id: t.Any, password: str, *, keep_session: str | None = None
@@ -349,6 +455,39 @@ class Store:
             self._set_hash(conn, user_id, password_hash, changed=True)
             self._revoke_sessions(conn, user_id, keep=keep_session)
             self._revoke_tokens(conn, user_id)
+
+    def password_hash(self, user_id: t.Any) -> str | None:
+        """The user's password hash; ``None`` if there is no such user.
+
+        .. versionadded:: 0.2
+        """
+        users = self.users
+        with self._connect() as conn:
+            value = conn.scalar(select(users.password_hash).where(users.id == user_id))
+        return None if value is None else str(value)
+
+    def replace_password(self, user_id: t.Any, old_hash: str, password: str) -> bool:
+        """:meth:`set_password`, ending every session, only if the hash is still
+        ``old_hash``: a reset link sets a password once, however often it is posted.
+
+        :return: whether the password changed.
+
+        .. versionadded:: 0.2
+        """
+        users = self.users
+        values: dict[t.Any, t.Any] = {users.password_hash: passwords.hash_password(password)}
+        values.update(users.password_changed_values(utcnow()))
+        with self._begin() as conn:
+            result = conn.execute(
+                update(users.table)
+                .where(users.id == user_id, users.password_hash == old_hash)
+                .values(values)
+            )
+            if not result.rowcount:
+                return False
+            self._revoke_sessions(conn, user_id, keep=None)
+            self._revoke_tokens(conn, user_id)
+        return True
 
     def rehash(self, user_id: t.Any, password: str) -> None:
         password_hash = passwords.hash_password(password)
@@ -426,6 +565,7 @@ class Store:
         # SQLite enforces no foreign keys unless asked: delete what references the user.
         for table in (self.tables.api_tokens, self.tables.two_factor, self.tables.recovery_codes):
             conn.execute(delete(table).where(table.c.user_id == user_id))
+        conn.execute(self._delete_pending(user_id))
 
     # remember-me ---------------------------------------------------------------------------
 
