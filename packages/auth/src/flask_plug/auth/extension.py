@@ -214,7 +214,7 @@ class Auth:
         return get_state(current_app).store
 
     def register_user(
-        self, username: str, password: str, roles: t.Iterable[str] = (), **fields: t.Any
+        self, username: str, password: str, /, roles: t.Iterable[str] = (), **fields: t.Any
     ) -> t.Any:
         """Create a user.
 

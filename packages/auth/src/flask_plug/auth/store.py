@@ -214,8 +214,8 @@ class Store:
         self,
         username: str,
         password: str,
-        roles: t.Iterable[str] = (),
         /,
+        roles: t.Iterable[str] = (),
         *,
         pending: bool = False,
         **fields: t.Any,
@@ -232,9 +232,9 @@ class Store:
 
         .. versionchanged:: 0.2
             User names are normalised and bounded; role names are checked; ``fields``; a
-            name taken in another case is refused; ``pending``; the first three arguments
-            are positional, so that ``fields`` may fill a ``username`` column when the
-            first login field is ``email``.
+            name taken in another case is refused; ``pending``; the name and password are
+            positional, so that ``fields`` may fill a ``username`` column when the first
+            login field is ``email``.
         """
         users = self.users
         values: dict[t.Any, t.Any] = {users.login[0]: names.check_username(username)}
@@ -251,7 +251,7 @@ class Store:
         # Hashed before the transaction: Argon2's work does not run on the call's deadline.
         values[users.password_hash] = passwords.hash_password(password)
         now = utcnow()
-        values.update(users.new_row_values(now))
+        users.complete_row(values, now)
         if pending:
             if users.active_column is None:
                 raise ValueError("the user model has no is_active column: no user can be pending")

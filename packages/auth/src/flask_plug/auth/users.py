@@ -101,9 +101,8 @@ class Users:
         """
         raise NotImplementedError
 
-    def new_row_values(self, now: datetime) -> dict[Column[t.Any], t.Any]:
-        """What a new user's row holds besides what it was given."""
-        return {}
+    def complete_row(self, values: dict[t.Any, t.Any], now: datetime) -> None:
+        """Add to a new user's row what it holds besides what it was given."""
 
     def password_changed_values(self, now: datetime) -> dict[Column[t.Any], t.Any]:
         """What a password change writes besides the hash."""
@@ -157,8 +156,10 @@ class BuiltinUsers(Users):
             raise ValueError(f"the built-in user table has no field {field!r} to set")
         return users_table.c[field]
 
-    def new_row_values(self, now: datetime) -> dict[Column[t.Any], t.Any]:
-        return {users_table.c.created_at: now, users_table.c.password_changed_at: now}
+    def complete_row(self, values: dict[t.Any, t.Any], now: datetime) -> None:
+        values[users_table.c.created_at] = values[users_table.c.password_changed_at] = now
+        # The name column is never empty: logging in by email, the address stands in.
+        values.setdefault(users_table.c.username, values[self.login[0]])
 
     def password_changed_values(self, now: datetime) -> dict[Column[t.Any], t.Any]:
         return {users_table.c.password_changed_at: now}
