@@ -153,9 +153,14 @@ def _model_app(folder: Path, name: str) -> tuple[Flask, SQLAlchemy, type[t.Any]]
     return app, db, User
 
 
-def _ours_with_model(folder: Path) -> tuple[Flask, Auth]:
-    app, db, model = _model_app(folder, "ours_model")
-    auth = Auth(app, user_model=model, session=db.session)
+def _ours_with_model(folder: Path, *, attach: bool = True) -> tuple[Flask, Auth]:
+    """Ours with the model; ``attach``: users in ``db.session``, else detached."""
+    app, db, model = _model_app(folder, "ours_model" if attach else "ours_detached")
+    if attach:
+        auth = Auth(app, user_model=model, session=db.session)
+    else:
+        with app.app_context():
+            auth = Auth(app, user_model=model, engine=db.engine)
     _routes_of_ours(app, auth)
     with app.app_context():
         auth.store.create_tables()
@@ -278,6 +283,7 @@ def run() -> list[tuple[str, list[Result]]]:
         ours, auth = _ours(Path(folder))
         peer, peer_engine = _peer(Path(folder))
         ours_model, auth_model = _ours_with_model(Path(folder))
+        ours_detached, auth_detached = _ours_with_model(Path(folder), attach=False)
         peer_model, peer_db = _peer_with_model(Path(folder))
         bare = _bare()
         try:
@@ -307,10 +313,16 @@ def run() -> list[tuple[str, list[Result]]]:
                         "flask-plug-auth, built-in table", ours, "/private", headers=our_cookie
                     ),
                     Variant(
-                        "flask-plug-auth, app model",
+                        "flask-plug-auth, app model in db.session",
                         ours_model,
                         "/private",
                         headers=our_model_cookie,
+                    ),
+                    Variant(
+                        "flask-plug-auth, app model, detached",
+                        ours_detached,
+                        "/private",
+                        headers=detached_cookie,
                     ),
                     Variant(
                         "Flask-Login 0.6.3, app model",
@@ -321,7 +333,11 @@ def run() -> list[tuple[str, list[Result]]]:
                 ]
             )
         finally:
-            for app, extension in ((ours, auth), (ours_model, auth_model)):
+            for app, extension in (
+                (ours, auth),
+                (ours_model, auth_model),
+                (ours_detached, auth_detached),
+            ):
                 with app.app_context():
                     extension.store.engine.dispose()
             peer_engine.dispose()

@@ -19,7 +19,7 @@ from sqlalchemy.orm import (
     make_transient_to_detached,
     mapped_column,
 )
-from sqlalchemy.orm.attributes import set_committed_value
+from sqlalchemy.orm.attributes import instance_dict
 
 from . import names
 from .models import users as users_table
@@ -249,11 +249,11 @@ class ModelUsers(Users):
             if present is not None:
                 return present  # the app loaded this user already in this session
         user = self._mapper.class_manager.new_instance()
-        for key, column in self._columns:
-            set_committed_value(user, key, values[column])
+        # Loaded values, not changes: make_transient_to_detached commits them (and leaves
+        # relationships to load lazily), as an ORM query would have.
+        instance_dict(user).update({key: values[column] for key, column in self._columns})
+        make_transient_to_detached(user)
         if session is not None:
-            # What a query through the session would have made, without the ORM query.
-            make_transient_to_detached(user)
             session.add(user)
         return user
 
