@@ -306,6 +306,7 @@ def run() -> list[tuple[str, list[Result]]]:
                 _login_cookie(ours_model),
                 _login_cookie(peer_model),
             )
+            detached_cookie = _login_cookie(ours_detached)
             with_model = measure(
                 [
                     Variant("bare Flask", bare, "/private", headers=our_cookie),
