@@ -245,7 +245,7 @@ def reset_request_submit() -> t.Any:
     state = get_state(current_app)
     _require(state.settings.password_reset)
     form = _form()
-    _check_csrf(form)
+    _check_csrf()
     name = names.normalize_username(form.get("login", ""))
     wait = _reserve_mail(name)
     if wait is not None:
@@ -313,7 +313,7 @@ def reset_password_submit(token: str) -> t.Any:
     state = get_state(current_app)
     _require(state.settings.password_reset)
     form = _form()
-    _check_csrf(form)
+    _check_csrf()
     target = _reset_target(token)
     if target is None:
         return _notice(BAD_LINK, 400)
@@ -363,7 +363,7 @@ def register_submit() -> t.Any:
     state = get_state(current_app)
     _require(state.settings.registration)
     form = _form()
-    _check_csrf(form)
+    _check_csrf()
     ask_username = _asks_username()
     values = {"username": form.get("username", ""), "email": form.get("email", "")}
     errors = []
@@ -484,7 +484,7 @@ def confirm_registration_submit(token: str) -> t.Any:
     """
     state = get_state(current_app)
     _require(state.settings.registration)
-    _check_csrf(_form())
+    _check_csrf()
     user_id = _confirm_target(token)
     if user_id is None or not state.store.confirm_user(user_id):
         return _notice(BAD_LINK, 400)
@@ -521,7 +521,7 @@ def change_email_submit() -> t.Any:
     state = get_state(current_app)
     _require(state.settings.email_change)
     form = _form()
-    _check_csrf(form)
+    _check_csrf()
     user = request_user()
     if user is None:
         return unauthorized()
@@ -601,7 +601,7 @@ def confirm_email_submit(token: str) -> t.Any:
     """
     state = get_state(current_app)
     _require(state.settings.email_change)
-    _check_csrf(_form())
+    _check_csrf()
     target = _email_target(token)
     if target is None:
         return _notice(BAD_LINK, 400)
