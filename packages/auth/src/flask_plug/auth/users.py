@@ -242,9 +242,9 @@ class ModelUsers(Users):
 
     def from_row(self, row: Row[t.Any]) -> t.Any:
         values = row._mapping
-        identity = self._mapper.identity_key_from_primary_key((values[self.id],))
         session = self.session
         if session is not None:
+            identity = self._mapper.identity_key_from_primary_key((values[self.id],))
             present = session.identity_map.get(identity)
             if present is not None:
                 return present  # the app loaded this user already in this session
