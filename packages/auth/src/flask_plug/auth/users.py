@@ -216,7 +216,6 @@ class ModelUsers(Users):
             raise ValueError(
                 f"user_model {model.__name__} must map one table with a one-column primary key"
             )
-        self.model = model
         self.session = session
         self._mapper = mapper
         self.table = t.cast("Table", mapper.local_table)
