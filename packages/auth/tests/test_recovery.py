@@ -101,6 +101,14 @@ def test_reset_by_name_and_by_address(site: Site, smtp: t.Any) -> None:
     assert local(smtp.link(second)).startswith("/auth/reset/")
 
 
+def test_the_login_page_links_to_what_is_on(site: Site, client: FlaskClient) -> None:
+    html = {"Accept": "text/html"}
+    page = site.app.test_client().get("/auth/login", headers=html).get_data(as_text=True)
+    assert 'href="/auth/reset"' in page and 'href="/auth/register"' not in page
+    off = client.get("/auth/login", headers=html).get_data(as_text=True)  # all off
+    assert 'href="/auth/reset"' not in off
+
+
 def test_the_link_sets_the_password_once_and_ends_every_session(site: Site, smtp: t.Any) -> None:
     app = site.app
     logged_in = app.test_client()

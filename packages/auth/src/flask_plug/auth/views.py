@@ -127,8 +127,14 @@ def _json_error(
 
 def _render_login(status: int = 200, headers: dict[str, str] | None = None) -> t.Any:
     next_target = safe_next(request.values.get("next"), "")
-    remember = get_state(current_app).settings.remember_days > 0
-    body = render_template("auth/login.html", next=next_target, remember=remember)
+    settings = get_state(current_app).settings
+    body = render_template(
+        "auth/login.html",
+        next=next_target,
+        remember=settings.remember_days > 0,
+        reset=settings.password_reset,
+        register=settings.registration,
+    )
     return body, status, headers or {}
 
 
