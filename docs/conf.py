@@ -48,4 +48,6 @@ nitpick_ignore_regex = [
     ("py:class", r"SansIOResponse|Deadlines|WSGIRequest|Response|RouteCallable"),
     # SQLAlchemy's types in the signatures of auth's user adapters (no intersphinx here).
     ("py:class", r"scoped_session|Row|Column|Table|Mapper|Mapped|Tables"),
+    # The standard library's mail message (no intersphinx), and auth's alias of a sender.
+    ("py:class", r"email\..*|MailSender"),
 ]

@@ -6,7 +6,7 @@ from .database import DatabaseUnavailable
 from .extension import Auth, WrongPassword, current_user
 from .login import current_scopes, user_summary
 from .security import check_csrf, csrf_token, csrf_valid, safe_next
-from .settings import AuthOptions, AuthSettings
+from .settings import AuthOptions, AuthSettings, MailSettings
 from .signals import logged_in, logged_out, login_failed
 from .store import ApiToken, Store, UserExists
 from .users import ModelUsers, User, UserModelMixin, Users
@@ -19,6 +19,7 @@ __all__ = [
     "AuthOptions",
     "AuthSettings",
     "DatabaseUnavailable",
+    "MailSettings",
     "ModelUsers",
     "Store",
     "User",
