@@ -59,22 +59,27 @@ def postgresql_url() -> str:
     return url.set(drivername="postgresql+psycopg").render_as_string(hide_password=False)
 
 
-@pytest.fixture(scope="session")
-def postgresql_admin() -> t.Iterator[Engine]:
-    """An engine on the PostgreSQL server; skipped where unreachable, except in CI."""
-    url = postgresql_url()
+def admin_engine(server: str, url: str) -> t.Iterator[Engine]:
+    """An engine on a database server; the test is skipped where the server does not
+    answer, except in CI, where it fails."""
     engine = create_engine(url, poolclass=NullPool, connect_args={"connect_timeout": 3})
     try:
         with engine.connect() as conn:
             conn.execute(text("select 1"))
     except OperationalError as e:
         engine.dispose()
-        reason = f"PostgreSQL at {make_url(url).render_as_string()} is unreachable: {e.orig}"
+        reason = f"{server} at {make_url(url).render_as_string()} is unreachable: {e.orig}"
         if os.environ.get("CI"):
-            pytest.fail(f"CI must run the PostgreSQL tests: {reason}")
+            pytest.fail(f"CI must run the {server} tests: {reason}")
         pytest.skip(reason)
     yield engine
     engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def postgresql_admin() -> t.Iterator[Engine]:
+    """An engine on the PostgreSQL server."""
+    yield from admin_engine("PostgreSQL", postgresql_url())
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])

@@ -69,13 +69,15 @@ def auth_tables(metadata: MetaData, user_id: Column[t.Any]) -> Tables:
     """Auth's tables on ``metadata``, their ``user_id`` columns referencing ``user_id``
     (the built-in table's id, or the primary key of the app's own user model)."""
 
-    def owner() -> Column[t.Any]:
+    def owner(*, primary_key: bool = False) -> Column[t.Any]:
+        """The column naming the user a row belongs to (the key of a one-row-per-user table)."""
         return Column(
             "user_id",
             user_id.type,
             ForeignKey(user_id, ondelete="CASCADE"),
             nullable=False,
-            index=True,
+            index=not primary_key,
+            primary_key=primary_key,
         )
 
     login_sessions = Table(
@@ -122,12 +124,7 @@ def auth_tables(metadata: MetaData, user_id: Column[t.Any]) -> Tables:
     two_factor = Table(
         "auth_two_factor",
         metadata,
-        Column(
-            "user_id",
-            user_id.type,
-            ForeignKey(user_id, ondelete="CASCADE"),
-            primary_key=True,
-        ),
+        owner(primary_key=True),
         # Base32, 32 characters (160 bits, RFC 4226's recommended length).
         Column("secret", String(64), nullable=False),
         Column("created_at", DateTime(), nullable=False),
@@ -146,12 +143,7 @@ def auth_tables(metadata: MetaData, user_id: Column[t.Any]) -> Tables:
     pending_confirmations = Table(
         "auth_pending_confirmations",
         metadata,
-        Column(
-            "user_id",
-            user_id.type,
-            ForeignKey(user_id, ondelete="CASCADE"),
-            primary_key=True,
-        ),
+        owner(primary_key=True),
         Column("created_at", DateTime(), nullable=False),
     )
     return Tables(
