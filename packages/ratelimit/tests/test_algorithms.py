@@ -16,8 +16,9 @@ def run(step: t.Any, limit_text: str, times: list[float], cost: int = 1) -> list
     usages = []
     for now in times:
         usage, writes = step("k", limit, cost, now, lambda key: state.get(key, 0.0))
-        for key, value, _ in writes:
-            state[key] = value
+        if usage.allowed:
+            for key, value, _ in writes:
+                state[key] = value
         usages.append(usage)
     return usages
 
@@ -59,12 +60,14 @@ def test_sliding_window_weighs_the_previous_window() -> None:
 
 
 @pytest.mark.parametrize("name", sorted(STEPS))
-def test_refused_requests_change_nothing(name: str) -> None:
+def test_a_refusal_reports_what_a_forced_charge_would_store(name: str) -> None:
     [limit] = parse_limits("1/minute", "test")
-    state = {"k": 0.0}
+    state: dict[str, float] = {}
     step = STEPS[name]
     usage, writes = step("k", limit, 1, 100.0, lambda key: state.get(key, 0.0))
     for key, value, _ in writes:
         state[key] = value
-    refused, writes = step("k", limit, 1, 100.5, lambda key: state.get(key, 0.0))
-    assert usage.allowed and not refused.allowed and writes == []
+    refused, forced = step("k", limit, 1, 100.5, lambda key: state.get(key, 0.0))
+    assert usage.allowed and not refused.allowed
+    assert [key for key, _, _ in forced] == [key for key, _, _ in writes]
+    assert all(value > state[key] for key, value, _ in forced)

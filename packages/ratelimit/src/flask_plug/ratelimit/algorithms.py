@@ -30,13 +30,14 @@ class Usage(t.NamedTuple):
 Read = t.Callable[[str], float]
 """Reads a stored number (0 if absent)."""
 Step = tuple[Usage, list[tuple[str, float, float]]]
-"""The usage, and the ``(key, value, ttl_seconds)`` to store if the request goes ahead."""
+"""The usage, and the ``(key, value, ttl_seconds)`` to store if the request is charged:
+given even when the limit refuses it, for charges that are forced (``deduct_when``)."""
 
 
-def gcra_step(limit: Limit, cost: int, now: float, tat: float) -> tuple[Usage, float | None]:
+def gcra_step(limit: Limit, cost: int, now: float, tat: float) -> tuple[Usage, float]:
     """GCRA on one stored value, the theoretical arrival time ``tat`` (0 if none).
 
-    Returns the usage and the new ``tat`` to store, or ``None`` when refused. The new
+    Returns the usage and the new ``tat`` to store if the request is charged. The new
     value can be forgotten once the clock passes it.
     """
     interval = limit.interval
@@ -49,13 +50,13 @@ def gcra_step(limit: Limit, cost: int, now: float, tat: float) -> tuple[Usage, f
     if now >= allow_at:
         return Usage(True, int((now - allow_at) / interval + 1e-9), new_tat - now, 0.0), new_tat
     remaining = max(0, int((now - (tat - interval * limit.burst)) / interval + 1e-9))
-    return Usage(False, remaining, tat - now, allow_at - now), None
+    return Usage(False, remaining, tat - now, allow_at - now), new_tat
 
 
 def gcra(key: str, limit: Limit, cost: int, now: float, read: Read) -> Step:
     """Generic cell rate algorithm: a token bucket of ``burst`` refilled at ``amount/period``."""
     usage, new_tat = gcra_step(limit, cost, now, read(key))
-    return usage, [] if new_tat is None else [(key, new_tat, new_tat - now)]
+    return usage, [(key, new_tat, new_tat - now)]
 
 
 def fixed_window(key: str, limit: Limit, cost: int, now: float, read: Read) -> Step:
@@ -67,7 +68,8 @@ def fixed_window(key: str, limit: Limit, cost: int, now: float, read: Read) -> S
     if count + cost <= limit.amount:
         remaining = int(limit.amount - count - cost)
         return Usage(True, remaining, reset, 0.0), [(window_key, count + cost, reset)]
-    return Usage(False, int(max(0, limit.amount - count)), reset, reset), []
+    refused = Usage(False, int(max(0, limit.amount - count)), reset, reset)
+    return refused, [(window_key, count + cost, reset)]
 
 
 def sliding_window(key: str, limit: Limit, cost: int, now: float, read: Read) -> Step:
@@ -80,17 +82,17 @@ def sliding_window(key: str, limit: Limit, cost: int, now: float, read: Read) ->
     weight = (period - elapsed) / period
     estimate = previous * weight + current
     reset = period - elapsed + (period if current > 0 else 0)
+    writes = [(current_key, current + cost, 2 * period - elapsed)]
     if estimate + cost <= limit.amount:
         remaining = int(limit.amount - estimate - cost + 1e-9)
-        ttl = 2 * period - elapsed
-        return Usage(True, remaining, reset, 0.0), [(current_key, current + cost, ttl)]
+        return Usage(True, remaining, reset, 0.0), writes
     if current + cost > limit.amount or previous <= 0:
         retry_after = period - elapsed  # not before the next window
     else:
         # When the previous window's weight has dropped enough for this request.
         retry_after = period * (1 - (limit.amount - current - cost) / previous) - elapsed
     remaining = int(max(0, limit.amount - estimate))
-    return Usage(False, remaining, reset, max(retry_after, 0.001)), []
+    return Usage(False, remaining, reset, max(retry_after, 0.001)), writes
 
 
 STEPS = {"gcra": gcra, "fixed-window": fixed_window, "sliding-window": sliding_window}

@@ -29,9 +29,16 @@ class Check(t.NamedTuple):
     cost: int
 
 
+Mode = t.Literal["charge", "check", "force"]
+"""What :meth:`Storage.hit` does: ``"charge"`` every limit only if all allow the request;
+only ``"check"`` them (what ``"charge"`` would answer, changing nothing); or ``"force"``
+the charge on every limit, even those without room (a response already sent, counted
+after the fact by ``deduct_when``)."""
+
+
 class Storage(t.Protocol):
-    def hit(self, checks: Sequence[Check]) -> list[Usage]:
-        """Check every limit; charge them all only if all allow the request."""
+    def hit(self, checks: Sequence[Check], mode: Mode = "charge") -> list[Usage]:
+        """Check every limit and charge them as ``mode`` says."""
 
     def reset(self, prefix: str) -> int:
         """Forget every counter whose key starts with ``prefix``; return how many."""
@@ -53,9 +60,9 @@ class MemoryStorage:
         self._lock = threading.Lock()
         self._charges = 0
 
-    def hit(self, checks: Sequence[Check]) -> list[Usage]:
+    def hit(self, checks: Sequence[Check], mode: Mode = "charge") -> list[Usage]:
         if self._gcra:
-            return self._hit_gcra(checks)
+            return self._hit_gcra(checks, mode)
         data = self._data
         with self._lock:
             now = time.monotonic()
@@ -71,11 +78,9 @@ class MemoryStorage:
             for key, limit, cost in checks:
                 usage, changes = step(key, limit, cost, now, read)
                 usages.append(usage)
-                if usage.allowed:
-                    writes += changes
-                else:
-                    allowed = False
-            if allowed:
+                writes += changes
+                allowed = allowed and usage.allowed
+            if mode == "force" or (allowed and mode == "charge"):
                 for key, value, ttl in writes:
                     data.pop(key, None)  # re-insert, so dict order is oldest-written first
                     data[key] = (value, now + ttl)
@@ -84,7 +89,7 @@ class MemoryStorage:
                     self._evict(now)
             return usages
 
-    def _hit_gcra(self, checks: Sequence[Check]) -> list[Usage]:
+    def _hit_gcra(self, checks: Sequence[Check], mode: Mode) -> list[Usage]:
         # The default algorithm, without the generic read/write indirection: one stored
         # value per limit, which expires exactly when the clock reaches it.
         data = self._data
@@ -92,14 +97,16 @@ class MemoryStorage:
             now = time.monotonic()
             usages = []
             new_tats = []
+            allowed = True
             for key, limit, cost in checks:
                 item = data.get(key)
                 usage, new_tat = gcra_step(limit, cost, now, 0.0 if item is None else item[0])
                 usages.append(usage)
                 new_tats.append(new_tat)
-            if None not in new_tats:
+                allowed = allowed and usage.allowed
+            if mode == "force" or (allowed and mode == "charge"):
                 for (key, _, _), new_tat in zip(checks, new_tats, strict=True):
-                    data[key] = (new_tat, new_tat)  # type: ignore[assignment]
+                    data[key] = (new_tat, new_tat)
                 self._charges += 1
                 if self._charges % 1024 == 0 or len(data) > self._max_keys:
                     self._evict(now)
@@ -130,7 +137,7 @@ class MemoryStorage:
 _SCRIPT = """
 local clock = redis.call('TIME')
 local now = tonumber(clock[1]) + tonumber(clock[2]) / 1000000
-local algorithm = ARGV[1]
+local algorithm, mode = ARGV[1], ARGV[2]
 local function read(key)
   local value = redis.call('GET', key)
   if value then return tonumber(value) end
@@ -138,7 +145,7 @@ local function read(key)
 end
 local results, writes, all_allowed = {}, {}, true
 for i, key in ipairs(KEYS) do
-  local at = (i - 1) * 4 + 2
+  local at = (i - 1) * 4 + 3
   local amount, period = tonumber(ARGV[at]), tonumber(ARGV[at + 1])
   local burst, cost = tonumber(ARGV[at + 2]), tonumber(ARGV[at + 3])
   local allowed, remaining, reset, retry = 0, 0, 0, 0
@@ -149,11 +156,11 @@ for i, key in ipairs(KEYS) do
     local allow_at = tat + interval * (cost - burst)
     if now >= allow_at then
       allowed, remaining, reset = 1, math.floor((now - allow_at) / interval + 1e-9), new_tat - now
-      writes[#writes + 1] = {key, new_tat, new_tat - now}
     else
       remaining = math.max(0, math.floor((now - (tat - interval * burst)) / interval + 1e-9))
       reset, retry = tat - now, allow_at - now
     end
+    writes[#writes + 1] = {key, new_tat, new_tat - now}
   else
     local window = math.floor(now / period)
     local elapsed = now - window * period
@@ -161,9 +168,9 @@ for i, key in ipairs(KEYS) do
     local current = read(current_key)
     if algorithm == 'fixed-window' then
       reset = period - elapsed
+      writes[#writes + 1] = {current_key, current + cost, reset}
       if current + cost <= amount then
         allowed, remaining = 1, amount - current - cost
-        writes[#writes + 1] = {current_key, current + cost, reset}
       else
         remaining, retry = math.max(0, amount - current), reset
       end
@@ -172,9 +179,9 @@ for i, key in ipairs(KEYS) do
       local estimate = previous * (period - elapsed) / period + current
       reset = period - elapsed
       if current > 0 then reset = reset + period end
+      writes[#writes + 1] = {current_key, current + cost, 2 * period - elapsed}
       if estimate + cost <= amount then
         allowed, remaining = 1, math.floor(amount - estimate - cost + 1e-9)
-        writes[#writes + 1] = {current_key, current + cost, 2 * period - elapsed}
       else
         if current + cost > amount or previous <= 0 then
           retry = period - elapsed
@@ -189,7 +196,7 @@ for i, key in ipairs(KEYS) do
   if allowed == 0 then all_allowed = false end
   results[i] = {allowed, remaining, string.format('%.6f', reset), string.format('%.6f', retry)}
 end
-if all_allowed then
+if mode == 'force' or (all_allowed and mode == 'charge') then
   for _, write in ipairs(writes) do
     local ttl = math.max(1, math.ceil(write[3] * 1000))
     redis.call('SET', write[1], string.format('%.6f', write[2]), 'PX', ttl)
@@ -233,12 +240,12 @@ class RedisStorage:
         self._script = self._client.register_script(_SCRIPT)
         self._pause_until = 0.0
 
-    def hit(self, checks: Sequence[Check]) -> list[Usage]:
+    def hit(self, checks: Sequence[Check], mode: Mode = "charge") -> list[Usage]:
         if self._pause_until and time.monotonic() < self._pause_until:
             # Just failed: answer at once instead of making every request wait for the
             # timeout; try the server again when the pause is over.
             raise StorageError("Redis failed less than a second ago")
-        args: list[str | int] = [self._algorithm]
+        args: list[str | int] = [self._algorithm, mode]
         for check in checks:
             limit = check.limit
             args += [limit.amount, limit.period, limit.burst, check.cost]
