@@ -1,5 +1,6 @@
 """``Storage.hit`` modes, the same in memory and in Redis: ``check`` changes nothing,
-``charge`` charges all or none, ``force`` charges even limits without room."""
+``charge`` charges all or none, ``force`` charges even limits without room, ``refund``
+gives a charge back."""
 
 from __future__ import annotations
 
@@ -33,3 +34,14 @@ def test_check_charge_and_force(storage: dict[str, str], strategy: str) -> None:
     assert [u.allowed for u in forced] == [False, True]
     assert [u.allowed for u in store.hit(checks, "check")] == [False, True]
     assert store.hit(checks, "check")[1].remaining == 6  # forced onto both
+    # Remaining counts are those a charge would leave: the small limit holds 3 of 2.
+    store.hit(checks, "refund")
+    assert remaining() == [0, 7]
+    store.hit(checks[:1], "refund")
+    assert remaining() == [0, 7]
+    store.hit(checks[:1], "refund")
+    assert remaining() == [1, 7]
+    store.hit(checks[:1], "refund")  # never below an empty count
+    assert remaining() == [1, 7]
+    assert [u.allowed for u in store.hit(checks)] == [True, True]
+    assert remaining() == [0, 6]

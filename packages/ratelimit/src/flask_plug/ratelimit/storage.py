@@ -29,11 +29,13 @@ class Check(t.NamedTuple):
     cost: int
 
 
-Mode = t.Literal["charge", "check", "force"]
+Mode = t.Literal["charge", "check", "force", "refund"]
 """What :meth:`Storage.hit` does: ``"charge"`` every limit only if all allow the request;
-only ``"check"`` them (what ``"charge"`` would answer, changing nothing); or ``"force"``
-the charge on every limit, even those without room (a response already sent, counted
-after the fact by ``deduct_when``)."""
+only ``"check"`` them (what ``"charge"`` would answer, changing nothing); ``"force"`` the
+charge on every limit, even those without room (a response already sent, counted after
+the fact by ``deduct_when``); or ``"refund"`` a charge made before (the part of a request
+that other limits refused, when its limits live apart). The usages are those before a
+refund."""
 
 
 class Storage(t.Protocol):
@@ -61,6 +63,8 @@ class MemoryStorage:
         self._charges = 0
 
     def hit(self, checks: Sequence[Check], mode: Mode = "charge") -> list[Usage]:
+        if mode == "refund":  # a forced negative charge; counts never drop below 0
+            checks = [check._replace(cost=-check.cost) for check in checks]
         if self._gcra:
             return self._hit_gcra(checks, mode)
         data = self._data
@@ -80,10 +84,10 @@ class MemoryStorage:
                 usages.append(usage)
                 writes += changes
                 allowed = allowed and usage.allowed
-            if mode == "force" or (allowed and mode == "charge"):
+            if mode in ("force", "refund") or (allowed and mode == "charge"):
                 for key, value, ttl in writes:
                     data.pop(key, None)  # re-insert, so dict order is oldest-written first
-                    data[key] = (value, now + ttl)
+                    data[key] = (max(value, 0.0), now + ttl)
                 self._charges += 1
                 if self._charges % 1024 == 0 or len(data) > self._max_keys:
                     self._evict(now)
@@ -104,7 +108,7 @@ class MemoryStorage:
                 usages.append(usage)
                 new_tats.append(new_tat)
                 allowed = allowed and usage.allowed
-            if mode == "force" or (allowed and mode == "charge"):
+            if mode in ("force", "refund") or (allowed and mode == "charge"):
                 for (key, _, _), new_tat in zip(checks, new_tats, strict=True):
                     data[key] = (new_tat, new_tat)
                 self._charges += 1
@@ -138,6 +142,9 @@ _SCRIPT = """
 local clock = redis.call('TIME')
 local now = tonumber(clock[1]) + tonumber(clock[2]) / 1000000
 local algorithm, mode = ARGV[1], ARGV[2]
+-- A refund is a forced negative charge; counts never drop below 0.
+local sign = 1
+if mode == 'refund' then sign = -1 end
 local function read(key)
   local value = redis.call('GET', key)
   if value then return tonumber(value) end
@@ -147,7 +154,7 @@ local results, writes, all_allowed = {}, {}, true
 for i, key in ipairs(KEYS) do
   local at = (i - 1) * 4 + 3
   local amount, period = tonumber(ARGV[at]), tonumber(ARGV[at + 1])
-  local burst, cost = tonumber(ARGV[at + 2]), tonumber(ARGV[at + 3])
+  local burst, cost = tonumber(ARGV[at + 2]), sign * tonumber(ARGV[at + 3])
   local allowed, remaining, reset, retry = 0, 0, 0, 0
   if algorithm == 'gcra' then
     local interval = period / amount
@@ -196,10 +203,10 @@ for i, key in ipairs(KEYS) do
   if allowed == 0 then all_allowed = false end
   results[i] = {allowed, remaining, string.format('%.6f', reset), string.format('%.6f', retry)}
 end
-if mode == 'force' or (all_allowed and mode == 'charge') then
+if mode == 'force' or mode == 'refund' or (all_allowed and mode == 'charge') then
   for _, write in ipairs(writes) do
     local ttl = math.max(1, math.ceil(write[3] * 1000))
-    redis.call('SET', write[1], string.format('%.6f', write[2]), 'PX', ttl)
+    redis.call('SET', write[1], string.format('%.6f', math.max(0, write[2])), 'PX', ttl)
   end
 end
 return results
