@@ -22,6 +22,7 @@ from flask_plug.ratelimit import LimiterSettings, RateLimiter
         ({"RATELIMIT_HEADERS": "yes"}, "RATELIMIT_HEADERS must be True or False"),
         ({"RATELIMIT_EXEMPT_METHODS": "OPTIONS"}, "RATELIMIT_EXEMPT_METHODS must be a list"),
         ({"RATELIMIT_KEY_PREFIX": ""}, "RATELIMIT_KEY_PREFIX must be a non-empty string"),
+        ({"RATELIMIT_LEGACY_RESET": "epoch"}, "RATELIMIT_LEGACY_RESET must be 'seconds' or 'unix'"),
     ],
 )
 def test_bad_config_fails_at_init_app_naming_the_key(

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from .errors import RateLimitExceeded, RateLimitStorageUnavailable
+from .errors import RateLimitExceeded, RateLimitNeverAllowed, RateLimitStorageUnavailable
 from .extension import LimitOptions, RateLimiter
 from .keys import header_key, remote_addr, user_or_remote_addr
 from .limits import Limit, parse_limits
@@ -18,6 +18,7 @@ __all__ = [
     "LimiterOptions",
     "LimiterSettings",
     "RateLimitExceeded",
+    "RateLimitNeverAllowed",
     "RateLimitStorageUnavailable",
     "RateLimiter",
     "header_key",

@@ -8,19 +8,20 @@ import typing as t
 
 from flask import request
 
-from .errors import RateLimitExceeded, RateLimitStorageUnavailable
+from .errors import RateLimitExceeded, RateLimitNeverAllowed, RateLimitStorageUnavailable
 from .keys import remote_addr, storage_key_part
 from .middleware import APPLIED, Applied
 from .plan import make_plan
 from .storage import Check, StorageError
 
 if t.TYPE_CHECKING:
-    from collections.abc import Iterable
+    from collections.abc import Callable, Iterable
 
     from flask import Flask, Request
     from werkzeug.routing import Rule
 
     from .algorithms import Usage
+    from .limits import Limit
     from .plan import Plan
     from .settings import LimiterSettings
     from .storage import Storage
@@ -77,6 +78,8 @@ class LimiterState:
         self._failing_since = 0.0
         self._last_report = -math.inf
         self._unreported = 0
+        self._gcra = settings.strategy == "gcra"
+        self._bad_cost_functions: set[Callable[[], int]] = set()
 
     def limits_for(self, endpoint: str, method: str) -> tuple[str, ...]:
         """The limits applied to ``method`` requests routed to ``endpoint``, as text, such
@@ -128,7 +131,7 @@ class LimiterState:
             return
         refused = [i for i, usage in enumerate(usages) if not usage.allowed]
         if refused:
-            usages = _uncharged(usages, checks)
+            usages = _uncharged(usages, checks, self._gcra)
         req.environ[APPLIED] = Applied(plan, counted, usages)
         if refused:
             worst = max(refused, key=lambda i: usages[i].retry_after)
@@ -165,7 +168,7 @@ class LimiterState:
             if group.exempt_when is not None and group.exempt_when():
                 index += len(group.limits)
                 continue
-            cost = group.cost if isinstance(group.cost, int) else group.cost()
+            cost = group.cost if isinstance(group.cost, int) else self._cost(group.cost)
             key_func = group.key_func
             if key_func is remote_addr:
                 client = req.remote_addr or "unknown"  # the common case, without a proxy lookup
@@ -174,10 +177,35 @@ class LimiterState:
             head = self._key_head + storage_key_part(client)
             for limit, tail in zip(group.limits, group.key_tails, strict=True):
                 if cost > 0:
+                    if cost > 1:
+                        self._check_possible(limit, cost)
                     checks.append(Check(head + tail, limit, cost))
                     counted.append(index)
                 index += 1
         return checks, counted
+
+    def _cost(self, function: Callable[[], int]) -> int:
+        """What ``function`` says the request costs; 1 if that is not an int >= 0 (a bug in
+        the app, logged once per function): a request that does not say what it costs
+        costs what a request usually does."""
+        cost = function()
+        if isinstance(cost, int) and cost >= 0:
+            return int(cost)  # a bool, as an int
+        if function not in self._bad_cost_functions:
+            self._bad_cost_functions.add(function)
+            self.app.logger.error(
+                "flask-plug-ratelimit: the cost function %s returned %r, not an int >= 0;"
+                " such requests are counted as 1 (logged once)",
+                getattr(function, "__qualname__", function),
+                cost,
+            )
+        return 1
+
+    def _check_possible(self, limit: Limit, cost: int) -> None:
+        """:raises RateLimitNeverAllowed: if ``cost`` is more than ``limit`` ever allows."""
+        most = limit.burst if self._gcra else limit.amount
+        if cost > most:
+            raise RateLimitNeverAllowed(limit.text, cost, most)
 
     def _hit(self, plan: Plan, checks: list[Check]) -> list[Usage] | None:
         """Check and charge ``checks``; ``None`` when the storage fails and the plan's
@@ -218,13 +246,25 @@ class LimiterState:
         self._unreported = 0
 
 
-def _uncharged(usages: list[Usage], checks: list[Check]) -> list[Usage]:
-    """The usages of a refused request: nothing was charged, so limits that had room still
-    have all of it."""
-    return [
-        usage._replace(remaining=usage.remaining + check.cost) if usage.allowed else usage
-        for usage, check in zip(usages, checks, strict=True)
-    ]
+def _uncharged(usages: list[Usage], checks: list[Check], gcra: bool) -> list[Usage]:
+    """The usages of a refused request: nothing was charged, so the limits that had room
+    report where they stand without it, from the storage's own numbers.
+
+    The storage answers each allowed limit as if charged, which this undoes as each
+    algorithm charged it (``algorithms.py``): GCRA moved its time ``reset`` on by
+    ``interval * cost``; the windows count ``cost`` more but their ``reset`` is the
+    window's end (for the sliding window, already decided by the current window's count
+    before the charge).
+    """
+    uncharged = []
+    for usage, check in zip(usages, checks, strict=True):
+        if usage.allowed:
+            reset = usage.reset
+            if gcra:
+                reset = max(0.0, reset - check.limit.interval * check.cost)
+            usage = usage._replace(remaining=usage.remaining + check.cost, reset=reset)
+        uncharged.append(usage)
+    return uncharged
 
 
 def _declared_or_other(method: str, rules: Iterable[Rule]) -> str:

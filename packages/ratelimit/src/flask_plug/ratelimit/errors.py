@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import json
-import math
 import typing as t
 
 from werkzeug.exceptions import HTTPException
+
+from .headers import whole_seconds
 
 if t.TYPE_CHECKING:
     from _typeshed.wsgi import WSGIEnvironment
@@ -48,14 +49,54 @@ class RateLimitExceeded(_ProblemJSON):
         self.limit = limit
         self.retry_after = retry_after
         """Seconds until the request would be allowed (a float; the header rounds up)."""
-        seconds = max(1, math.ceil(retry_after))
+        seconds = max(1, whole_seconds(retry_after))
         super().__init__(f"Rate limit exceeded: {limit}. Try again in {seconds} seconds.")
 
     def problem(self) -> dict[str, t.Any]:
         return {
             **super().problem(),
             "limit": self.limit,
-            "retry_after": max(1, math.ceil(self.retry_after)),
+            "retry_after": max(1, whole_seconds(self.retry_after)),
+        }
+
+
+class RateLimitNeverAllowed(_ProblemJSON):
+    """429 Too Many Requests, for good: the request costs more than one of its limits
+    ever allows at once (its ``burst`` with GCRA, its amount with the window algorithms),
+    so no wait would let it through. Nothing is charged, and no ``Retry-After`` is sent:
+    the client must send a smaller request, not the same one later.
+
+    Its problem ``type`` tells it apart from :class:`RateLimitExceeded`; register
+    ``@app.errorhandler(RateLimitNeverAllowed)`` to answer differently.
+
+    :param limit: the limit, as text (``"5 per 1 minute"``).
+    :param cost: what the request costs.
+    :param max_cost: the most that limit allows at once.
+
+    .. versionadded:: 0.2
+    """
+
+    code = 429
+    type = "https://flask-plug.github.io/flask-plug/ratelimit.html#requests-that-can-never-pass"
+    """The problem type: the documentation of this answer."""
+
+    def __init__(self, limit: str, cost: int, max_cost: int) -> None:
+        self.limit = limit
+        self.cost = cost
+        self.max_cost = max_cost
+        super().__init__(
+            f"This request costs {cost}, but the limit {limit} allows at most {max_cost}"
+            " at once: it can never succeed. Send a smaller request."
+        )
+
+    def problem(self) -> dict[str, t.Any]:
+        return {
+            **super().problem(),
+            "type": self.type,
+            "title": "Request costs more than a rate limit allows",
+            "limit": self.limit,
+            "cost": self.cost,
+            "max_cost": self.max_cost,
         }
 
 

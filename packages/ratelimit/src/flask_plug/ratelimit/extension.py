@@ -54,6 +54,8 @@ class RateLimiter:
     :param storage_timeout_ms: how long to wait for Redis. Default 100.
     :param headers: send ``RateLimit-Policy`` and ``RateLimit``. Default ``True``.
     :param legacy_headers: also send ``X-RateLimit-Limit/Remaining/Reset``. Default ``False``.
+    :param legacy_reset: ``X-RateLimit-Reset`` as ``"seconds"`` from now (the default) or
+        as a ``"unix"`` time, from this process's clock (Flask-Limiter's form).
     :param exempt_methods: methods never limited. Default ``["OPTIONS"]`` (CORS preflights).
     :param key_prefix: prefix of every storage key. Default ``"flask-plug-ratelimit"``.
     :param enabled: ``False`` turns every limit off (for tests). Default ``True``.
@@ -64,6 +66,9 @@ class RateLimiter:
 
     .. versionchanged:: 0.2
         A ``RATELIMIT_*`` config key set to ``None`` means its default.
+
+    .. versionadded:: 0.2
+        ``legacy_reset``.
     """
 
     def __init__(self, app: Flask | None = None, **options: Unpack[LimiterOptions]) -> None:

@@ -36,6 +36,7 @@ class HeadersMiddleware:
         self.wsgi_app = wsgi_app
         self._headers = settings.headers
         self._legacy = settings.legacy_headers
+        self._unix_reset = settings.legacy_reset == "unix"
 
     def __call__(
         self, environ: WSGIEnvironment, start_response: StartResponse
@@ -49,7 +50,9 @@ class HeadersMiddleware:
                 if self._headers:
                     headers += ratelimit_headers(plan, counted, usages)
                 if self._legacy:
-                    headers += legacy_headers(plan, counted, usages)
+                    headers += legacy_headers(
+                        plan, counted, usages, unix_reset=self._unix_reset
+                    )
                 if status.startswith("429") and not all(u.allowed for u in usages):
                     headers.append(("Retry-After", retry_after(usages)))
             return start_response(status, headers, exc_info)

@@ -20,6 +20,7 @@ if t.TYPE_CHECKING:
 _REDIS_SCHEMES = ("redis://", "rediss://", "unix://")
 _HOST = re.compile(r"[^\s/?#@]*")
 _POLICIES = ("allow", "deny")
+_RESETS = ("seconds", "unix")
 
 
 def redis_url_problem(uri: str) -> str | None:
@@ -69,6 +70,7 @@ class LimiterOptions(t.TypedDict, total=False):
     storage_timeout_ms: int
     headers: bool
     legacy_headers: bool
+    legacy_reset: str
     exempt_methods: list[str]
     key_prefix: str
     enabled: bool
@@ -95,6 +97,11 @@ class LimiterSettings:
     """``RATELIMIT_HEADERS``."""
     legacy_headers: bool
     """``RATELIMIT_LEGACY_HEADERS``."""
+    legacy_reset: str
+    """``RATELIMIT_LEGACY_RESET``: ``"seconds"`` or ``"unix"``.
+
+    .. versionadded:: 0.2
+    """
     exempt_methods: frozenset[str]
     """``RATELIMIT_EXEMPT_METHODS``, upper case; ``HEAD`` is in it exactly when ``GET`` is."""
     key_prefix: str
@@ -167,6 +174,7 @@ def resolve(app: Flask, options: Mapping[str, t.Any]) -> LimiterSettings:
         storage_timeout_ms=_whole_number(config, "storage_timeout_ms", 100),
         headers=config.flag("headers", True),
         legacy_headers=config.flag("legacy_headers", False),
+        legacy_reset=_one_of(config, "legacy_reset", "seconds", "'seconds' or 'unix'", _RESETS),
         exempt_methods=_exempt_methods(config, "exempt_methods"),
         key_prefix=_key_prefix(config, "key_prefix"),
         enabled=config.flag("enabled", True),
