@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import typing as t
 
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import HTTPException, ServiceUnavailable, TooManyRequests
 
 from .headers import whole_seconds
 
@@ -14,6 +14,9 @@ if t.TYPE_CHECKING:
 
 
 class _ProblemJSON(HTTPException):
+    """A body and headers of our own, ahead of those of the Werkzeug error a subclass also
+    derives from (so that ``@app.errorhandler(429)`` handles it)."""
+
     def problem(self) -> dict[str, t.Any]:
         return {
             "type": "about:blank",
@@ -33,7 +36,7 @@ class _ProblemJSON(HTTPException):
         return [("Content-Type", "application/problem+json")]
 
 
-class RateLimitExceeded(_ProblemJSON):
+class RateLimitExceeded(_ProblemJSON, TooManyRequests):
     """429 Too Many Requests: a limit of this request has no room left.
 
     Register ``@app.errorhandler(RateLimitExceeded)`` (or 429) to answer differently;
@@ -41,16 +44,21 @@ class RateLimitExceeded(_ProblemJSON):
 
     :param limit: the limit that refused the request, as text (``"10 per 1 minute"``).
     :param retry_after: seconds until the request would be allowed.
+
+    .. versionchanged:: 0.2
+        A Werkzeug ``TooManyRequests``, so that a handler for 429 handles it too.
     """
 
     code = 429
 
     def __init__(self, limit: str, retry_after: float) -> None:
-        self.limit = limit
-        self.retry_after = retry_after
-        """Seconds until the request would be allowed (a float; the header rounds up)."""
         seconds = max(1, whole_seconds(retry_after))
         super().__init__(f"Rate limit exceeded: {limit}. Try again in {seconds} seconds.")
+        self.limit = limit
+        # Werkzeug's attribute holds whole seconds; this one is exact (the header and
+        # the body round it up).
+        self.retry_after = retry_after  # type: ignore[assignment]
+        """Seconds until the request would be allowed (a float; the header rounds up)."""
 
     def problem(self) -> dict[str, t.Any]:
         return {
@@ -60,14 +68,15 @@ class RateLimitExceeded(_ProblemJSON):
         }
 
 
-class RateLimitNeverAllowed(_ProblemJSON):
+class RateLimitNeverAllowed(_ProblemJSON, TooManyRequests):
     """429 Too Many Requests, for good: the request costs more than one of its limits
     ever allows at once (its ``burst`` with GCRA, its amount with the window algorithms),
     so no wait would let it through. Nothing is charged, and no ``Retry-After`` is sent:
     the client must send a smaller request, not the same one later.
 
-    Its problem ``type`` tells it apart from :class:`RateLimitExceeded`; register
-    ``@app.errorhandler(RateLimitNeverAllowed)`` to answer differently.
+    Its problem ``type`` tells it apart from :class:`RateLimitExceeded`, and its
+    ``retry_after`` is ``None``; register ``@app.errorhandler(RateLimitNeverAllowed)``
+    (or 429) to answer differently.
 
     :param limit: the limit, as text (``"5 per 1 minute"``).
     :param cost: what the request costs.
@@ -81,13 +90,16 @@ class RateLimitNeverAllowed(_ProblemJSON):
     """The problem type: the documentation of this answer."""
 
     def __init__(self, limit: str, cost: int, max_cost: int) -> None:
-        self.limit = limit
-        self.cost = cost
-        self.max_cost = max_cost
         super().__init__(
             f"This request costs {cost}, but the limit {limit} allows at most {max_cost}"
             " at once: it can never succeed. Send a smaller request."
         )
+        self.limit = limit
+        """The limit the request can never pass, as text."""
+        self.cost = cost
+        """What the request costs."""
+        self.max_cost = max_cost
+        """The most that limit allows at once: its ``burst`` with GCRA, else its amount."""
 
     def problem(self) -> dict[str, t.Any]:
         return {
@@ -100,15 +112,20 @@ class RateLimitNeverAllowed(_ProblemJSON):
         }
 
 
-class RateLimitStorageUnavailable(_ProblemJSON):
-    """503 Service Unavailable: the limits could not be checked and the policy is "deny"."""
+class RateLimitStorageUnavailable(_ProblemJSON, ServiceUnavailable):
+    """503 Service Unavailable: the limits could not be checked and the policy is "deny".
+
+    .. versionchanged:: 0.2
+        A Werkzeug ``ServiceUnavailable``, so that a handler for 503 handles it too.
+    """
 
     code = 503
 
     def __init__(self) -> None:
         super().__init__(
             "Rate limits cannot be checked right now, and this app refuses requests"
-            " until they can. Try again shortly."
+            " until they can. Try again shortly.",
+            retry_after=1,
         )
 
     def get_headers(
