@@ -117,7 +117,8 @@ class RateLimiter:
 
             @app.post("/login")
             @limiter.limit("5/minute; 50/day", on_storage_error="deny")
-            def login(): ...
+            def login():
+                return {"logged_in": False}
 
             limiter.limit("100/minute")(api_blueprint)
 

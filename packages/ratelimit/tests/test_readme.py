@@ -1,0 +1,185 @@
+"""The README's examples run as written, and their apps answer what the README shows;
+so do the examples of the docs page's own sections (docs/ratelimit.md).
+
+A block right after ``<!-- example: NAME -->`` is named. Each ``python`` block runs as the
+body of a module of its own, as a file pasted from the README would; one that continues
+another runs in the namespace that one left. The ``console`` and ``json`` blocks are what
+the apps are checked against.
+"""
+
+from __future__ import annotations
+
+import importlib.metadata
+import json
+import re
+import sys
+import types
+import typing as t
+from pathlib import Path
+
+import pytest
+
+from flask_plug.ratelimit import RateLimitNeverAllowed
+
+if t.TYPE_CHECKING:
+    from flask import Flask
+    from werkzeug.test import TestResponse
+
+HERE = Path(__file__).resolve().parent
+README = HERE.parent / "README.md"
+DOCS_PAGE = HERE.parents[2] / "docs" / "ratelimit.md"
+BLOCK = re.compile(r"(?:<!-- example: ([\w-]+) -->\n)?```(\w+)\n(.*?)^```", re.DOTALL | re.M)
+CONTINUES = {"proxy-fix": "quickstart"}
+
+
+class Block(t.NamedTuple):
+    name: str | None
+    language: str
+    code: str
+
+
+def readme() -> str:
+    if README.exists():
+        return README.read_text(encoding="utf-8")
+    # Tests run against the installed wheel (dist:check): its description is the README.
+    description = importlib.metadata.metadata("flask-plug-ratelimit").json["description"]
+    assert isinstance(description, str)
+    return description
+
+
+def blocks(text: str) -> list[Block]:
+    return [Block(*match) for match in BLOCK.findall(text)]
+
+
+def named(text: str, name: str) -> Block:
+    [block] = [block for block in blocks(text) if block.name == name]
+    return block
+
+
+def run(
+    block: Block, monkeypatch: pytest.MonkeyPatch, namespace: dict[str, t.Any] | None = None
+) -> dict[str, t.Any]:
+    """Run ``block`` as the module ``app``, as a reader who saved it as app.py would."""
+    module = types.ModuleType("app")
+    module.__dict__.update(namespace or {})
+    monkeypatch.setitem(sys.modules, "app", module)
+    exec(compile(block.code, f"<example {block.name}>", "exec"), module.__dict__)  # noqa: S102
+    return module.__dict__
+
+
+@pytest.fixture(autouse=True)
+def ticking_clock(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The memory storage's clock moves a millisecond per reading: the examples' requests
+    follow each other as fast as a quick client's, however slow this machine is."""
+    import time
+
+    readings = iter(range(10**9))
+    start = 10_000.0
+    monkeypatch.setattr(time, "monotonic", lambda: start + next(readings) / 1000)
+
+
+def test_every_python_example_is_named_and_run_here() -> None:
+    names = [block.name for block in blocks(readme()) if block.language == "python"]
+    assert names == ["quickstart", "proxy-fix", "never-pass"]
+
+
+def grepped(response: TestResponse) -> list[str]:
+    """The header lines of ``response`` that ``grep -i ratelimit`` keeps."""
+    lines = [f"{name}: {value}" for name, value in response.headers.items()]
+    return [line for line in lines if "ratelimit" in line.lower()]
+
+
+def test_quick_start_answers_as_shown(monkeypatch: pytest.MonkeyPatch) -> None:
+    text = readme()
+    app: Flask = run(named(text, "quickstart"), monkeypatch)["create_app"]()
+    client = app.test_client()
+
+    console = named(text, "quickstart-headers").code.splitlines()
+    assert console[0] == "$ curl -si localhost:5000/login -X POST | grep -i ratelimit"
+    first = client.post("/login")
+    assert first.status_code == 200 and first.json == {"logged_in": False}
+    assert grepped(first) == console[1:]
+
+    assert [client.post("/login").status_code for _ in range(4)] == [200] * 4
+    refused = client.post("/login")
+    assert refused.status_code == 429
+    assert refused.json == json.loads(named(text, "quickstart-refusal").code)
+    assert refused.headers["Retry-After"] == "12"
+
+    # One count for both searches; the health check is never limited; the default
+    # limits every other path, those no route matches too.
+    assert '"search/1000-3600";r=999;' in client.get("/search").headers["RateLimit"]
+    assert '"search/1000-3600";r=998;' in client.get("/search/advanced").headers["RateLimit"]
+    health = client.get("/health")
+    assert health.json == {"ok": True} and "RateLimit" not in health.headers
+    missing = client.get("/nowhere")
+    assert missing.status_code == 404
+    assert missing.headers["RateLimit-Policy"] == '"default/300-60";q=300;w=60'
+
+
+def test_proxy_fix_counts_the_client_behind_the_proxy(monkeypatch: pytest.MonkeyPatch) -> None:
+    text = readme()
+    quickstart = run(named(text, "quickstart"), monkeypatch)
+    app: Flask = run(named(text, "proxy-fix"), monkeypatch, quickstart)["app"]
+    client = app.test_client()
+
+    def login(client_address: str) -> int:
+        headers = {"X-Forwarded-For": client_address}
+        return client.post("/login", headers=headers).status_code
+
+    assert [login("203.0.113.7") for _ in range(6)] == [200] * 5 + [429]
+    assert login("203.0.113.8") == 200  # another client behind the same proxy
+
+
+def test_a_request_that_can_never_pass(monkeypatch: pytest.MonkeyPatch) -> None:
+    text = readme()
+    app: Flask = run(named(text, "never-pass"), monkeypatch)["app"]
+    client = app.test_client()
+    refused = client.post("/messages", json=["hello"] * 150)
+    assert refused.status_code == 429
+    assert refused.json == json.loads(named(text, "never-pass-body").code)
+    assert "Retry-After" not in refused.headers
+    sent = client.post("/messages", json=["hello"] * 100)
+    assert sent.status_code == 200 and sent.json == {"sent": 100}
+
+
+def test_the_never_pass_problem_type_is_its_readme_section() -> None:
+    # MyST names a heading's anchor as GitHub does: lower case, spaces to hyphens.
+    anchors = {
+        re.sub(r"[^\w\- ]", "", heading.strip().lower()).replace(" ", "-")
+        for heading in re.findall(r"^#{2,3} (.+)$", readme(), re.M)
+    }
+    page, _, anchor = RateLimitNeverAllowed.type.partition("#")
+    assert page == "https://flask-plug.github.io/flask-plug/ratelimit.html"
+    assert anchor in anchors
+
+
+# --- the docs page's own sections ----------------------------------------------------------
+
+
+def docs_page() -> str:
+    if not DOCS_PAGE.exists():
+        pytest.skip("docs/ratelimit.md is not here (testing an installed wheel)")
+    return DOCS_PAGE.read_text(encoding="utf-8")
+
+
+def test_every_python_example_of_the_docs_page_is_named_and_run_here() -> None:
+    names = [block.name for block in blocks(docs_page()) if block.language == "python"]
+    assert names == ["methods", "redis-storage"]
+
+
+def test_methods_example(monkeypatch: pytest.MonkeyPatch) -> None:
+    app: Flask = run(named(docs_page(), "methods"), monkeypatch)["app"]
+    client = app.test_client()
+    assert [client.post("/login").status_code for _ in range(11)] == [200] * 10 + [429]
+    # The refused POST took nothing from the 60 a minute every method shares.
+    form = [client.get("/login") for _ in range(51)]
+    assert [r.status_code for r in form] == [200] * 50 + [429]
+    assert form[0].json == {"method": "GET"}
+
+
+def test_redis_storage_example(monkeypatch: pytest.MonkeyPatch) -> None:
+    pytest.importorskip("redis")
+    app: Flask = run(named(docs_page(), "redis-storage"), monkeypatch)["app"]
+    settings = app.extensions["flask-plug-ratelimit"].settings
+    assert settings.storage_uri == "redis://ratelimit.internal:6379/0"
