@@ -50,15 +50,15 @@ class RateLimitExceeded(_ProblemJSON, TooManyRequests):
     """
 
     code = 429
+    # Werkzeug's attribute holds whole seconds or a date; this one is exact.
+    retry_after: float  # type: ignore[assignment]
+    """Seconds until the request would be allowed (a float; the header rounds up)."""
 
     def __init__(self, limit: str, retry_after: float) -> None:
         seconds = max(1, whole_seconds(retry_after))
         super().__init__(f"Rate limit exceeded: {limit}. Try again in {seconds} seconds.")
         self.limit = limit
-        # Werkzeug's attribute holds whole seconds; this one is exact (the header and
-        # the body round it up).
-        self.retry_after = retry_after  # type: ignore[assignment]
-        """Seconds until the request would be allowed (a float; the header rounds up)."""
+        self.retry_after = retry_after
 
     def problem(self) -> dict[str, t.Any]:
         return {

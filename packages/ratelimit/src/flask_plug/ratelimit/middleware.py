@@ -50,9 +50,7 @@ class HeadersMiddleware:
                 if self._headers:
                     headers += ratelimit_headers(plan, counted, usages)
                 if self._legacy:
-                    headers += legacy_headers(
-                        plan, counted, usages, unix_reset=self._unix_reset
-                    )
+                    headers += legacy_headers(plan, counted, usages, unix_reset=self._unix_reset)
                 if status.startswith("429") and not all(u.allowed for u in usages):
                     headers.append(("Retry-After", retry_after(usages)))
             return start_response(status, headers, exc_info)
