@@ -86,8 +86,8 @@ class RateLimitNeverAllowed(_ProblemJSON, TooManyRequests):
     """
 
     code = 429
+    # The problem type: where the docs explain this answer.
     type = "https://flask-plug.github.io/flask-plug/ratelimit.html#requests-that-can-never-pass"
-    """The problem type: the documentation of this answer."""
 
     def __init__(self, limit: str, cost: int, max_cost: int) -> None:
         super().__init__(
