@@ -41,6 +41,7 @@ def test_a_cost_above_what_a_limit_ever_allows_is_refused_for_good(
     response = client.get("/batch?n=6")
     assert response.status_code == 429
     assert "Retry-After" not in response.headers
+    assert "RateLimit" not in response.headers  # the storage was not asked
     assert response.content_type == "application/problem+json"
     body = json.loads(response.data)
     assert body == {
