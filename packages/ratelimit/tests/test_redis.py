@@ -631,3 +631,22 @@ def test_cli_reset_forgets_one_client_then_everyone_and_show_lists_limits(
     ), result.output
     assert any(re.fullmatch(r"GET\s+/free\s+-", line) for line in lines), result.output
     assert lines[-1] == f"storage: {redis_url} (gcra)"
+
+
+def test_cli_reset_of_one_client_forgets_its_application_wide_count(
+    redis_url: str, prefix: str
+) -> None:
+    app = Flask(__name__)
+    RateLimiter(app, storage_uri=redis_url, key_prefix=prefix, application="2/minute")
+    app.add_url_rule("/", "index", lambda: "ok")
+    client = app.test_client()
+    client.environ_base["REMOTE_ADDR"] = "10.0.0.1"
+    # A client whose name starts with the other's: its count must stay.
+    longer = app.test_client()
+    longer.environ_base["REMOTE_ADDR"] = "10.0.0.10"
+    for each in (client, longer):
+        assert [each.get("/").status_code for _ in range(3)] == [200, 200, 429]
+    result = app.test_cli_runner().invoke(args=["ratelimit", "reset", "10.0.0.1"])
+    assert result.output.strip() == "removed 1 counters for 10.0.0.1"
+    assert client.get("/").status_code == 200
+    assert longer.get("/").status_code == 429

@@ -351,9 +351,7 @@ class LimiterState:
                 index += 1
         return checks, counted
 
-    def _hit(
-        self, plan: Plan, checks: list[Check], mode: Mode = "charge"
-    ) -> list[Usage] | None:
+    def _hit(self, plan: Plan, checks: list[Check], mode: Mode = "charge") -> list[Usage] | None:
         """Check and charge ``checks`` (as ``mode`` says); ``None`` when the storage fails
         and the plan's policy lets the request through.
 

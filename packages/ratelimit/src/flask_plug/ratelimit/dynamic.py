@@ -32,6 +32,7 @@ def resolve(plan: Plan, log: OnceLog) -> Plan:
         function = group.limit_function
         if function is None:
             continue
+        text: object
         try:
             text = function()
         except Exception as e:
@@ -61,7 +62,9 @@ def resolve(plan: Plan, log: OnceLog) -> Plan:
         pass
     found = iter(texts)
     groups = tuple(
-        group if group.limit_function is None else group.with_limits(_parse(group, next(found), log))
+        group
+        if group.limit_function is None
+        else group.with_limits(_parse(group, next(found), log))
         for group in plan.groups
     )
     resolved = assemble(groups, app_on_breach=plan.on_breach)

@@ -261,7 +261,9 @@ class RateLimiter:
         callbacks = {}
         for option in ("deduct_when", "on_breach"):
             value = options.get(option)
-            callbacks[option] = None if value is None else plain_function(value, f"{where}: {option}")
+            callbacks[option] = (
+                None if value is None else plain_function(value, f"{where}: {option}")
+            )
         spec = LimitSpec(
             limits=parsed,
             scope=scope,
