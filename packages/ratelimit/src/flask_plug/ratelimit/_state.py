@@ -94,7 +94,9 @@ class LimiterState:
 
     def limits_for(self, endpoint: str, method: str) -> tuple[str, ...]:
         """The limits applied to ``method`` requests routed to ``endpoint``, as text, such
-        as ``("10 per 1 minute", "100 per 1 day")``; empty when none apply.
+        as ``("10 per 1 minute", "100 per 1 day")``; empty when none apply. The
+        application-wide limits are among them; limits a function gives per request are
+        one entry naming it: ``"set per request by plan_limits"``.
 
         The same rules as requests follow: an exempt view or blueprint has none; a view's
         own limits replace its innermost limited blueprint's, which replace the app's
