@@ -92,7 +92,9 @@ def test_no_route_or_scope_name_shares_the_app_wide_count(
         **storage,
     )
     app.add_url_rule("/odd", endpoint, limiter.limit("5/hour")(lambda: "odd"))
-    app.add_url_rule("/shared", "shared", limiter.shared_limit("6/hour", scope=endpoint)(lambda: "s"))
+    app.add_url_rule(
+        "/shared", "shared", limiter.shared_limit("6/hour", scope=endpoint)(lambda: "s")
+    )
     app.add_url_rule("/a", "a", lambda: "a")
     client = app.test_client()
     assert codes(client, *["/odd"] * 6) == [200] * 5 + [429]
@@ -221,9 +223,7 @@ def test_an_async_request_filter_fails_where_it_is_registered() -> None:
         ({"RATELIMIT_ON_BREACH": "log"}, "RATELIMIT_ON_BREACH must be a function"),
     ],
 )
-def test_bad_values_fail_at_init_app_naming_the_key(
-    config: dict[str, t.Any], message: str
-) -> None:
+def test_bad_values_fail_at_init_app_naming_the_key(config: dict[str, t.Any], message: str) -> None:
     app = Flask(__name__)
     app.config.update(config)
     with pytest.raises(ValueError, match=message.replace("(", r"\(")):

@@ -58,9 +58,7 @@ def test_each_request_gets_the_limits_its_function_returns(storage: dict[str, st
     free = {"REMOTE_ADDR": "192.0.2.1"}
     pro = {"REMOTE_ADDR": "192.0.2.2"}
     assert [client.get("/api", environ_base=free).status_code for _ in range(3)] == [200, 200, 429]
-    answers = [
-        client.get("/api", headers={"X-Plan": "pro"}, environ_base=pro) for _ in range(6)
-    ]
+    answers = [client.get("/api", headers={"X-Plan": "pro"}, environ_base=pro) for _ in range(6)]
     assert [r.status_code for r in answers] == [200] * 5 + [429]
     assert answers[0].headers["RateLimit-Policy"] == (
         '"api/5-60";q=5;w=60, "api/100-86400";q=100;w=86400'
@@ -91,8 +89,10 @@ def test_a_dynamic_default(storage: dict[str, str]) -> None:
     app.add_url_rule("/a", "a", lambda: "a")
     client = app.test_client()
     assert codes(client, "/a", 3, "free") == [200, 200, 429]
-    assert client.get("/a", headers={"X-Plan": "pro"}).headers["RateLimit-Policy"].startswith(
-        '"default/5-60";q=5;w=60'
+    assert (
+        client.get("/a", headers={"X-Plan": "pro"})
+        .headers["RateLimit-Policy"]
+        .startswith('"default/5-60";q=5;w=60')
     )
 
 
@@ -185,3 +185,24 @@ def test_bad_dynamic_config_fails_at_init_app(key: str) -> None:
     app.config[key] = limits
     with pytest.raises(ValueError, match=f"{key} must be a plain function, not async"):
         RateLimiter(app)
+
+
+def test_texts_a_client_controls_grow_nothing_without_bound(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    # An app that (unwisely) takes the limit from a header: what clients send must not
+    # grow the plans or the log without bound, nor answer 500.
+    app = Flask(__name__)
+    limiter = RateLimiter(app)
+    app.add_url_rule("/", "x", limiter.limit(lambda: request.headers.get("X-Limit"))(lambda: "ok"))
+    client = app.test_client()
+    with caplog.at_level(logging.ERROR):
+        for n in range(1500):
+            value = f"{n % 50 + 1}/minute" if n % 2 else f"junk {n}"
+            assert client.get("/", headers={"X-Limit": value}).status_code in (200, 429)
+    state = app.extensions["flask-plug-ratelimit"]
+    [plan] = [plan for plan in state._plans.values() if plan is not None]
+    assert len(plan.resolved) <= 256
+    assert len(state._log_once._seen) <= 1024
+    [logged] = caplog.records  # the first bad text only
+    assert "'junk 0' is not a limit" in logged.getMessage()

@@ -47,7 +47,7 @@ def resolve(plan: Plan, log: OnceLog) -> Plan:
             text = _FAILED
         if not (text is None or isinstance(text, str) or text is _FAILED):
             log.error(
-                (function, "type", type(text)),
+                (function, "not a string"),
                 "the limit function %s returned %r, not a string like '10/minute' (or None);"
                 " requests get none of its limits when it does",
                 _name(function),
@@ -79,9 +79,10 @@ def _parse(group: Group, text: object, log: OnceLog) -> tuple[Limit, ...]:
     try:
         return parse_limits(t.cast("str", text), f"the limit function {_name(function)}")
     except ValueError as e:
+        # Once per function, not per text: the texts may come from what clients send.
         log.error(
-            (function, text),
-            "%s; requests get none of its limits when it returns this",
+            (function, "not a limit"),
+            "%s; requests get none of its limits when it returns such a text",
             e,
         )
         return ()
