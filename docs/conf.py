@@ -50,4 +50,6 @@ nitpick_ignore_regex = [
     ("py:class", r"scoped_session|Row|Column|Table|Mapper|Mapped|Tables"),
     # The standard library's mail message (no intersphinx), and auth's alias of a sender.
     ("py:class", r"email\..*|MailSender"),
+    # ratelimit's aliases of the functions its options take (each documented in prose).
+    ("py:class", r"LimitFunction|DeductWhen|OnBreach"),
 ]

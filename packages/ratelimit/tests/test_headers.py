@@ -46,7 +46,7 @@ def before_charging(app: Flask, counter: str, limit_text: str) -> tuple[int, int
     anything is charged: the storage's own answer for a cost of 0, changing nothing."""
     state = app.extensions["flask-plug-ratelimit"]
     [limit] = parse_limits(limit_text, "test")
-    key = f"{state.storage_prefix(CLIENT)}{counter}:{limit.id}"
+    key = f"{state.storage_prefix(CLIENT)}:{counter}:{limit.id}"
     [usage] = state.storage.hit([Check(key, limit, 0)], "check")
     return usage.remaining, whole_seconds(usage.reset)
 

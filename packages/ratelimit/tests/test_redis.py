@@ -410,6 +410,53 @@ def test_a_request_with_three_limits_makes_one_redis_call(
     assert set(changed) <= {"evalsha", "time", "get", "set"}, changed
 
 
+def _evalsha_calls(url: str, requests: t.Callable[[], object]) -> int:
+    """How many script calls Redis received while ``requests`` ran."""
+    with _redis_client(url) as stats_client:
+
+        def calls() -> int:
+            stats = stats_client.info("commandstats")
+            return int(stats.get("cmdstat_evalsha", {}).get("calls", 0))
+
+        before = calls()
+        requests()
+        return calls() - before
+
+
+def test_application_and_default_limits_share_the_one_call(private_redis: RedisServer) -> None:
+    app = Flask(__name__)
+    RateLimiter(app, storage_uri=private_redis.url, default="10/minute", application="50/hour")
+    app.add_url_rule("/", "index", lambda: "ok")
+    client = app.test_client()
+    client.get("/")  # connects and loads the script
+    assert _evalsha_calls(private_redis.url, lambda: [client.get("/") for _ in range(5)]) == 5
+    assert client.get("/").headers["RateLimit"].count(";r=") == 2
+
+
+def test_deduct_when_checks_then_charges_after_the_response(private_redis: RedisServer) -> None:
+    app = Flask(__name__)
+    limiter = RateLimiter(app, storage_uri=private_redis.url)
+
+    @app.get("/login/<outcome>")
+    @limiter.limit("100/hour", deduct_when=lambda response: response.status_code == 401)
+    @limiter.limit("100/minute")
+    def login(outcome: str) -> tuple[str, int]:
+        return outcome, 200 if outcome == "ok" else 401
+
+    @app.get("/plain")
+    @limiter.limit("100/minute")
+    def plain() -> str:
+        return "ok"
+
+    client = app.test_client()
+    client.get("/plain")  # connects and loads the script
+    # Without deduct_when: one call. With it: a check and a charge before the view, and
+    # a forced charge after it when the response counts.
+    assert _evalsha_calls(private_redis.url, lambda: client.get("/plain")) == 1
+    assert _evalsha_calls(private_redis.url, lambda: client.get("/login/ok")) == 2
+    assert _evalsha_calls(private_redis.url, lambda: client.get("/login/no")) == 3
+
+
 # --- outage and recovery -------------------------------------------------------------------
 
 
@@ -584,3 +631,22 @@ def test_cli_reset_forgets_one_client_then_everyone_and_show_lists_limits(
     ), result.output
     assert any(re.fullmatch(r"GET\s+/free\s+-", line) for line in lines), result.output
     assert lines[-1] == f"storage: {redis_url} (gcra)"
+
+
+def test_cli_reset_of_one_client_forgets_its_application_wide_count(
+    redis_url: str, prefix: str
+) -> None:
+    app = Flask(__name__)
+    RateLimiter(app, storage_uri=redis_url, key_prefix=prefix, application="2/minute")
+    app.add_url_rule("/", "index", lambda: "ok")
+    client = app.test_client()
+    client.environ_base["REMOTE_ADDR"] = "10.0.0.1"
+    # A client whose name starts with the other's: its count must stay.
+    longer = app.test_client()
+    longer.environ_base["REMOTE_ADDR"] = "10.0.0.10"
+    for each in (client, longer):
+        assert [each.get("/").status_code for _ in range(3)] == [200, 200, 429]
+    result = app.test_cli_runner().invoke(args=["ratelimit", "reset", "10.0.0.1"])
+    assert result.output.strip() == "removed 1 counters for 10.0.0.1"
+    assert client.get("/").status_code == 200
+    assert longer.get("/").status_code == 429

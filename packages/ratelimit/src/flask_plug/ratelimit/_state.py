@@ -6,12 +6,15 @@ import math
 import time
 import typing as t
 
-from flask import request
+from flask import after_this_request, request
 
+from .breach import Breach, answer_breach
+from .dynamic import resolve
 from .errors import RateLimitExceeded, RateLimitNeverAllowed, RateLimitStorageUnavailable
 from .keys import remote_addr, storage_key_part
 from .middleware import APPLIED, Applied
-from .plan import make_plan
+from .plan import describe, make_plan
+from .reporting import OnceLog
 from .storage import Check, StorageError
 
 if t.TYPE_CHECKING:
@@ -19,12 +22,13 @@ if t.TYPE_CHECKING:
 
     from flask import Flask, Request
     from werkzeug.routing import Rule
+    from werkzeug.wrappers import Response
 
     from .algorithms import Usage
     from .limits import Limit
-    from .plan import Plan
+    from .plan import DeductWhen, OnBreach, Plan
     from .settings import LimiterSettings
-    from .storage import Storage
+    from .storage import Mode, Storage
 
 EXTENSION_KEY = "flask-plug-ratelimit"
 _OTHER = "<other>"
@@ -65,11 +69,21 @@ class LimiterState:
         Documented, as ``LimiterState``, with :meth:`limits_for`.
     """
 
-    def __init__(self, app: Flask, settings: LimiterSettings, storage: Storage) -> None:
+    def __init__(
+        self,
+        app: Flask,
+        settings: LimiterSettings,
+        storage: Storage,
+        request_filters: list[t.Callable[[], bool]] | None = None,
+    ) -> None:
         self.app = app
         """The app these limits belong to: planning needs no app context."""
         self.settings = settings
         self.storage = storage
+        self.request_filters = [] if request_filters is None else request_filters
+        """The limiter's ``request_filter`` functions: the list itself, which sees those
+        registered later."""
+        self._log_once = OnceLog(app.logger)
         self._key_head = settings.key_prefix + ":{"
         self._plans: dict[tuple[str | None, str], Plan | None] = {}
         # Each known method's plan key; HEAD is planned as GET, since GET's view answers it.
@@ -79,11 +93,12 @@ class LimiterState:
         self._last_report = -math.inf
         self._unreported = 0
         self._gcra = settings.strategy == "gcra"
-        self._bad_cost_functions: set[Callable[[], int]] = set()
 
     def limits_for(self, endpoint: str, method: str) -> tuple[str, ...]:
         """The limits applied to ``method`` requests routed to ``endpoint``, as text, such
-        as ``("10 per 1 minute", "100 per 1 day")``; empty when none apply.
+        as ``("10 per 1 minute", "100 per 1 day")``; empty when none apply. The
+        application-wide limits are among them; limits a function gives per request are
+        one entry naming it: ``"set per request by plan_limits"``.
 
         The same rules as requests follow: an exempt view or blueprint has none; a view's
         own limits replace its innermost limited blueprint's, which replace the app's
@@ -97,7 +112,7 @@ class LimiterState:
         # Not cached: a caller may ask before every view and limit is registered.
         method = method.upper()
         plan = make_plan(self.app, self.settings, endpoint, self._plan_key(endpoint, method))
-        return () if plan is None else tuple(limit.text for limit in plan.limits)
+        return () if plan is None else tuple(text for _, text in describe(plan))
 
     def plan_for(self, endpoint: str | None, method: str) -> Plan | None:
         """The limits that apply to ``method`` requests routed to ``endpoint``, if any.
@@ -110,10 +125,12 @@ class LimiterState:
     def storage_prefix(self, client: str | None = None) -> str:
         """What the storage keys of ``client`` start with; of every client if ``None``."""
         prefix = self.settings.key_prefix + ":"
-        return prefix if client is None else prefix + "{" + storage_key_part(client) + "}:"
+        # No ":" after the client part: the application-wide counters go on with "#".
+        return prefix if client is None else prefix + "{" + storage_key_part(client) + "}"
 
-    def check_request(self) -> None:
-        """``before_request``: check and charge the request's limits, or refuse it."""
+    def check_request(self) -> Response | None:
+        """``before_request``: check and charge the request's limits, or refuse it (with
+        an ``on_breach`` function's response, if one gives one)."""
         req = current_request()
         rule = req.url_rule
         method = req.method
@@ -122,20 +139,176 @@ class LimiterState:
         )
         plan = self._cached_plan(None if rule is None else rule.endpoint, key)
         if plan is None:
-            return
+            return None
+        if self.request_filters and self._filtered():
+            return None
+        if plan.dynamic:
+            plan = resolve(plan, self._log_once)
         checks, counted = self._charges(plan, req)
         if not checks:
-            return
+            return None
+        if plan.deducting:
+            return self._check_deducting(plan, checks, counted, req)
         usages = self._hit(plan, checks)
         if usages is None:
-            return
+            return None
         refused = [i for i, usage in enumerate(usages) if not usage.allowed]
         if refused:
             usages = _uncharged(usages, checks, self._gcra)
         req.environ[APPLIED] = Applied(plan, counted, usages)
         if refused:
-            worst = max(refused, key=lambda i: usages[i].retry_after)
-            raise RateLimitExceeded(checks[worst].limit.text, usages[worst].retry_after)
+            return self._refuse(plan, checks, counted, usages, refused)
+        return None
+
+    def _filtered(self) -> bool:
+        """Whether a ``request_filter`` function exempts this request; one that raises
+        does not (it is logged once)."""
+        for request_filter in self.request_filters:
+            try:
+                if request_filter():
+                    return True
+            except Exception as e:
+                self._log_once.error(
+                    (request_filter, type(e)),
+                    "the request filter %s raised %s; it exempts no request while it does",
+                    getattr(request_filter, "__qualname__", repr(request_filter)),
+                    type(e).__name__,
+                    exc_info=True,
+                )
+        return False
+
+    def _refuse(
+        self,
+        plan: Plan,
+        checks: list[Check],
+        counted: list[int],
+        usages: list[Usage],
+        refused: list[int],
+    ) -> Response:
+        """The answer to a refused request: an ``on_breach`` function's response, else
+        :exc:`RateLimitExceeded` for the limit with the longest wait."""
+        worst = max(refused, key=lambda i: usages[i].retry_after)
+        if plan.on_breach:
+            answer = answer_breach(self._breaches(plan, checks, counted, usages, refused, worst))
+            if answer is not None:
+                return answer
+        raise RateLimitExceeded(checks[worst].limit.text, usages[worst].retry_after)
+
+    def _breaches(
+        self,
+        plan: Plan,
+        checks: list[Check],
+        counted: list[int],
+        usages: list[Usage],
+        refused: list[int],
+        worst: int,
+    ) -> list[tuple[OnBreach, Breach]]:
+        """Each group's own ``on_breach`` with its refused limit that has the longest wait,
+        then the app's with the request's worst."""
+
+        def breach(i: int) -> Breach:
+            index = counted[i]
+            key_func = plan.groups[plan.group_of[index]].key_func
+            return Breach(
+                checks[i].limit.text, plan.labels[index], key_func(), usages[i].retry_after
+            )
+
+        by_group: dict[int, int] = {}
+        for i in sorted(refused, key=lambda i: -usages[i].retry_after):
+            by_group.setdefault(plan.group_of[counted[i]], i)
+        callbacks = []
+        for group_index, i in sorted(by_group.items()):
+            callback = plan.groups[group_index].on_breach
+            if callback is not None:
+                callbacks.append((callback, breach(i)))
+        if self.settings.on_breach is not None:
+            callbacks.append((self.settings.on_breach, breach(worst)))
+        return callbacks
+
+    def _check_deducting(
+        self, plan: Plan, checks: list[Check], counted: list[int], req: Request
+    ) -> Response | None:
+        """The request hook for plans with ``deduct_when`` limits: those are only checked
+        now (no room refuses the request), the others charged; the response decides, in
+        :meth:`_deduct`, whether the first are charged too."""
+        deducting = plan.deducting
+        later = [i for i, index in enumerate(counted) if deducting[index] is not None]
+        now = [i for i, index in enumerate(counted) if deducting[index] is None]
+        later_usages: list[Usage] = []
+        now_usages: list[Usage] = []
+        if later:
+            found = self._hit(plan, [checks[i] for i in later], "check")
+            if found is None:
+                return None
+            later_usages = found
+        if now:
+            has_room = all(usage.allowed for usage in later_usages)
+            found = self._hit(plan, [checks[i] for i in now], "charge" if has_room else "check")
+            if found is None:
+                return None
+            now_usages = found
+        usages: list[Usage] = [*later_usages, *now_usages]
+        order = [*later, *now]
+        usages = [usage for _, usage in sorted(zip(order, usages, strict=True))]
+        refused = [i for i, usage in enumerate(usages) if not usage.allowed]
+        if refused:
+            # "check" changes nothing, and "charge" all or nothing: nothing was charged.
+            usages = _uncharged(usages, checks, self._gcra)
+        else:
+            # Not charged yet: the view sees (and the headers report, unless charged
+            # after the response) the state before this request.
+            for i in later:
+                usages[i] = usages[i]._replace(remaining=usages[i].remaining + checks[i].cost)
+        req.environ[APPLIED] = Applied(plan, counted, usages)
+        if refused:
+            return self._refuse(plan, checks, counted, usages, refused)
+        if later:
+
+            def deduct(response: Response) -> Response:
+                self._deduct(response, req, plan, [(i, checks[i]) for i in later])
+                return response
+
+            after_this_request(deduct)
+        return None
+
+    def _deduct(
+        self, response: Response, req: Request, plan: Plan, later: list[tuple[int, Check]]
+    ) -> None:
+        """After the view: charge the limits whose ``deduct_when`` says this response
+        counts, even past their limit (it is sent already), and make the headers report
+        the state after that charge."""
+        answers: dict[DeductWhen, bool] = {}
+        applied: Applied = req.environ[APPLIED]
+        forced = []
+        for i, check in later:
+            deduct_when = t.cast("DeductWhen", plan.deducting[applied.counted[i]])
+            if deduct_when not in answers:
+                try:
+                    answers[deduct_when] = bool(deduct_when(response))
+                except Exception as e:
+                    self._log_once.error(
+                        (deduct_when, type(e)),
+                        "the deduct_when function %s raised %s; responses are not counted"
+                        " while it does",
+                        getattr(deduct_when, "__qualname__", repr(deduct_when)),
+                        type(e).__name__,
+                        exc_info=True,
+                    )
+                    answers[deduct_when] = False
+            if answers[deduct_when]:
+                forced.append((i, check))
+        if not forced:
+            return
+        try:
+            results = self.storage.hit([check for _, check in forced], "force")
+        except StorageError as e:
+            self._report_storage_error(e, deny=False)
+            return
+        usages = list(applied.usages)
+        for (i, _), usage in zip(forced, results, strict=True):
+            # A charge past the limit leaves no room, whatever the count says.
+            usages[i] = usage if usage.allowed else usage._replace(remaining=0)
+        req.environ[APPLIED] = applied._replace(usages=usages)
 
     def _plan_key(self, endpoint: str | None, method: str) -> str:
         """The plan key of an upper-case ``method``: see the class docstring."""
@@ -191,14 +364,12 @@ class LimiterState:
         cost = function()
         if isinstance(cost, int) and cost >= 0:
             return int(cost)  # a bool, as an int
-        if function not in self._bad_cost_functions:
-            self._bad_cost_functions.add(function)
-            self.app.logger.error(
-                "flask-plug-ratelimit: the cost function %s returned %r, not an int >= 0;"
-                " such requests are counted as 1 (logged once)",
-                getattr(function, "__qualname__", function),
-                cost,
-            )
+        self._log_once.error(
+            (function, "cost"),
+            "the cost function %s returned %r, not an int >= 0; such requests are counted as 1",
+            getattr(function, "__qualname__", function),
+            cost,
+        )
         return 1
 
     def _check_possible(self, limit: Limit, cost: int) -> None:
@@ -207,14 +378,14 @@ class LimiterState:
         if cost > most:
             raise RateLimitNeverAllowed(limit.text, cost, most)
 
-    def _hit(self, plan: Plan, checks: list[Check]) -> list[Usage] | None:
-        """Check and charge ``checks``; ``None`` when the storage fails and the plan's
-        policy lets the request through.
+    def _hit(self, plan: Plan, checks: list[Check], mode: Mode = "charge") -> list[Usage] | None:
+        """Check and charge ``checks`` (as ``mode`` says); ``None`` when the storage fails
+        and the plan's policy lets the request through.
 
         :raises RateLimitStorageUnavailable: when it fails and the policy says ``"deny"``.
         """
         try:
-            usages = self.storage.hit(checks)
+            usages = self.storage.hit(checks, mode)
         except StorageError as e:
             # One "deny" among the groups' policies denies the request.
             deny = any(group.on_storage_error == "deny" for group in plan.groups)

@@ -7,6 +7,7 @@ from flask import current_app
 from flask.cli import AppGroup
 
 from ._state import get_state
+from .plan import describe
 from .storage import MemoryStorage, StorageError
 
 ratelimit_cli = AppGroup("ratelimit", help="Inspect and reset rate limits.")
@@ -23,11 +24,7 @@ def show() -> None:
             plan = state.plan_for(rule.endpoint, method)
             shown = "-"
             if plan is not None:
-                scopes = [name.strip('"').rpartition("/")[0] for name in plan.names]
-                shown = "; ".join(
-                    f"{limit.text} [{scope}]"
-                    for scope, limit in zip(scopes, plan.limits, strict=True)
-                )
+                shown = "; ".join(f"{text} [{scope}]" for scope, text in describe(plan))
             click.echo(f"{method:7} {rule.rule:40} {shown}")
     click.echo(f"storage: {state.settings.storage_uri} ({state.settings.strategy})")
 

@@ -9,8 +9,16 @@ from ._state import EXTENSION_KEY, LimiterState
 from .cli import ratelimit_cli
 from .limits import parse_limits
 from .middleware import HeadersMiddleware
-from .plan import LimitSpec, ratelimit_metadata, set_ratelimit_metadata
-from .settings import LimiterOptions, resolve
+from .plan import (
+    DeductWhen,
+    LimitFunction,
+    LimitSpec,
+    OnBreach,
+    dynamic_text,
+    ratelimit_metadata,
+    set_ratelimit_metadata,
+)
+from .settings import LimiterOptions, plain_function, resolve
 from .storage import open_storage
 from .workers import worker_processes
 
@@ -18,9 +26,12 @@ if t.TYPE_CHECKING:
     from flask import Flask
     from typing_extensions import Unpack
 
+    from .limits import Limit
+
 __all__ = ["EXTENSION_KEY", "LimitOptions", "LimitSpec", "RateLimiter"]
 
 T = t.TypeVar("T")
+F = t.TypeVar("F", bound=Callable[[], bool])
 
 
 class LimitOptions(t.TypedDict, total=False):
@@ -31,6 +42,8 @@ class LimitOptions(t.TypedDict, total=False):
     cost: int | Callable[[], int]
     exempt_when: Callable[[], bool] | None
     on_storage_error: str | None
+    deduct_when: DeductWhen | None
+    on_breach: OnBreach | None
 
 
 class RateLimiter:
@@ -42,7 +55,24 @@ class RateLimiter:
 
     :param app: the app to register on now; or call :meth:`init_app` later.
     :param default: limits for every route that has none of its own, such as
-        ``"200/minute; 5000/day"``. Default: none.
+        ``"200/minute; 5000/day"``, or a function returning them for each request (see
+        :meth:`limit`). Default: none.
+    :param default_exempt_when: a function; when it returns true, the default limits do
+        not count the request.
+    :param default_cost: how much a request uses of the default limits (an int, or a
+        function returning one). Default 1.
+    :param default_deduct_when: a function of the response; the default limits count
+        only the requests whose response it returns true for.
+    :param application: limits on each client's requests to the whole app, one count
+        shared by every route, such as ``"1000/minute"``, or a function returning them;
+        applied on top of the route's own limits or the default. Exempt views and
+        methods, and request filters, skip them. Default: none.
+    :param application_exempt_when: ``exempt_when`` of the application-wide limits.
+    :param application_cost: ``cost`` of the application-wide limits. Default 1.
+    :param application_deduct_when: ``deduct_when`` of the application-wide limits.
+    :param on_breach: a function called with a :class:`~flask_plug.ratelimit.Breach`
+        whenever a limit refuses a request, after the limit's own ``on_breach``; what it
+        returns, if not ``None``, is the response (see :meth:`limit`).
     :param storage_uri: ``"memory://"`` (the default; one process only) or a
         ``redis://``, ``rediss://`` or ``unix://`` URL shared by every worker and host.
     :param strategy: ``"gcra"`` (the default: a token bucket allowing bursts),
@@ -68,11 +98,14 @@ class RateLimiter:
         A ``RATELIMIT_*`` config key set to ``None`` means its default.
 
     .. versionadded:: 0.2
-        ``legacy_reset``.
+        ``legacy_reset``; ``default`` as a function; ``default_exempt_when``,
+        ``default_cost``, ``default_deduct_when``; ``application`` and its
+        ``application_*`` options; ``on_breach``.
     """
 
     def __init__(self, app: Flask | None = None, **options: Unpack[LimiterOptions]) -> None:
         self._options = dict(options)
+        self._request_filters: list[Callable[[], bool]] = []
         if app is not None:
             self.init_app(app)
 
@@ -93,7 +126,7 @@ class RateLimiter:
             timeout=settings.storage_timeout_ms / 1000,
             max_keys=settings.memory_max_keys,
         )
-        state = LimiterState(app, settings, storage)
+        state = LimiterState(app, settings, storage, self._request_filters)
         app.extensions[EXTENSION_KEY] = state
         app.cli.add_command(ratelimit_cli)
         if not settings.enabled:
@@ -110,7 +143,9 @@ class RateLimiter:
                 workers,
             )
 
-    def limit(self, limits: str, **options: Unpack[LimitOptions]) -> Callable[[T], T]:
+    def limit(
+        self, limits: str | LimitFunction, **options: Unpack[LimitOptions]
+    ) -> Callable[[T], T]:
         """Limit a view, or every view of a blueprint, counting each route on its own.
 
         ::
@@ -125,7 +160,11 @@ class RateLimiter:
         A view's own limits replace its blueprint's, which replace the app default.
         Decorators stack: each adds limits.
 
-        :param limits: one or more limits separated by ``;``.
+        :param limits: one or more limits separated by ``;``; or a function returning
+            them for each request, such as the limits of the user's plan. Its texts are
+            parsed once each; ``None`` or ``""`` means no limit for that request. When it
+            raises or returns something that is not a limit, the request gets none of
+            these limits, and the problem is logged once.
         :param key_func: who these limits count; default: the app's ``key_func``.
         :param methods: only these methods are limited, each counted on its own.
             ``GET`` covers ``HEAD`` (Flask answers it with the GET view): both share one
@@ -134,21 +173,48 @@ class RateLimiter:
         :param exempt_when: a function; when it returns true the request is not counted.
         :param on_storage_error: ``"allow"`` or ``"deny"`` for these limits, instead of
             the app's policy; when any limit of a request says ``"deny"``, it is denied.
+        :param deduct_when: a function of the response: only requests it returns true
+            for are counted, once the view has answered (failed logins, say). Before the
+            view, a limit without room still refuses the request.
+        :param on_breach: a function called with a :class:`~flask_plug.ratelimit.Breach`
+            when one of these limits refuses a request. What it returns, if not
+            ``None``, is sent instead of the ``429`` (anything a view may return); the
+            rate limit headers are added. If it raises, that is logged and the ``429``
+            is sent.
         :raises ValueError: at decoration, quoting a malformed limit or option.
 
         .. versionchanged:: 0.2
             ``GET`` covers ``HEAD``; ``methods`` with ``HEAD`` but not ``GET`` raises.
+
+        .. versionadded:: 0.2
+            ``limits`` as a function; ``deduct_when`` and ``on_breach``.
         """
         return self._decorator(limits, None, options)
 
     def shared_limit(
-        self, limits: str, scope: str, **options: Unpack[LimitOptions]
+        self, limits: str | LimitFunction, scope: str, **options: Unpack[LimitOptions]
     ) -> Callable[[T], T]:
         """Like :meth:`limit`, but every view decorated with the same ``scope`` shares
         one count: ``@limiter.shared_limit("1000/hour", scope="search")``."""
         if not isinstance(scope, str) or not scope:
             raise ValueError(f"shared_limit scope must be a non-empty string, got {scope!r}")
         return self._decorator(limits, scope, options)
+
+    def request_filter(self, function: F) -> F:
+        """Register ``function``: when it returns true, the request is not limited at all
+        (route, default and application-wide limits). It runs once the request is
+        routed, for requests some limit applies to::
+
+            @limiter.request_filter
+            def from_monitoring():
+                return request.remote_addr == "10.0.0.5"
+
+        A filter that raises exempts nothing; that is logged once.
+
+        .. versionadded:: 0.2
+        """
+        self._request_filters.append(plain_function(function, "request_filter"))
+        return function
 
     def exempt(self, target: T) -> T:
         """Exempt a view, or every view of a blueprint, from all limits and the default."""
@@ -157,12 +223,27 @@ class RateLimiter:
         set_ratelimit_metadata(target, metadata)
         return target
 
-    def _decorator(self, limits: str, scope: str | None, options: LimitOptions) -> Callable[[T], T]:
-        where = f"limit({limits!r})" if scope is None else f"shared_limit({limits!r})"
+    def _decorator(
+        self, limits: str | LimitFunction, scope: str | None, options: LimitOptions
+    ) -> Callable[[T], T]:
+        shown = getattr(limits, "__qualname__", None) if callable(limits) else None
+        where = f"{'limit' if scope is None else 'shared_limit'}({shown or repr(limits)})"
         unknown = set(options) - set(LimitOptions.__annotations__)
         if unknown:
             raise TypeError(f"{where}: unknown option(s) {', '.join(sorted(unknown))}")
-        parsed = parse_limits(limits, where)
+        limit_function: LimitFunction | None = None
+        if callable(limits):
+            limit_function = plain_function(limits, f"{where}: the limits function")
+            parsed: tuple[Limit, ...] = ()
+            texts = [dynamic_text(limit_function)]
+        elif isinstance(limits, str):
+            parsed = parse_limits(limits, where)
+            texts = [limit.text for limit in parsed]
+        else:
+            raise ValueError(
+                f"{where}: limits must be a string like '10/minute' or a function returning"
+                f" one, got {limits!r}"
+            )
         methods = options.get("methods")
         cost = options.get("cost", 1)
         on_storage_error = options.get("on_storage_error")
@@ -180,6 +261,12 @@ class RateLimiter:
             raise ValueError(f"{where}: cost must be an int >= 0 or a function, got {cost!r}")
         if on_storage_error not in (None, "allow", "deny"):
             raise ValueError(f"{where}: on_storage_error must be 'allow' or 'deny'")
+        callbacks = {}
+        for option in ("deduct_when", "on_breach"):
+            value = options.get(option)
+            callbacks[option] = (
+                None if value is None else plain_function(value, f"{where}: {option}")
+            )
         spec = LimitSpec(
             limits=parsed,
             scope=scope,
@@ -188,6 +275,9 @@ class RateLimiter:
             cost=cost,
             exempt_when=options.get("exempt_when"),
             on_storage_error=on_storage_error,
+            limit_function=limit_function,
+            deduct_when=callbacks["deduct_when"],
+            on_breach=callbacks["on_breach"],
         )
 
         def decorator(target: T) -> T:
@@ -197,7 +287,7 @@ class RateLimiter:
                 # once per app. Two equal specs would count one counter twice.
                 return target
             metadata["specs"] = [*metadata.get("specs", ()), spec]
-            metadata["limits"] = [*metadata.get("limits", ()), *(lim.text for lim in parsed)]
+            metadata["limits"] = [*metadata.get("limits", ()), *texts]
             set_ratelimit_metadata(target, metadata)
             return target
 

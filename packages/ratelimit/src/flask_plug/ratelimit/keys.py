@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import hashlib
+import sys
 import typing as t
 
-from flask import g, request
+from flask import current_app, g, request
 
 
 def remote_addr() -> str:
@@ -19,15 +20,56 @@ def remote_addr() -> str:
 
 
 def user_or_remote_addr() -> str:
-    """The logged-in user (``g.user``, by its ``id`` if it has one), else the address.
+    """The logged-in user, else the address (``"user:42"`` or ``"addr:192.0.2.7"``).
+
+    The user is ``g.user`` when it is set (flask-plug-auth sets it; so can the app), else
+    Flask-Login's ``current_user`` when Flask-Login is in use and the user is
+    authenticated (named by its ``get_id()``). ``g.user`` is named by, in order: itself
+    if it is a string or a number; its primary key if it is an SQLAlchemy model instance
+    (the app's own ``user_model`` under flask-plug-auth, whatever the key's name); its
+    ``get_id()`` (Flask-Login's ``UserMixin``); its ``id``. A user none of these name is
+    counted by address.
 
     ``g.user`` is read as an attribute, so an extension that loads the user lazily on
     first access (as flask-plug-auth does) has loaded it by then.
+
+    .. versionchanged:: 0.2
+        Flask-Login's ``current_user``; SQLAlchemy models by primary key; ``get_id()``;
+        a user with no such name counts by address (0.1 used its ``str()``).
     """
     user = getattr(g, "user", None)
-    if user is None:
-        return "addr:" + remote_addr()
-    return f"user:{getattr(user, 'id', user)}"
+    if user is not None:
+        name = _user_name(user)
+        if name is not None:
+            return "user:" + name
+    flask_login = sys.modules.get("flask_login")  # in use only if the app imported it
+    if flask_login is not None and hasattr(current_app, "login_manager"):
+        user = flask_login.current_user
+        if user.is_authenticated:
+            return f"user:{user.get_id()}"
+    return "addr:" + remote_addr()
+
+
+def _user_name(user: object) -> str | None:
+    """What names ``user`` in its counts (see :func:`user_or_remote_addr`), or ``None``."""
+    if isinstance(user, (str, int)):
+        return str(user)
+    sqlalchemy = sys.modules.get("sqlalchemy")
+    if sqlalchemy is not None:
+        state = sqlalchemy.inspect(user, raiseerr=False)
+        identity = getattr(state, "identity", None)  # None until the row is in the database
+        if identity:
+            return ",".join(str(part) for part in identity)
+    get_id = getattr(user, "get_id", None)
+    if callable(get_id):
+        try:
+            found = get_id()
+        except NotImplementedError:  # Flask-Login's UserMixin on a user without an id
+            found = None
+        if found is not None:
+            return str(found)
+    found = getattr(user, "id", None)
+    return None if found is None else str(found)
 
 
 def header_key(name: str) -> t.Callable[[], str]:

@@ -5,17 +5,36 @@ from __future__ import annotations
 
 import typing as t
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from .headers import policy_header, sf_string
 
 if t.TYPE_CHECKING:
     from flask import Flask
+    from flask.typing import ResponseReturnValue
+    from werkzeug.wrappers import Response
 
+    from .breach import Breach
     from .limits import Limit
     from .settings import LimiterSettings
 
+LimitFunction = Callable[[], "str | None"]
+"""A function returning a request's limits as text, such as ``"100/hour"``; ``None`` for
+no limit."""
+DeductWhen = Callable[["Response"], bool]
+"""A function of the response: whether the request counts (``deduct_when``)."""
+OnBreach = Callable[["Breach"], "ResponseReturnValue | None"]
+"""A function called when a limit refuses a request (``on_breach``)."""
+
 _UNMATCHED = "<unmatched>"
+APP_SCOPE = "app"
+"""The policy name of the application-wide limits."""
+_APP_TAIL = "}#app"
+"""What the storage keys of application-wide limits continue with after the client part.
+Every other key goes on with ``}:`` and a route or scope, so no route or scope name, the
+app's to choose, can ever name the application-wide counter."""
+_MAX_RESOLVED = 256
+"""Plans kept per dynamic plan, one per combination of limit texts its functions return."""
 
 
 @dataclass(frozen=True)
@@ -24,6 +43,7 @@ class LimitSpec:
     :meth:`RateLimiter.shared_limit`."""
 
     limits: tuple[Limit, ...]
+    """Empty when ``limit_function`` gives them per request."""
     scope: str | None
     """The shared scope's name; ``None`` counts each route on its own."""
     methods: frozenset[str] | None
@@ -31,6 +51,14 @@ class LimitSpec:
     cost: int | Callable[[], int]
     exempt_when: Callable[[], bool] | None
     on_storage_error: str | None
+    limit_function: LimitFunction | None = None
+    """The function giving the limits per request, if they are dynamic.
+
+    .. versionadded:: 0.2"""
+    deduct_when: DeductWhen | None = None
+    """.. versionadded:: 0.2"""
+    on_breach: OnBreach | None = None
+    """.. versionadded:: 0.2"""
 
 
 def _metadata(target: object) -> dict[str, t.Any]:
@@ -51,14 +79,20 @@ def set_ratelimit_metadata(target: object, ratelimit: dict[str, t.Any]) -> None:
     target.__flask_plug__ = {**_metadata(target), "ratelimit": ratelimit}  # type: ignore[attr-defined]
 
 
+def dynamic_text(function: LimitFunction) -> str:
+    """How the texts of limits (``limits_for``, the view metadata) name dynamic ones."""
+    return f"set per request by {getattr(function, '__qualname__', repr(function))}"
+
+
 @dataclass(frozen=True, eq=False)
 class Group:
     """Limits attached together, with everything a request needs worked out."""
 
     spec: LimitSpec | None
-    """``None`` for the app default."""
+    """``None`` for the app default and the application-wide limits."""
     name: str
-    """What the policy names of its limits start with: the scope, the route or ``default``."""
+    """What the policy names of its limits start with: the scope, the route, ``default``
+    or ``app``."""
     limits: tuple[Limit, ...]
     key_tails: tuple[str, ...]
     """What each limit's storage key ends with, after the client part."""
@@ -67,6 +101,29 @@ class Group:
     exempt_when: Callable[[], bool] | None
     on_storage_error: str
     """This group's policy, else the app's: ``"allow"`` or ``"deny"``."""
+    tail_head: str = ""
+    """What each key tail starts with, before the limit's id."""
+    limit_function: LimitFunction | None = None
+    """Gives ``limits`` per request; ``limits`` is empty until a plan is resolved."""
+    deduct_when: DeductWhen | None = None
+    on_breach: OnBreach | None = None
+
+    def with_limits(self, limits: tuple[Limit, ...]) -> Group:
+        """This group with ``limits``, as a dynamic group resolves for one request."""
+        return Group(
+            self.spec,
+            self.name,
+            limits,
+            tuple(self.tail_head + limit.id for limit in limits),
+            self.key_func,
+            self.cost,
+            self.exempt_when,
+            self.on_storage_error,
+            self.tail_head,
+            None,
+            self.deduct_when,
+            self.on_breach,
+        )
 
 
 @dataclass(frozen=True, eq=False)
@@ -79,6 +136,29 @@ class Plan:
     """Each limit's policy name, as a quoted Structured Field String."""
     policy_header: str
     """``RateLimit-Policy`` when every limit is counted, the usual case."""
+    labels: tuple[str, ...] = ()
+    """Each limit's policy name, unquoted: ``"login/5-60"``."""
+    group_of: tuple[int, ...] = ()
+    """The index in ``groups`` of each limit's group."""
+    deducting: tuple[DeductWhen | None, ...] = ()
+    """Each limit's ``deduct_when``; empty when no limit has one (the usual case)."""
+    dynamic: bool = False
+    """Some group's limits come from a function: resolve the plan for each request."""
+    on_breach: bool = False
+    """Some group, or the app, has an ``on_breach`` function."""
+    resolved: dict[tuple[object, ...], Plan] = field(default_factory=dict)
+    """A dynamic plan's plans for the limit texts its functions returned, bounded."""
+
+    def remember(self, texts: tuple[object, ...], plan: Plan) -> None:
+        """Keep ``plan`` as this dynamic plan's for ``texts``; forget the oldest beyond
+        the bound."""
+        resolved = self.resolved
+        if len(resolved) >= _MAX_RESOLVED:
+            try:
+                del resolved[next(iter(resolved))]
+            except (KeyError, RuntimeError, StopIteration):  # another thread did it
+                pass
+        resolved[texts] = plan
 
 
 def make_plan(
@@ -97,11 +177,40 @@ def make_plan(
     groups = _groups(settings, specs, endpoint or _UNMATCHED, method)
     if not groups:
         return None
+    return assemble(groups, app_on_breach=settings.on_breach is not None)
+
+
+def assemble(groups: tuple[Group, ...], *, app_on_breach: bool) -> Plan:
+    """The plan of ``groups``, with what requests and headers need worked out."""
     limits = tuple(limit for group in groups for limit in group.limits)
-    names = tuple(
-        sf_string(f"{group.name}/{limit.id}") for group in groups for limit in group.limits
+    labels = tuple(f"{group.name}/{limit.id}" for group in groups for limit in group.limits)
+    names = tuple(sf_string(label) for label in labels)
+    deducting: tuple[DeductWhen | None, ...] = ()
+    if any(group.deduct_when is not None for group in groups):
+        deducting = tuple(group.deduct_when for group in groups for _ in group.limits)
+    return Plan(
+        groups,
+        limits,
+        names,
+        policy_header(names, limits),
+        labels=labels,
+        group_of=tuple(i for i, group in enumerate(groups) for _ in group.limits),
+        deducting=deducting,
+        dynamic=any(group.limit_function is not None for group in groups),
+        on_breach=app_on_breach or any(group.on_breach is not None for group in groups),
     )
-    return Plan(groups, limits, names, policy_header(names, limits))
+
+
+def describe(plan: Plan) -> list[tuple[str, str]]:
+    """Each limit of ``plan`` as (scope, text), a dynamic group as one entry naming its
+    function: what ``limits_for`` and ``flask ratelimit show`` tell."""
+    described = []
+    for group in plan.groups:
+        if group.limit_function is not None:
+            described.append((group.name, dynamic_text(group.limit_function)))
+        else:
+            described += [(group.name, limit.text) for limit in group.limits]
+    return described
 
 
 def _specs(app: Flask, endpoint: str | None) -> list[LimitSpec] | None:
@@ -123,43 +232,101 @@ def _specs(app: Flask, endpoint: str | None) -> list[LimitSpec] | None:
 def _groups(
     settings: LimiterSettings, specs: list[LimitSpec], route: str, method: str
 ) -> tuple[Group, ...]:
-    """A group per spec that limits ``method``; with no specs at all, the app's default."""
+    """A group per spec that limits ``method``; with no specs at all, the app's default;
+    then the application-wide limits, if any."""
     # Counted OPTIONS requests (CORS preflights, when not exempt) get counts of their
     # own, so that they never spend the quota of the method they announce.
     options = ":OPTIONS" if method == "OPTIONS" else ""
-    if not specs:
-        if not settings.default:
-            return ()
-        return (_group(settings, None, "default", route + options, settings.default),)
     groups = []
+    if not specs:
+        if settings.default:
+            groups.append(_default_group(settings, route + options))
     for spec in specs:
         if spec.methods is None or method in spec.methods:
             if spec.scope is None and spec.methods is not None:
                 counter = f"{route}:{method}"
             else:
                 counter = (spec.scope or route) + options
-            groups.append(_group(settings, spec, spec.scope or route, counter, spec.limits))
+            groups.append(
+                _group(
+                    spec.scope or route,
+                    f"}}:{counter}:",
+                    spec.limits,
+                    spec.limit_function,
+                    key_func=spec.key_func or settings.key_func,
+                    cost=spec.cost,
+                    exempt_when=spec.exempt_when,
+                    deduct_when=spec.deduct_when,
+                    on_storage_error=spec.on_storage_error or settings.on_storage_error,
+                    on_breach=spec.on_breach,
+                    spec=spec,
+                )
+            )
+    if settings.application:
+        groups.append(_application_group(settings, options))
     return tuple(groups)
 
 
+def _default_group(settings: LimiterSettings, counter: str) -> Group:
+    """``counter`` names the counts in storage: the route, or ``<unmatched>``."""
+    default = settings.default
+    return _group(
+        "default",
+        f"}}:{counter}:",
+        () if callable(default) else default,
+        default if callable(default) else None,
+        key_func=settings.key_func,
+        cost=settings.default_cost,
+        exempt_when=settings.default_exempt_when,
+        deduct_when=settings.default_deduct_when,
+        on_storage_error=settings.on_storage_error,
+    )
+
+
+def _application_group(settings: LimiterSettings, options: str) -> Group:
+    application = settings.application
+    return _group(
+        APP_SCOPE,
+        f"{_APP_TAIL}{options}:",
+        () if callable(application) else application,
+        application if callable(application) else None,
+        key_func=settings.key_func,
+        cost=settings.application_cost,
+        exempt_when=settings.application_exempt_when,
+        deduct_when=settings.application_deduct_when,
+        on_storage_error=settings.on_storage_error,
+    )
+
+
 def _group(
-    settings: LimiterSettings,
-    spec: LimitSpec | None,
     name: str,
-    counter: str,
+    tail_head: str,
     limits: tuple[Limit, ...],
+    limit_function: LimitFunction | None,
+    *,
+    key_func: Callable[[], str],
+    cost: int | Callable[[], int],
+    exempt_when: Callable[[], bool] | None,
+    deduct_when: DeductWhen | None,
+    on_storage_error: str,
+    on_breach: OnBreach | None = None,
+    spec: LimitSpec | None = None,
 ) -> Group:
-    """``counter`` names the counts in storage: the scope or route, with the method for
-    method-specific limits."""
+    """``tail_head`` starts each limit's key tail: the scope or route (with the method for
+    method-specific limits) for most, a name no route can take for application-wide ones."""
     return Group(
         spec,
         name,
         limits,
-        key_tails=tuple(f"}}:{counter}:{limit.id}" for limit in limits),
-        key_func=(spec and spec.key_func) or settings.key_func,
-        cost=1 if spec is None else spec.cost,
-        exempt_when=None if spec is None else spec.exempt_when,
-        on_storage_error=(spec and spec.on_storage_error) or settings.on_storage_error,
+        key_tails=tuple(tail_head + limit.id for limit in limits),
+        key_func=key_func,
+        cost=cost,
+        exempt_when=exempt_when,
+        on_storage_error=on_storage_error,
+        tail_head=tail_head,
+        limit_function=limit_function,
+        deduct_when=deduct_when,
+        on_breach=on_breach,
     )
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 import re
 import typing as t
 from collections.abc import Callable
@@ -16,6 +17,8 @@ if t.TYPE_CHECKING:
     from collections.abc import Container, Mapping
 
     from flask import Flask
+
+    from .plan import DeductWhen, LimitFunction, OnBreach
 
 _REDIS_SCHEMES = ("redis://", "rediss://", "unix://")
 _HOST = re.compile(r"[^\s/?#@]*")
@@ -62,7 +65,15 @@ def redis_url_problem(uri: str) -> str | None:
 class LimiterOptions(t.TypedDict, total=False):
     """Keyword options of :class:`RateLimiter`; each is also a ``RATELIMIT_*`` config key."""
 
-    default: str | None
+    default: str | Callable[[], str | None] | None
+    default_exempt_when: Callable[[], bool] | None
+    default_cost: int | Callable[[], int]
+    default_deduct_when: DeductWhen | None
+    application: str | Callable[[], str | None] | None
+    application_exempt_when: Callable[[], bool] | None
+    application_cost: int | Callable[[], int]
+    application_deduct_when: DeductWhen | None
+    on_breach: OnBreach | None
     storage_uri: str
     strategy: str
     key_func: Callable[[], str]
@@ -81,8 +92,11 @@ class LimiterOptions(t.TypedDict, total=False):
 class LimiterSettings:
     """The resolved options of one app, as :class:`RateLimiter` documents them."""
 
-    default: tuple[Limit, ...]
-    """``RATELIMIT_DEFAULT``, parsed; empty for none."""
+    default: tuple[Limit, ...] | LimitFunction
+    """``RATELIMIT_DEFAULT``, parsed; empty for none; a function giving them per request.
+
+    .. versionchanged:: 0.2
+        Or a function."""
     storage_uri: str
     """``RATELIMIT_STORAGE_URI``."""
     strategy: str
@@ -110,6 +124,38 @@ class LimiterSettings:
     """``RATELIMIT_ENABLED``."""
     memory_max_keys: int
     """``RATELIMIT_MEMORY_MAX_KEYS``."""
+    default_exempt_when: Callable[[], bool] | None = None
+    """``RATELIMIT_DEFAULT_EXEMPT_WHEN``.
+
+    .. versionadded:: 0.2"""
+    default_cost: int | Callable[[], int] = 1
+    """``RATELIMIT_DEFAULT_COST``.
+
+    .. versionadded:: 0.2"""
+    default_deduct_when: DeductWhen | None = None
+    """``RATELIMIT_DEFAULT_DEDUCT_WHEN``.
+
+    .. versionadded:: 0.2"""
+    application: tuple[Limit, ...] | LimitFunction = ()
+    """``RATELIMIT_APPLICATION``, parsed; empty for none; or a function.
+
+    .. versionadded:: 0.2"""
+    application_exempt_when: Callable[[], bool] | None = None
+    """``RATELIMIT_APPLICATION_EXEMPT_WHEN``.
+
+    .. versionadded:: 0.2"""
+    application_cost: int | Callable[[], int] = 1
+    """``RATELIMIT_APPLICATION_COST``.
+
+    .. versionadded:: 0.2"""
+    application_deduct_when: DeductWhen | None = None
+    """``RATELIMIT_APPLICATION_DEDUCT_WHEN``.
+
+    .. versionadded:: 0.2"""
+    on_breach: OnBreach | None = None
+    """``RATELIMIT_ON_BREACH``.
+
+    .. versionadded:: 0.2"""
 
 
 class _Config:
@@ -164,7 +210,7 @@ def resolve(app: Flask, options: Mapping[str, t.Any]) -> LimiterSettings:
     """
     config = _Config(app, options, LimiterOptions, "RATELIMIT_", "RateLimiter")
     return LimiterSettings(
-        default=_default(config, "default"),
+        default=_limits(config, "default"),
         storage_uri=_storage_uri(config, "storage_uri"),
         strategy=_one_of(config, "strategy", "gcra", f"one of {', '.join(ALGORITHMS)}", ALGORITHMS),
         key_func=_key_func(config, "key_func"),
@@ -179,6 +225,14 @@ def resolve(app: Flask, options: Mapping[str, t.Any]) -> LimiterSettings:
         key_prefix=_key_prefix(config, "key_prefix"),
         enabled=config.flag("enabled", True),
         memory_max_keys=_whole_number(config, "memory_max_keys", 100_000),
+        default_exempt_when=_function(config, "default_exempt_when"),
+        default_cost=_cost(config, "default_cost"),
+        default_deduct_when=_function(config, "default_deduct_when"),
+        application=_limits(config, "application"),
+        application_exempt_when=_function(config, "application_exempt_when"),
+        application_cost=_cost(config, "application_cost"),
+        application_deduct_when=_function(config, "application_deduct_when"),
+        on_breach=_function(config, "on_breach"),
     )
 
 
@@ -186,9 +240,40 @@ def _fail(config: _Config, option: str, expected: str, value: object) -> t.NoRet
     raise ValueError(f"{config.key(option)} must be {expected}, got {value!r}")
 
 
-def _default(config: _Config, option: str) -> tuple[Limit, ...]:
-    text = config.value(option, None)
-    return () if text is None else parse_limits(text, config.key(option))
+def _limits(config: _Config, option: str) -> tuple[Limit, ...] | LimitFunction:
+    value = config.value(option, None)
+    if value is None:
+        return ()
+    if callable(value):
+        return t.cast("LimitFunction", plain_function(value, config.key(option)))
+    return parse_limits(value, config.key(option))
+
+
+def plain_function(value: object, where: str) -> Callable[..., t.Any]:
+    """``value``, if it is a function that is not ``async``: these are called inside the
+    limiter's request hooks, where a coroutine would be a truthy object, never run.
+
+    :raises ValueError: naming ``where``.
+    """
+    if not callable(value):
+        raise ValueError(f"{where} must be a function, got {value!r}")
+    if inspect.iscoroutinefunction(value):
+        raise ValueError(f"{where} must be a plain function, not async: {value!r}")
+    return value
+
+
+def _function(config: _Config, option: str) -> t.Any:
+    value = config.value(option, None)
+    return None if value is None else plain_function(value, config.key(option))
+
+
+def _cost(config: _Config, option: str) -> int | Callable[[], int]:
+    value = config.value(option, 1)
+    if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
+        return value
+    if callable(value):
+        return plain_function(value, config.key(option))
+    _fail(config, option, "an int >= 0 or a function returning one", value)
 
 
 def _storage_uri(config: _Config, option: str) -> str:
