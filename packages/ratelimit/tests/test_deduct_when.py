@@ -85,6 +85,21 @@ def test_headers_report_the_state_after_the_response(storage: dict[str, str]) ->
     assert policy == '"login/100-60";q=100;w=60, "login/3-3600";q=3;w=3600'
 
 
+def test_a_response_not_counted_reports_the_time_as_it_stands(storage: dict[str, str]) -> None:
+    """``t`` as well as ``r``: the seconds until the full quota are not moved on by a
+    charge that did not happen."""
+    client = login_app(storage).test_client()
+
+    def failed_logins_reset(response: Response) -> int:
+        [reset] = re.findall(r'"login/3-3600";r=\d+;t=(\d+)', response.headers["RateLimit"])
+        return int(reset)
+
+    assert failed_logins_reset(post(client, "/login", "right")) == 0  # a full quota
+    counted = failed_logins_reset(post(client, "/login", "wrong"))
+    assert counted > 0
+    assert 0 < failed_logins_reset(post(client, "/login", "right")) <= counted
+
+
 def test_a_refused_request_is_charged_to_no_limit(storage: dict[str, str]) -> None:
     client = login_app(storage).test_client()
     for _ in range(3):

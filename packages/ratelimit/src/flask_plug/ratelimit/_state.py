@@ -257,8 +257,9 @@ class LimiterState:
         else:
             # Not charged yet: the view sees (and the headers report, unless charged
             # after the response) the state before this request.
-            for i in later:
-                usages[i] = usages[i]._replace(remaining=usages[i].remaining + checks[i].cost)
+            before = _uncharged([usages[i] for i in later], [checks[i] for i in later], self._gcra)
+            for i, usage in zip(later, before, strict=True):
+                usages[i] = usage
         req.environ[APPLIED] = Applied(plan, counted, usages)
         if refused:
             return self._refuse(plan, checks, counted, usages, refused)
@@ -418,8 +419,9 @@ class LimiterState:
 
 
 def _uncharged(usages: list[Usage], checks: list[Check], gcra: bool) -> list[Usage]:
-    """The usages of a refused request: nothing was charged, so the limits that had room
-    report where they stand without it, from the storage's own numbers.
+    """The usages of limits this request was not charged to (it was refused, or their
+    ``deduct_when`` has not answered yet): those that had room report where they stand
+    without it, from the storage's own numbers.
 
     The storage answers each allowed limit as if charged, which this undoes as each
     algorithm charged it (``algorithms.py``): GCRA moved its time ``reset`` on by
