@@ -80,7 +80,23 @@ def ticking_clock(monkeypatch: pytest.MonkeyPatch) -> None:
 
 def test_every_python_example_is_named_and_run_here() -> None:
     names = [block.name for block in blocks(readme()) if block.language == "python"]
-    assert names == ["quickstart", "proxy-fix", "never-pass"]
+    assert names == [
+        "quickstart",
+        "plan-limits",
+        "application",
+        "request-filter",
+        "deduct-when",
+        "proxy-fix",
+        "never-pass",
+        "on-breach",
+        "current-limits",
+    ]
+
+
+def says(text: str, claim: str) -> None:
+    """Check that ``text`` says ``claim`` (line breaks count as spaces): the values the
+    README states in its prose are the ones the tests check against the apps."""
+    assert claim in " ".join(text.split()), f"the README no longer says {claim!r}"
 
 
 def grepped(response: TestResponse) -> list[str]:
@@ -117,6 +133,119 @@ def test_quick_start_answers_as_shown(monkeypatch: pytest.MonkeyPatch) -> None:
     assert missing.headers["RateLimit-Policy"] == '"default/300-60";q=300;w=60'
 
 
+def test_limits_from_a_function_follow_the_callers_plan(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    text = readme()
+    example = run(named(text, "plan-limits"), monkeypatch)
+    app: Flask = example["app"]
+    client = app.test_client()
+
+    def reports(api_key: str) -> TestResponse:
+        response = client.get("/reports", headers={"X-API-Key": api_key})
+        assert response.status_code == 200
+        assert response.json == {"reports": ["2026-q1", "2026-q2"]}
+        return response
+
+    pro = '"reports/5000-3600";q=5000;w=3600, "reports/200-60";q=200;w=60'
+    says(text, f"A `pro` key gets `RateLimit-Policy: {pro}`")
+    assert reports("k-pro-1").headers["RateLimit-Policy"] == pro
+    free = '"reports/100-3600";q=100;w=3600'
+    assert reports("k-free-1").headers["RateLimit-Policy"] == free
+    assert reports("k-unknown").headers["RateLimit-Policy"] == free  # unknown keys are free
+    says(text, '`None` (or `""`) means no limit for that request.')
+    assert "RateLimit" not in reports("k-ops-1").headers
+
+    says(text, "a client whose plan changes starts the new limits afresh")
+    example["PLAN_OF_KEY"]["k-free-1"] = "pro"
+    assert reports("k-free-1").headers["RateLimit"].startswith('"reports/5000-3600";r=4999;')
+
+    says(text, "a typo in a plan table never answers `500`")
+    example["LIMITS_OF_PLAN"]["free"] = "100 a fortnight"
+    assert "RateLimit" not in reports("k-free-2").headers
+    assert "RateLimit" not in reports("k-free-3").headers
+    assert len([r for r in caplog.records if "100 a fortnight" in r.getMessage()]) == 1
+
+    state = app.extensions["flask-plug-ratelimit"]
+    says(text, "name the function: `set per request by plan_limits`")
+    assert state.limits_for("reports", "GET") == ("set per request by plan_limits",)
+
+
+def test_application_wide_limits_count_every_route(monkeypatch: pytest.MonkeyPatch) -> None:
+    text = readme()
+    app: Flask = run(named(text, "application"), monkeypatch)["app"]
+    client = app.test_client()
+
+    articles = client.get("/articles")
+    assert articles.status_code == 200
+    assert articles.json == {"articles": ["first", "second"]}
+    policy = '"default/60-60";q=60;w=60, "app/1000-3600";q=1000;w=3600'
+    says(text, f"`GET /articles` answers `RateLimit-Policy: {policy}`")
+    assert articles.headers["RateLimit-Policy"] == policy
+    assert '"app/1000-3600";r=999;' in articles.headers["RateLimit"]
+
+    health = client.get("/health")
+    assert health.json == {"ok": True} and "RateLimit" not in health.headers
+    # A request no route matches has the default's count of its own, and the same
+    # application-wide count as /articles.
+    missing = client.get("/nowhere")
+    assert missing.status_code == 404
+    assert missing.headers["RateLimit"].startswith('"default/60-60";r=59;')
+    assert '"app/1000-3600";r=998;' in missing.headers["RateLimit"]
+
+
+def test_a_request_filter_exempts_from_every_limit(monkeypatch: pytest.MonkeyPatch) -> None:
+    app: Flask = run(named(readme(), "request-filter"), monkeypatch)["app"]
+    client = app.test_client()
+
+    def articles(remote_addr: str) -> TestResponse:
+        return client.get("/articles", environ_base={"REMOTE_ADDR": remote_addr})
+
+    monitoring = [articles("10.0.0.5") for _ in range(101)]
+    assert {response.status_code for response in monitoring} == {200}
+    assert not any("RateLimit" in response.headers for response in monitoring)
+    assert monitoring[0].json == {"articles": ["first", "second"]}
+
+    others = [articles("203.0.113.7").status_code for _ in range(101)]
+    assert others == [200] * 100 + [429]
+
+
+def test_deduct_when_counts_only_failed_logins(monkeypatch: pytest.MonkeyPatch) -> None:
+    app: Flask = run(named(readme(), "deduct-when"), monkeypatch)["app"]
+    client = app.test_client()
+
+    def login(password: str) -> TestResponse:
+        return client.post("/login", data={"password": password})
+
+    def failed_logins_left(response: TestResponse) -> int:
+        return failed_logins(response)[0]
+
+    def failed_logins(response: TestResponse) -> tuple[int, int]:
+        """Remaining and seconds until the full quota, of the failed logins' limit."""
+        [(remaining, reset)] = re.findall(
+            r'"login/5-900";r=(\d+);t=(\d+)', response.headers["RateLimit"]
+        )
+        return int(remaining), int(reset)
+
+    failures = [login("password1") for _ in range(4)]
+    assert [r.status_code for r in failures] == [401] * 4
+    assert failures[0].json == {"logged_in": False}
+    # The headers tell the count after the charge.
+    assert [failed_logins_left(r) for r in failures] == [4, 3, 2, 1]
+
+    success = login("correct horse")
+    assert success.status_code == 200 and success.json == {"logged_in": True}
+    assert failed_logins(success) == failed_logins(failures[-1])  # not counted by this limit
+    assert '"login/60-60";r=55;' in success.headers["RateLimit"]  # but by the other
+
+    assert failed_logins_left(login("password2")) == 0
+    # No room left: refused before the view, whatever the password, and charged to none.
+    refused = login("correct horse")
+    assert refused.status_code == 429
+    assert refused.json is not None and refused.json["limit"] == "5 per 15 minutes"
+    assert '"login/60-60";r=54;' in refused.headers["RateLimit"]
+
+
 def test_proxy_fix_counts_the_client_behind_the_proxy(monkeypatch: pytest.MonkeyPatch) -> None:
     text = readme()
     quickstart = run(named(text, "quickstart"), monkeypatch)
@@ -141,6 +270,42 @@ def test_a_request_that_can_never_pass(monkeypatch: pytest.MonkeyPatch) -> None:
     assert "Retry-After" not in refused.headers
     sent = client.post("/messages", json=["hello"] * 100)
     assert sent.status_code == 200 and sent.json == {"sent": 100}
+
+
+def test_on_breach_logs_and_answers(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    app: Flask = run(named(readme(), "on-breach"), monkeypatch)["app"]
+    client = app.test_client()
+
+    allowed = [client.get("/search") for _ in range(10)]
+    assert [r.status_code for r in allowed] == [200] * 10
+    assert allowed[0].json == {"results": ["flask", "plug"]}
+    assert not caplog.records
+
+    refused = client.get("/search")
+    # The limit's own function answered; the headers were added to its response.
+    assert refused.status_code == 429
+    assert refused.json == {"error": "Too many searches", "retry_after": 6}
+    assert refused.headers["Retry-After"] == "6"
+    assert refused.headers["RateLimit"] == '"search/10-60";r=0;t=60'
+    # The app's function was called too.
+    logged = [(r.name, r.levelname, r.getMessage()) for r in caplog.records]
+    assert logged == [("abuse", "WARNING", "127.0.0.1 refused by search/10-60")]
+
+
+def test_current_limits_tell_a_view_its_quota(monkeypatch: pytest.MonkeyPatch) -> None:
+    text = readme()
+    app: Flask = run(named(text, "current-limits"), monkeypatch)["app"]
+    client = app.test_client()
+
+    shown = '{"quota/100-3600": {"limit": "100 per 1 hour", "remaining": 99, "reset": 36}}'
+    says(text, f"The first request gets `{shown}`")
+    first = client.get("/api/quota")
+    assert first.status_code == 200
+    assert first.json == json.loads(shown)
+    assert first.headers["RateLimit"] == '"quota/100-3600";r=99;t=36'  # as the header tells
+    assert client.get("/api/quota").json["quota/100-3600"]["remaining"] == 98
 
 
 def test_the_never_pass_problem_type_is_its_readme_section() -> None:
