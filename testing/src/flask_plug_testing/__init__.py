@@ -3,6 +3,21 @@
 from __future__ import annotations
 
 from .proxy import MODES, FaultProxy, Mode
+from .redis_servers import (
+    RedisClusterServers,
+    RedisSentinelServers,
+    RedisServer,
+    RedisUnavailable,
+)
 from .server import LiveServers
 
-__all__ = ["MODES", "FaultProxy", "LiveServers", "Mode"]
+__all__ = [
+    "MODES",
+    "FaultProxy",
+    "LiveServers",
+    "Mode",
+    "RedisClusterServers",
+    "RedisSentinelServers",
+    "RedisServer",
+    "RedisUnavailable",
+]
