@@ -347,7 +347,9 @@ def test_counts_follow_a_slot_moved_to_another_node(
     limiter = RateLimiter(
         app, storage_uri=redis_cluster.url(), key_prefix=prefix, on_storage_error="deny"
     )
-    app.add_url_rule("/", "index", limiter.limit("5/hour", key_func=lambda: client_name)(lambda: "ok"))
+    app.add_url_rule(
+        "/", "index", limiter.limit("5/hour", key_func=lambda: client_name)(lambda: "ok")
+    )
     client = app.test_client()
     codes = [client.get("/").status_code for _ in range(3)]
 
@@ -362,6 +364,46 @@ def test_counts_follow_a_slot_moved_to_another_node(
     assert codes == [200, 200, 200, 200, 200, 429]
     assert len(keys) == 1 and client_name in keys[0]
     assert client.get("/").status_code == 429  # and back again
+
+
+def test_counts_follow_a_slot_while_it_migrates(
+    redis_cluster: RedisClusterServers, prefix: str
+) -> None:
+    [client_name] = _clients_on_distinct_nodes(redis_cluster, 1)
+    slot = redis_cluster.key_slot("{" + client_name + "}")
+    home = redis_cluster.node_for_slot(slot)
+    app = Flask(__name__)
+    limiter = RateLimiter(
+        app, storage_uri=redis_cluster.url(), key_prefix=prefix, on_storage_error="deny"
+    )
+    app.add_url_rule(
+        "/", "index", limiter.limit("5/hour", key_func=lambda: client_name)(lambda: "ok")
+    )
+    client = app.test_client()
+    codes = [client.get("/").status_code for _ in range(2)]
+
+    away = next(node for node in redis_cluster.nodes if node is not home)
+    # Halfway: the key has moved, the slot still belongs to its old node, which answers
+    # ASK; redis-py asks the new node.
+    redis_cluster.migrate_slot(slot, away)
+    try:
+        asked = _asking_calls(away)
+        codes += [client.get("/").status_code for _ in range(2)]
+        assert _asking_calls(away) == asked + 2
+        assert home.call("KEYS", f"{prefix}:*") == []
+    finally:
+        redis_cluster.move_slot(slot, away)
+    codes += [client.get("/").status_code for _ in range(2)]
+    redis_cluster.move_slot(slot, home)
+
+    assert codes == [200, 200, 200, 200, 200, 429]
+
+
+def _asking_calls(node: RedisServer) -> int:
+    """How many ``ASKING`` commands ``node`` has run."""
+    stats = t.cast(str, node.call("INFO", "commandstats"))
+    found = re.search(r"^cmdstat_asking:calls=(\d+)", stats, re.MULTILINE)
+    return int(found[1]) if found else 0
 
 
 def test_a_failed_node_gets_the_policy_while_the_others_count_on(tmp_path: Path) -> None:

@@ -584,3 +584,20 @@ def test_cli_reset_forgets_one_client_then_everyone_and_show_lists_limits(
     ), result.output
     assert any(re.fullmatch(r"GET\s+/free\s+-", line) for line in lines), result.output
     assert lines[-1] == f"storage: {redis_url} (gcra)"
+
+
+# --- Valkey's schemes ----------------------------------------------------------------------
+
+
+def test_a_valkey_url_is_served_by_redis_py(redis_url: str, prefix: str) -> None:
+    # Valkey speaks Redis's protocol; no valkey-server here: the same Redis answers.
+    scheme, _, rest = redis_url.partition("://")
+    valkey_url = {"redis": "valkey", "rediss": "valkeys"}.get(scheme, scheme) + "://" + rest
+    app = Flask(__name__)
+    limiter = RateLimiter(app, storage_uri=valkey_url, key_prefix=prefix)
+    app.add_url_rule("/", "index", limiter.limit("3/hour")(lambda: "ok"))
+    client = app.test_client()
+
+    assert [client.get("/").status_code for _ in range(4)] == [200, 200, 200, 429]
+    with _redis_client(redis_url) as r:
+        assert len(list(r.scan_iter(match=f"{prefix}:*"))) == 1

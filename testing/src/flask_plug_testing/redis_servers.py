@@ -94,9 +94,7 @@ def _read_reply(reader: t.BinaryIO) -> Reply:
 def info(port: int, section: str) -> dict[str, str]:
     """``INFO section`` of the server on ``port``, as ``{field: value}``."""
     text = t.cast(str, command(port, "INFO", section))
-    return dict(
-        line.split(":", 1) for line in text.splitlines() if ":" in line and line[0] != "#"
-    )
+    return dict(line.split(":", 1) for line in text.splitlines() if ":" in line and line[0] != "#")
 
 
 def wait_for(what: str, ready: t.Callable[[], bool], timeout: float = _STARTUP_SECONDS) -> None:
@@ -238,7 +236,10 @@ class RedisServer:
         return self
 
     def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
     ) -> None:
         self.stop()
 
@@ -348,12 +349,12 @@ class RedisClusterServers:
     def node_id(self, node: RedisServer) -> str:
         return t.cast(str, command(node.port, "CLUSTER", "MYID"))
 
-    def move_slot(self, slot: int, target: RedisServer) -> None:
-        """Move ``slot`` and its keys to ``target``, as resharding does: clients that
-        cached the old owner get ``MOVED`` (or ``ASK`` while keys migrate)."""
+    def migrate_slot(self, slot: int, target: RedisServer) -> None:
+        """Start moving ``slot`` to ``target`` and move its keys, but leave the slot with
+        its owner, as resharding does halfway: commands for its keys get ``ASK``."""
         source = self.node_for_slot(slot)
         if source is target:
-            return
+            raise ValueError(f"{target.name} already serves slot {slot}")
         source_id, target_id = self.node_id(source), self.node_id(target)
         target.call("CLUSTER", "SETSLOT", slot, "IMPORTING", source_id)
         source.call("CLUSTER", "SETSLOT", slot, "MIGRATING", target_id)
@@ -362,6 +363,16 @@ class RedisClusterServers:
             if not keys:
                 break
             source.call("MIGRATE", HOST, target.port, "", 0, 5000, "KEYS", *keys)
+
+    def move_slot(self, slot: int, target: RedisServer) -> None:
+        """Move ``slot`` and its keys to ``target`` (finishing what :meth:`migrate_slot`
+        started, if it did), as resharding does: clients that cached the old owner get
+        ``MOVED``."""
+        source = self.node_for_slot(slot)
+        if source is target:
+            return
+        self.migrate_slot(slot, target)  # again if it was started: no harm
+        target_id = self.node_id(target)
         # The new owner first, then the old one, then the rest (as the Redis manual says).
         others = [node for node in self.nodes if node not in (source, target) and node.running]
         for node in (target, source, *others):
@@ -378,7 +389,10 @@ class RedisClusterServers:
         return self
 
     def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
     ) -> None:
         self.stop()
 
@@ -555,7 +569,10 @@ class RedisSentinelServers:
         return self
 
     def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
     ) -> None:
         self.stop()
 
