@@ -21,7 +21,15 @@ import typing as t
 from collections.abc import Sequence
 
 from .algorithms import Usage
-from .storage import _PAUSE_AFTER_ERROR, _SCRIPT, Check, Mode, StorageError, import_redis, scan_pattern
+from .storage import (
+    _PAUSE_AFTER_ERROR,
+    _SCRIPT,
+    Check,
+    Mode,
+    StorageError,
+    import_redis,
+    scan_pattern,
+)
 
 if t.TYPE_CHECKING:
     from .redis_urls import StorageURL
@@ -135,7 +143,9 @@ class RedisClusterStorage:
                 # Another slot refused the request, or failed: give back what these took.
                 # A refund that fails leaves its charge: that client loses quota, never
                 # gains any.
-                self._call(cluster, [(n, keys, self._refund_args(args)) for n, keys, args in charged])
+                self._call(
+                    cluster, [(n, keys, self._refund_args(args)) for n, keys, args in charged]
+                )
         if failures:
             error = failures[0]
             raise StorageError(f"{type(error).__name__}: {error}") from error
@@ -202,7 +212,7 @@ class RedisClusterStorage:
                     replies[index] = self._script(keys=keys, args=args)
                 except self._errors as e:
                     replies[index] = e
-        return t.cast(list[t.Union[Rows, BaseException]], replies)
+        return t.cast(list[Rows | BaseException], replies)
 
     def _node_failed(self, cluster: t.Any, node: t.Any) -> None:
         """Skip ``node`` for a second, and read the slot map again: a replica may have

@@ -14,6 +14,7 @@ from .storage import import_redis
 if t.TYPE_CHECKING:
     from .redis_urls import StorageURL
 
+
 def sentinel_master(url: StorageURL, *, timeout: float) -> t.Any:
     """A ``redis.Redis`` client for the master of ``url.service``, through the Sentinels
     at ``url.addresses``; it connects on first use.
