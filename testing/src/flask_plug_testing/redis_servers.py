@@ -25,7 +25,7 @@ HOST = "127.0.0.1"
 _STARTUP_SECONDS = 15.0
 _POLL = 0.05
 
-Reply = t.Union[str, int, None, list["Reply"]]
+Reply: t.TypeAlias = "str | int | None | list[Reply]"
 """A RESP2 answer: simple and bulk strings decoded as UTF-8, integers, nil, arrays."""
 
 
