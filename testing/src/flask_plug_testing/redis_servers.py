@@ -580,4 +580,4 @@ class RedisSentinelServers:
 def _pairs(reply: Reply) -> dict[str, str]:
     """A flat ``[field, value, ...]`` reply as a dict."""
     items = t.cast(list[str], reply)
-    return dict(zip(items[::2], items[1::2]))
+    return dict(zip(items[::2], items[1::2], strict=True))
