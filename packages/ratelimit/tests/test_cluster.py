@@ -20,7 +20,7 @@ from flask import Flask, request
 from flask_plug.ratelimit import RateLimiter
 from flask_plug.ratelimit.limits import parse_limits
 from flask_plug.ratelimit.storage import Check, open_storage
-from flask_plug_testing import RedisClusterServers
+from flask_plug_testing import RedisClusterServers, TLSFiles
 
 redis = pytest.importorskip("redis")
 
@@ -91,6 +91,7 @@ def prefix(redis_cluster: RedisClusterServers) -> t.Iterator[str]:
         ("redis+cluster://h:7000?socket_timeout=abc", "socket_timeout"),
         ("redis+cluster://h:7000?no_such_option=1", "no_such_option"),
         ("redis+cluster://h:7000?health_check_interval=5", "health_check_interval"),
+        ("redis+cluster://h:7000?ssl_ca_certs=/ca.crt", "ssl_ca_certs"),  # TLS: rediss+cluster
         ("redis://h:7000,h:7001", "redis+cluster://"),  # several hosts need a cluster scheme
         ("redis+clustr://h:7000", "must be 'memory://'"),
     ],
@@ -444,6 +445,33 @@ def test_a_failed_node_gets_the_policy_while_the_others_count_on(tmp_path: Path)
         refused = client.get("/both")
         assert refused.status_code == 429  # by "up": the node answered again
         assert _remaining(refused) == {"both/3-3600": 3, "up/3-3600": 0}
+
+
+# --- TLS -----------------------------------------------------------------------------------
+
+
+def test_rediss_cluster_speaks_tls_to_every_node(redis_tls: TLSFiles, tmp_path: Path) -> None:
+    with RedisClusterServers(tmp_path, tls=redis_tls) as cluster:
+        clients = _clients_on_distinct_nodes(cluster, 3)
+
+        def codes(storage_uri: str) -> list[int]:
+            app = Flask(__name__)
+            limiter = RateLimiter(app, storage_uri=storage_uri, on_storage_error="deny")
+            view = limiter.limit("2/hour", key_func=lambda: clients[0])(lambda: "ok")
+            for i, name in enumerate(clients[1:]):
+                view = limiter.shared_limit("5/hour", scope=f"s{i}", key_func=lambda n=name: n)(
+                    view
+                )
+            app.add_url_rule("/", "index", view)
+            client = app.test_client()
+            return [client.get("/").status_code for _ in range(3)]
+
+        # rediss+cluster://...?ssl_ca_certs=<the CA>: three slots, three nodes, all TLS.
+        assert codes(cluster.url()) == [200, 200, 429]
+        assert codes(cluster.url("valkeys+cluster")) == [429, 429, 429]  # the same counts
+        # Without TLS the nodes do not answer.
+        plain = cluster.url("redis+cluster").partition("?")[0]
+        assert codes(plain) == [503, 503, 503]
 
 
 # --- the CLI -------------------------------------------------------------------------------

@@ -14,13 +14,14 @@ import pytest
 from flask import Flask
 
 from flask_plug.ratelimit import RateLimiter
+from flask_plug_testing import RedisSentinelServers, TLSFiles
 
 redis = pytest.importorskip("redis")
 
 if t.TYPE_CHECKING:
-    from werkzeug.test import TestResponse
+    from pathlib import Path
 
-    from flask_plug_testing import RedisSentinelServers
+    from werkzeug.test import TestResponse
 
 _STATE = re.compile(r'"(?P<name>[^"]*)";r=(?P<r>\d+);t=\d+')
 
@@ -58,6 +59,7 @@ def _messages(caplog: pytest.LogCaptureFixture, app: Flask) -> list[str]:
         ("redis+sentinel://h:26379/mymaster?no_such_option=1", "no_such_option"),
         ("redis+sentinel://h:26379/mymaster?socket_timeout=abc", "socket_timeout"),
         ("rediss+sentinel://h:26379/mymaster?ssl_no_such=1", "ssl_no_such"),
+        ("redis+sentinel://h:26379/mymaster?ssl_ca_certs=/ca.crt", "ssl_ca_certs"),
     ],
 )
 def test_a_bad_sentinel_uri_fails_at_init_app_naming_the_key(uri: str, problem: str) -> None:
@@ -179,3 +181,21 @@ def test_a_service_the_sentinels_do_not_know_gets_the_policy_and_says_so(
     failures = [m for m in _messages(caplog, app) if "rate limit storage failed" in m]
     assert len(failures) == 1
     assert "No master found for 'no-such-service'" in failures[0]
+
+
+def test_rediss_sentinel_speaks_tls_to_the_sentinels_and_the_master(
+    redis_tls: TLSFiles, tmp_path: Path
+) -> None:
+    with RedisSentinelServers(tmp_path, tls=redis_tls) as servers:
+        # rediss+sentinel://...?ssl_ca_certs=<the CA>
+        app = _app(servers.url(), "2/hour", on_storage_error="deny")
+        client = app.test_client()
+        assert [client.get("/").status_code for _ in range(3)] == [200, 200, 429]
+        # Without TLS no Sentinel answers: the policy applies, at once (each Sentinel is
+        # asked once, not ten times with backoff as redis-py would by default).
+        plain = _app(
+            servers.url("redis+sentinel").partition("?")[0], "2/hour", on_storage_error="deny"
+        )
+        started = time.monotonic()
+        assert plain.test_client().get("/").status_code == 503
+        assert time.monotonic() - started < 5  # 22 s with redis-py's default retries

@@ -8,6 +8,7 @@ from .redis_servers import (
     RedisSentinelServers,
     RedisServer,
     RedisUnavailable,
+    TLSFiles,
 )
 from .server import LiveServers
 
@@ -20,4 +21,5 @@ __all__ = [
     "RedisSentinelServers",
     "RedisServer",
     "RedisUnavailable",
+    "TLSFiles",
 ]

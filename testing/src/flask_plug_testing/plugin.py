@@ -10,7 +10,13 @@ from pathlib import Path
 import pytest
 
 from .proxy import FaultProxy
-from .redis_servers import RedisClusterServers, RedisSentinelServers, RedisUnavailable, binary
+from .redis_servers import (
+    RedisClusterServers,
+    RedisSentinelServers,
+    RedisUnavailable,
+    TLSFiles,
+    binary,
+)
 from .server import LiveServers
 
 ProxyFactory = t.Callable[[str, int], FaultProxy]
@@ -94,11 +100,12 @@ def fault_proxy() -> t.Iterator[ProxyFactory]:
         proxy.close()
 
 
-def _require_redis() -> None:
-    """Skip where ``redis-server`` or ``redis-cli`` is missing; fail instead under ``CI``."""
+def _require_redis(*more: str) -> None:
+    """Skip where ``redis-server``, ``redis-cli`` (or one of ``more`` programs) is missing;
+    fail instead under ``CI``."""
     try:
-        binary("redis-server")
-        binary("redis-cli")
+        for program in ("redis-server", "redis-cli", *more):
+            binary(program)
     except RedisUnavailable as e:
         if os.environ.get("CI"):
             pytest.fail(f"CI must run the Redis Cluster and Sentinel tests: {e}")
@@ -135,3 +142,14 @@ def redis_sentinel(tmp_path_factory: pytest.TempPathFactory) -> t.Iterator[Redis
     _require_redis()
     with RedisSentinelServers(tmp_path_factory.mktemp("redis-sentinel")) as servers:
         yield servers
+
+
+@pytest.fixture(scope="session")
+def redis_tls(tmp_path_factory: pytest.TempPathFactory) -> TLSFiles:
+    """A CA and a certificate for 127.0.0.1 it signed, made with ``openssl`` once per
+    session: pass it as ``tls=`` to :class:`.RedisClusterServers`,
+    :class:`.RedisSentinelServers` or :class:`.RedisServer` for servers that speak TLS
+    only. Skipped where ``openssl`` or ``redis-server`` is missing, except under ``CI``.
+    """
+    _require_redis("openssl")
+    return TLSFiles.create(tmp_path_factory.mktemp("redis-tls"))

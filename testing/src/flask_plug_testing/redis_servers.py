@@ -11,10 +11,13 @@ from __future__ import annotations
 
 import shutil
 import socket
+import ssl
 import subprocess
 import time
 import typing as t
+from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urlencode
 
 if t.TYPE_CHECKING:
     from types import TracebackType
@@ -55,9 +58,12 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def command(port: int, *args: str | int, timeout: float = 5.0) -> Reply:
+def command(
+    port: int, *args: str | int, timeout: float = 5.0, tls: ssl.SSLContext | None = None
+) -> Reply:
     """Send one command to the Redis (or Sentinel) on ``port`` over a new connection.
 
+    :param tls: the client context of a server that speaks TLS only.
     :raises ReplyError: the server answered with an error.
     :raises OSError: it could not be reached, or closed the connection.
     """
@@ -65,10 +71,12 @@ def command(port: int, *args: str | int, timeout: float = 5.0) -> Reply:
     for arg in args:
         data = str(arg).encode()
         parts.append(b"$%d\r\n%s\r\n" % (len(data), data))
-    with socket.create_connection((HOST, port), timeout=timeout) as sock:
-        sock.sendall(b"".join(parts))
-        with sock.makefile("rb") as reader:
-            return _read_reply(reader)
+    with socket.create_connection((HOST, port), timeout=timeout) as plain:
+        sock = plain if tls is None else tls.wrap_socket(plain, server_hostname=HOST)
+        with sock:
+            sock.sendall(b"".join(parts))
+            with sock.makefile("rb") as reader:
+                return _read_reply(reader)
 
 
 def _read_reply(reader: t.BinaryIO) -> Reply:
@@ -91,9 +99,9 @@ def _read_reply(reader: t.BinaryIO) -> Reply:
     raise ConnectionError(f"not a RESP2 reply: {line!r}")
 
 
-def info(port: int, section: str) -> dict[str, str]:
-    """``INFO section`` of the server on ``port``, as ``{field: value}``."""
-    text = t.cast(str, command(port, "INFO", section))
+def info(server: RedisServer, section: str) -> dict[str, str]:
+    """``INFO section`` of ``server``, as ``{field: value}``."""
+    text = t.cast(str, server.call("INFO", section))
     return dict(line.split(":", 1) for line in text.splitlines() if ":" in line and line[0] != "#")
 
 
@@ -114,6 +122,67 @@ def wait_for(what: str, ready: t.Callable[[], bool], timeout: float = _STARTUP_S
         time.sleep(_POLL)
 
 
+@dataclass(frozen=True)
+class TLSFiles:
+    """A certificate authority and the certificate it signed for 127.0.0.1, for servers
+    that speak TLS only (:meth:`create` makes them with ``openssl``)."""
+
+    ca: Path
+    cert: Path
+    key: Path
+
+    @classmethod
+    def create(cls, directory: Path) -> TLSFiles:
+        """Make a CA and a server certificate for 127.0.0.1 in ``directory``, valid 2 days.
+
+        :raises RedisUnavailable: ``openssl`` is not installed.
+        """
+        openssl = binary("openssl")
+        directory.mkdir(parents=True, exist_ok=True)
+        files = cls(directory / "ca.crt", directory / "server.crt", directory / "server.key")
+        ca_key, request = directory / "ca.key", directory / "server.csr"
+        extensions = directory / "server.ext"
+        # What Python's strict verification (3.13's default) asks of a server certificate.
+        extensions.write_text(
+            "subjectAltName=IP:127.0.0.1\nbasicConstraints=critical,CA:FALSE\n"
+            "keyUsage=critical,digitalSignature,keyEncipherment\nextendedKeyUsage=serverAuth,clientAuth\n"
+            "subjectKeyIdentifier=hash\nauthorityKeyIdentifier=keyid\n"
+        )
+        ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"]
+        for argv in (
+            [openssl, "req", "-x509", *ec, "-days", "2", "-subj", "/CN=flask-plug test CA"]
+            + ["-keyout", str(ca_key), "-out", str(files.ca)]
+            + ["-addext", "basicConstraints=critical,CA:TRUE"]
+            + ["-addext", "keyUsage=critical,keyCertSign,cRLSign"],
+            [openssl, "req", *ec, "-subj", "/CN=127.0.0.1"]
+            + ["-keyout", str(files.key), "-out", str(request)],
+            [openssl, "x509", "-req", "-in", str(request), "-days", "2", "-CA", str(files.ca)]
+            + ["-CAkey", str(ca_key), "-CAcreateserial", "-out", str(files.cert)]
+            + ["-extfile", str(extensions)],
+        ):
+            subprocess.run(argv, check=True, capture_output=True, timeout=60)
+        return files
+
+    def server_args(self) -> list[str]:
+        """``redis-server`` options: these files, clients need no certificate of their own."""
+        return [
+            "--tls-cert-file",
+            str(self.cert),
+            "--tls-key-file",
+            str(self.key),
+            "--tls-ca-cert-file",
+            str(self.ca),
+            "--tls-auth-clients",
+            "no",
+            "--tls-replication",
+            "yes",
+        ]
+
+    def client_context(self) -> ssl.SSLContext:
+        """A client context that trusts the CA."""
+        return ssl.create_default_context(cafile=str(self.ca))
+
+
 class RedisServer:
     """One ``redis-server`` on a port of 127.0.0.1, to start, stop or kill at any moment.
 
@@ -123,6 +192,7 @@ class RedisServer:
     :param config: the text of a configuration file to start from (a Sentinel needs one,
         which it rewrites); default: none.
     :param sentinel: run as a Sentinel (``redis-server --sentinel``).
+    :param tls: speak TLS only, with these files, on ``port``.
     :param name: names its files and its log lines in errors.
     """
 
@@ -133,12 +203,15 @@ class RedisServer:
         port: int | None = None,
         config: str | None = None,
         sentinel: bool = False,
+        tls: TLSFiles | None = None,
         name: str = "redis",
     ) -> None:
         self.workdir = workdir
         self.args = args
         self.port = port or free_port()
         self.sentinel = sentinel
+        self.tls = tls
+        self._client_tls = None if tls is None else tls.client_context()
         self.name = f"{name}-{self.port}"
         self._config = config
         self._process: subprocess.Popen[bytes] | None = None
@@ -182,7 +255,11 @@ class RedisServer:
             argv.append("--sentinel")
         else:
             argv += ["--save", "", "--appendonly", "no", "--dir", str(self.workdir)]
-        argv += ["--port", str(self.port), "--bind", HOST, "--daemonize", "no", *self.args]
+        if self.tls is None:
+            argv += ["--port", str(self.port)]
+        else:
+            argv += ["--port", "0", "--tls-port", str(self.port), *self.tls.server_args()]
+        argv += ["--bind", HOST, "--daemonize", "no", *self.args]
         # setpriv makes the kernel kill the server if this process dies without cleaning up.
         setpriv = shutil.which("setpriv")
         if setpriv is not None:
@@ -200,7 +277,7 @@ class RedisServer:
     def _answers(self) -> bool:
         if not self.running:
             raise RuntimeError(self._failure("exited at start"))
-        return command(self.port, "PING", timeout=1.0) == "PONG"
+        return self.call("PING", timeout=1.0) == "PONG"
 
     def _failure(self, what: str) -> str:
         text = self.log.read_text(errors="replace") if self.log.exists() else ""
@@ -209,7 +286,7 @@ class RedisServer:
 
     def call(self, *args: str | int, timeout: float = 5.0) -> Reply:
         """Send it one command: see :func:`command`."""
-        return command(self.port, *args, timeout=timeout)
+        return command(self.port, *args, timeout=timeout, tls=self._client_tls)
 
     def stop(self) -> None:
         """Stop it (SIGTERM, then SIGKILL after 10 s) and wait until it has exited."""
@@ -254,10 +331,19 @@ class RedisClusterServers:
     :param workdir: the nodes' logs and ``nodes-<port>.conf`` files.
     :param node_timeout_ms: how long a node may be silent before the others count it as
         failing (Redis's default is 15 seconds).
+    :param tls: speak TLS only, clients and cluster bus alike, with these files.
     """
 
-    def __init__(self, workdir: Path, *, masters: int = 3, node_timeout_ms: int = 2000) -> None:
+    def __init__(
+        self,
+        workdir: Path,
+        *,
+        masters: int = 3,
+        node_timeout_ms: int = 2000,
+        tls: TLSFiles | None = None,
+    ) -> None:
         self.workdir = workdir
+        self.tls = tls
         self.nodes = []
         for _ in range(masters):
             port, bus_port = free_port(), free_port()
@@ -273,7 +359,9 @@ class RedisClusterServers:
                     f"nodes-{port}.conf",
                     "--cluster-node-timeout",
                     str(node_timeout_ms),
+                    *(() if tls is None else ("--tls-cluster", "yes")),
                     port=port,
+                    tls=tls,
                     name="cluster",
                 )
             )
@@ -281,9 +369,12 @@ class RedisClusterServers:
     def __repr__(self) -> str:
         return f"<RedisClusterServers {self.url()}>"
 
-    def url(self, scheme: str = "redis+cluster") -> str:
-        """The cluster's storage URI, every node a startup node."""
-        return f"{scheme}://" + ",".join(f"{HOST}:{node.port}" for node in self.nodes)
+    def url(self, scheme: str | None = None) -> str:
+        """The cluster's storage URI, every node a startup node; by default
+        ``redis+cluster://``, or ``rediss+cluster://`` with ``ssl_ca_certs`` under TLS."""
+        scheme = scheme or ("redis+cluster" if self.tls is None else "rediss+cluster")
+        hosts = ",".join(f"{HOST}:{node.port}" for node in self.nodes)
+        return f"{scheme}://{hosts}{_ca_query(self.tls)}"
 
     def start(self) -> None:
         """Start the nodes, join them into one cluster and wait until it serves every slot."""
@@ -299,6 +390,7 @@ class RedisClusterServers:
                     "--cluster-replicas",
                     "0",
                     "--cluster-yes",
+                    *(() if self.tls is None else ("--tls", "--cacert", str(self.tls.ca))),
                 ],
                 capture_output=True,
                 text=True,
@@ -317,8 +409,8 @@ class RedisClusterServers:
 
         def ok() -> bool:
             running = [node for node in self.nodes if node.running]
-            states = {info(node.port, "cluster").get("cluster_enabled") for node in running}
-            cluster = [command(node.port, "CLUSTER", "INFO") for node in running]
+            states = {info(node, "cluster").get("cluster_enabled") for node in running}
+            cluster = [node.call("CLUSTER", "INFO") for node in running]
             maps = {repr(self._slot_map(node)) for node in running}
             return (
                 states == {"1"}
@@ -330,13 +422,13 @@ class RedisClusterServers:
 
     def _slot_map(self, node: RedisServer) -> list[tuple[int, int, int]]:
         """``(first slot, last slot, port)`` of each range, as ``node`` sees them."""
-        ranges = t.cast(list[list[t.Any]], command(node.port, "CLUSTER", "SLOTS"))
+        ranges = t.cast(list[list[t.Any]], node.call("CLUSTER", "SLOTS"))
         return sorted((int(r[0]), int(r[1]), int(r[2][1])) for r in ranges)
 
     def key_slot(self, key: str) -> int:
         """The slot of ``key`` (``CLUSTER KEYSLOT``)."""
         node = next(node for node in self.nodes if node.running)
-        return t.cast(int, command(node.port, "CLUSTER", "KEYSLOT", key))
+        return t.cast(int, node.call("CLUSTER", "KEYSLOT", key))
 
     def node_for_slot(self, slot: int) -> RedisServer:
         """The node that serves ``slot``."""
@@ -347,7 +439,7 @@ class RedisClusterServers:
         raise LookupError(f"no node serves slot {slot}")
 
     def node_id(self, node: RedisServer) -> str:
-        return t.cast(str, command(node.port, "CLUSTER", "MYID"))
+        return t.cast(str, node.call("CLUSTER", "MYID"))
 
     def migrate_slot(self, slot: int, target: RedisServer) -> None:
         """Start moving ``slot`` to ``target`` and move its keys, but leave the slot with
@@ -407,6 +499,7 @@ class RedisSentinelServers:
     :meth:`start` returns once the Sentinels know the master, the replica and each other.
 
     :param workdir: the servers' logs and the Sentinels' configuration files.
+    :param tls: every server and Sentinel speaks TLS only, with these files.
     """
 
     def __init__(
@@ -416,13 +509,15 @@ class RedisSentinelServers:
         service: str = "flask-plug",
         down_after_ms: int = 1000,
         failover_timeout_ms: int = 3000,
+        tls: TLSFiles | None = None,
     ) -> None:
         self.workdir = workdir
         self.service = service
+        self.tls = tls
         # A full resynchronisation right away, instead of after the 5 s Redis waits by default.
         fast_sync = ("--repl-diskless-sync", "yes", "--repl-diskless-sync-delay", "0")
-        first = RedisServer(workdir, *fast_sync, name="data")
-        self.servers = [first, RedisServer(workdir, *fast_sync, name="data")]
+        first = RedisServer(workdir, *fast_sync, tls=tls, name="data")
+        self.servers = [first, RedisServer(workdir, *fast_sync, tls=tls, name="data")]
         """The two data servers: the first starts as the master."""
         self.sentinels = []
         for _ in range(3):
@@ -440,16 +535,20 @@ class RedisSentinelServers:
                 ]
             )
             self.sentinels.append(
-                RedisServer(workdir, port=port, config=config, sentinel=True, name="sentinel")
+                RedisServer(
+                    workdir, port=port, config=config, sentinel=True, tls=tls, name="sentinel"
+                )
             )
 
     def __repr__(self) -> str:
         return f"<RedisSentinelServers {self.url()}>"
 
-    def url(self, scheme: str = "redis+sentinel") -> str:
-        """The storage URI: every Sentinel, then the service name."""
+    def url(self, scheme: str | None = None) -> str:
+        """The storage URI: every Sentinel, then the service name; by default
+        ``redis+sentinel://``, or ``rediss+sentinel://`` with ``ssl_ca_certs`` under TLS."""
+        scheme = scheme or ("redis+sentinel" if self.tls is None else "rediss+sentinel")
         hosts = ",".join(f"{HOST}:{sentinel.port}" for sentinel in self.sentinels)
-        return f"{scheme}://{hosts}/{self.service}"
+        return f"{scheme}://{hosts}/{self.service}{_ca_query(self.tls)}"
 
     def start(self) -> None:
         """Start the servers and the Sentinels, and wait until they know one another."""
@@ -511,8 +610,8 @@ class RedisSentinelServers:
                 return False
             master = self.master
             replica = self.replica
-            replication = info(replica.port, "replication")
-            if info(master.port, "replication").get("role") != "master" or not (
+            replication = info(replica, "replication")
+            if info(master, "replication").get("role") != "master" or not (
                 replication.get("role") == "slave"
                 and replication.get("master_port") == str(master.port)
                 and replication.get("master_link_status") == "up"
@@ -541,7 +640,7 @@ class RedisSentinelServers:
             ports = {self.master_address(s)[1] for s in self.sentinels if s.running}
             if ports != {self.replica_of(old).port}:
                 return False
-            return info(self.replica_of(old).port, "replication").get("role") == "master"
+            return info(self.replica_of(old), "replication").get("role") == "master"
 
         wait_for(f"a master other than {old.name}", promoted, timeout)
         return self.replica_of(old)
@@ -581,3 +680,8 @@ def _pairs(reply: Reply) -> dict[str, str]:
     """A flat ``[field, value, ...]`` reply as a dict."""
     items = t.cast(list[str], reply)
     return dict(zip(items[::2], items[1::2], strict=True))
+
+
+def _ca_query(tls: TLSFiles | None) -> str:
+    """The query string that makes redis-py trust the CA of ``tls``, if any."""
+    return "" if tls is None else "?" + urlencode({"ssl_ca_certs": str(tls.ca)})

@@ -68,7 +68,11 @@ class RedisClusterStorage:
         # do not take, without a word, so refuse them here.
         try:
             options = redis.connection.parse_url(url.server_url)
-        except ValueError as e:
+            # Options are only checked when a connection is made: build one (it connects
+            # lazily) to check them now.
+            pool = redis.ConnectionPool.from_url(url.server_url)
+            pool.connection_class(**pool.connection_kwargs)
+        except (ValueError, TypeError) as e:
             raise ValueError(f"RATELIMIT_STORAGE_URI is not usable by redis-py: {e}") from None
         ignored = sorted(set(options) - set(redis.cluster.REDIS_ALLOWED_KEYS))
         if ignored:

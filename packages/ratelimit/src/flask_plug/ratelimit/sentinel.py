@@ -30,7 +30,10 @@ def sentinel_master(url: StorageURL, *, timeout: float) -> t.Any:
     del options["host"], options["port"]
     tls = options.pop("connection_class", None) is redis.connection.SSLConnection
     timeouts = {"socket_timeout": timeout, "socket_connect_timeout": timeout}
-    sentinel_options: dict[str, t.Any] = {**timeouts, **url.sentinel_auth}
+    no_retry = redis.retry.Retry(redis.backoff.NoBackoff(), 0)
+    # redis-py retries each Sentinel ten times, with backoff, by default: seconds per
+    # request when they are down. Ask each once; the next one is asked anyway.
+    sentinel_options: dict[str, t.Any] = {**timeouts, "retry": no_retry, **url.sentinel_auth}
     if tls:
         options["ssl"] = True
         # The Sentinels of a TLS deployment speak TLS too, with the same certificates.
