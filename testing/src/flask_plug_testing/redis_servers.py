@@ -622,11 +622,7 @@ class RedisSentinelServers:
                 if state.get("num-other-sentinels") != "2" or "s_down" in state.get("flags", ""):
                     return False
                 replicas = t.cast(list[t.Any], sentinel.call("SENTINEL", "REPLICAS", self.service))
-                seen = [_pairs(r) for r in replicas]
-                if not any(
-                    r.get("port") == str(replica.port) and "down" not in r.get("flags", "")
-                    for r in seen
-                ):
+                if not any(_promotable(_pairs(r), replica) for r in replicas):
                     return False
             return True
 
@@ -674,6 +670,20 @@ class RedisSentinelServers:
         tb: TracebackType | None,
     ) -> None:
         self.stop()
+
+
+def _promotable(state: dict[str, str], replica: RedisServer) -> bool:
+    """Whether a Sentinel's ``state`` of a replica (``SENTINEL REPLICAS``) is ``replica``
+    as a failover may choose it: seen up, replicating, its link to the master up (until a
+    Sentinel has seen that, ``SENTINEL FAILOVER`` answers ``NOGOODSLAVE``)."""
+    flags = set(state.get("flags", "").split(","))
+    return (
+        state.get("port") == str(replica.port)
+        and not flags & {"s_down", "o_down", "disconnected"}
+        and state.get("role-reported") == "slave"
+        and state.get("master-link-status") == "ok"
+        and state.get("master-link-down-time") == "0"
+    )
 
 
 def _pairs(reply: Reply) -> dict[str, str]:
