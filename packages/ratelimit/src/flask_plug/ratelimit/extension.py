@@ -43,8 +43,10 @@ class RateLimiter:
     :param app: the app to register on now; or call :meth:`init_app` later.
     :param default: limits for every route that has none of its own, such as
         ``"200/minute; 5000/day"``. Default: none.
-    :param storage_uri: ``"memory://"`` (the default; one process only) or a
-        ``redis://``, ``rediss://`` or ``unix://`` URL shared by every worker and host.
+    :param storage_uri: ``"memory://"`` (the default; one process only) or a Redis URL
+        shared by every worker and host: one server (``redis://``, ``rediss://``,
+        ``unix://``), a Redis Cluster (``redis+cluster://``) or Sentinels
+        (``redis+sentinel://``), each also in its ``valkey`` form.
     :param strategy: ``"gcra"`` (the default: a token bucket allowing bursts),
         ``"fixed-window"`` or ``"sliding-window"``.
     :param key_func: who a limit counts: a function returning a string. Default:
@@ -64,6 +66,9 @@ class RateLimiter:
 
     .. versionchanged:: 0.2
         A ``RATELIMIT_*`` config key set to ``None`` means its default.
+
+    .. versionchanged:: 0.2
+        ``storage_uri`` takes Redis Cluster, Sentinel and Valkey URIs.
     """
 
     def __init__(self, app: Flask | None = None, **options: Unpack[LimiterOptions]) -> None:
