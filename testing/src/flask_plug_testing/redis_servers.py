@@ -645,6 +645,19 @@ class RedisSentinelServers:
         """The other data server."""
         return next(other for other in self.servers if other is not server)
 
+    def wait_for_replica(self, timeout: float = 10.0) -> None:
+        """Wait until the replica has every write the master had when this was called.
+
+        (``WAIT`` would not do: it waits for the writes of its own connection.)
+        """
+        master, replica = self.master, self.replica
+        offset = int(info(master, "replication")["master_repl_offset"])
+
+        def caught_up() -> bool:
+            return int(info(replica, "replication").get("slave_repl_offset", -1)) >= offset
+
+        wait_for(f"{replica.name} replicating {master.name}", caught_up, timeout)
+
     def failover(self, timeout: float = 30.0) -> RedisServer:
         """``SENTINEL FAILOVER``: promote the replica while the master still runs; return
         the new master once the old one replicates it."""
