@@ -14,7 +14,7 @@ import pytest
 from flask import Flask
 
 from flask_plug.ratelimit import RateLimiter
-from flask_plug_testing import RedisSentinelServers, TLSFiles
+from flask_plug_testing import RedisSentinelServers, RedisServer, TLSFiles
 
 redis = pytest.importorskip("redis")
 
@@ -168,6 +168,27 @@ def test_while_no_master_answers_the_policy_applies_then_counts_go_on(
     finally:
         redis_sentinel.restart(old)  # back, as a replica of the new master
         redis_sentinel.wait_until_healthy()
+
+
+def test_sentinels_that_want_a_password_get_sentinel_password(
+    redis_sentinel: RedisSentinelServers, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.WARNING)
+    # A Sentinel of this test's own, with a password, watching the shared master (which
+    # has none): only the Sentinel must get it.
+    master = redis_sentinel.master
+    config = f"sentinel monitor locked {master.address[0]} {master.port} 1\n"
+    with RedisServer(tmp_path, config=config, sentinel=True, password="s3cret") as sentinel:
+        uri = f"redis+sentinel://127.0.0.1:{sentinel.port}/locked"
+        without = _app(uri, "2/hour")
+        assert [without.test_client().get("/").status_code for _ in range(3)] == [200] * 3
+        [failure] = [m for m in _messages(caplog, without) if "rate limit storage failed" in m]
+        assert "AuthenticationError" in failure
+        assert "s3cret" not in failure
+
+        with_password = _app(f"{uri}?sentinel_password=s3cret", "2/hour")
+        client = with_password.test_client()
+        assert [client.get("/").status_code for _ in range(3)] == [200, 200, 429]
 
 
 def test_a_service_the_sentinels_do_not_know_gets_the_policy_and_says_so(

@@ -59,24 +59,35 @@ def free_port() -> int:
 
 
 def command(
-    port: int, *args: str | int, timeout: float = 5.0, tls: ssl.SSLContext | None = None
+    port: int,
+    *args: str | int,
+    timeout: float = 5.0,
+    tls: ssl.SSLContext | None = None,
+    password: str | None = None,
 ) -> Reply:
     """Send one command to the Redis (or Sentinel) on ``port`` over a new connection.
 
     :param tls: the client context of a server that speaks TLS only.
+    :param password: ``AUTH`` with it first.
     :raises ReplyError: the server answered with an error.
     :raises OSError: it could not be reached, or closed the connection.
     """
+    commands = [args] if password is None else [("AUTH", password), args]
+    with socket.create_connection((HOST, port), timeout=timeout) as plain:
+        sock = plain if tls is None else tls.wrap_socket(plain, server_hostname=HOST)
+        with sock:
+            sock.sendall(b"".join(_encode(*c) for c in commands))
+            with sock.makefile("rb") as reader:
+                replies = [_read_reply(reader) for _ in commands]
+    return replies[-1]
+
+
+def _encode(*args: str | int) -> bytes:
     parts = [b"*%d\r\n" % len(args)]
     for arg in args:
         data = str(arg).encode()
         parts.append(b"$%d\r\n%s\r\n" % (len(data), data))
-    with socket.create_connection((HOST, port), timeout=timeout) as plain:
-        sock = plain if tls is None else tls.wrap_socket(plain, server_hostname=HOST)
-        with sock:
-            sock.sendall(b"".join(parts))
-            with sock.makefile("rb") as reader:
-                return _read_reply(reader)
+    return b"".join(parts)
 
 
 def _read_reply(reader: t.BinaryIO) -> Reply:
@@ -193,6 +204,7 @@ class RedisServer:
         which it rewrites); default: none.
     :param sentinel: run as a Sentinel (``redis-server --sentinel``).
     :param tls: speak TLS only, with these files, on ``port``.
+    :param password: ``requirepass``: clients must ``AUTH`` (:meth:`call` does).
     :param name: names its files and its log lines in errors.
     """
 
@@ -204,10 +216,12 @@ class RedisServer:
         config: str | None = None,
         sentinel: bool = False,
         tls: TLSFiles | None = None,
+        password: str | None = None,
         name: str = "redis",
     ) -> None:
         self.workdir = workdir
-        self.args = args
+        self.args = args if password is None else (*args, "--requirepass", password)
+        self.password = password
         self.port = port or free_port()
         self.sentinel = sentinel
         self.tls = tls
@@ -286,7 +300,9 @@ class RedisServer:
 
     def call(self, *args: str | int, timeout: float = 5.0) -> Reply:
         """Send it one command: see :func:`command`."""
-        return command(self.port, *args, timeout=timeout, tls=self._client_tls)
+        return command(
+            self.port, *args, timeout=timeout, tls=self._client_tls, password=self.password
+        )
 
     def stop(self) -> None:
         """Stop it (SIGTERM, then SIGKILL after 10 s) and wait until it has exited."""
