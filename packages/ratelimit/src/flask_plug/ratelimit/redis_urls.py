@@ -60,8 +60,8 @@ def scheme_of(uri: str) -> str:
 def parse_storage_url(uri: str) -> StorageURL:
     """Read a Redis storage URI of any scheme in :data:`SCHEMES`.
 
-    :raises ValueError: saying what is wrong, to follow the config key's name
-        (``"has no host"``); it never repeats the password.
+    :raises ValueError: saying what is wrong, worded to follow the config key's name
+        (``"names no Sentinel service: ..."``); it never repeats the password.
     """
     scheme = scheme_of(uri)
     topology, tls = SCHEMES[scheme]
