@@ -1,9 +1,12 @@
-"""flask-plug-ratelimit against bare Flask and Flask-Limiter, in memory and in Redis."""
+"""flask-plug-ratelimit against bare Flask and Flask-Limiter, in memory, in Redis, and in
+a Redis Cluster of three masters that the benchmark starts on free ports."""
 
 from __future__ import annotations
 
 import os
+import tempfile
 import uuid
+from pathlib import Path
 
 import redis
 from flask import Flask
@@ -12,6 +15,7 @@ from flask_limiter.util import get_remote_address
 from harness import Result, Variant, measure
 
 from flask_plug.ratelimit import RateLimiter
+from flask_plug_testing import RedisClusterServers, RedisUnavailable
 
 REDIS_URL = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0")
 PAYLOAD = {"id": 1, "title": "hello", "tags": ["a", "b"]}
@@ -34,6 +38,53 @@ def _variants(storage_uri: str, prefix: str) -> list[Variant]:
     ]
 
 
+CLUSTER_LIMIT = "1000000/hour"  # three of it per request, never reached
+
+
+def _clients_on_three_nodes(cluster: RedisClusterServers) -> list[str]:
+    """Three client names whose keys (hash tag ``{client}``) live on three different nodes."""
+    clients: dict[int, str] = {}
+    for i in range(1000):
+        name = f"client-{i}"
+        node = cluster.node_for_slot(cluster.key_slot("{" + name + "}"))
+        clients.setdefault(node.port, name)
+        if len(clients) == 3:
+            return list(clients.values())
+    raise RuntimeError("the cluster's slots are not spread over three nodes")
+
+
+def _cluster_variants(cluster: RedisClusterServers, prefix: str) -> list[Variant]:
+    """Three limits per request, their key functions putting them in 1, 2 or 3 slots."""
+    clients = _clients_on_three_nodes(cluster)
+    bare = Flask("bare")
+    bare.get("/")(lambda: PAYLOAD)
+    variants = [Variant("bare Flask", bare)]
+    for slots in (1, 2, 3):
+        app = Flask(f"ours-{slots}")
+        limiter = RateLimiter(app, storage_uri=cluster.url(), key_prefix=f"{prefix}-{slots}")
+        view = lambda: PAYLOAD  # noqa: E731
+        for i in range(3):
+            name = clients[min(i, slots - 1)]
+            view = limiter.shared_limit(CLUSTER_LIMIT, scope=f"s{i}", key_func=lambda n=name: n)(
+                view
+            )
+        app.get("/")(view)
+        label = f"flask-plug-ratelimit, {slots} slot{'s' if slots > 1 else ''}"
+        variants.append(Variant(label, app))
+    peer = Flask("peer")
+    peer_limiter = Limiter(
+        get_remote_address, app=peer, storage_uri=cluster.url(), key_prefix=prefix + "-peer"
+    )
+    view = lambda: PAYLOAD  # noqa: E731
+    for i, name in enumerate(clients):
+        view = peer_limiter.shared_limit(CLUSTER_LIMIT, scope=f"s{i}", key_func=lambda n=name: n)(
+            view
+        )
+    peer.get("/")(view)
+    variants.append(Variant("Flask-Limiter 4.1.1, 3 keys", peer))
+    return variants
+
+
 def run() -> list[tuple[str, list[Result]]]:
     prefix = f"bench-{uuid.uuid4().hex[:8]}"
     results = [
@@ -47,4 +98,26 @@ def run() -> list[tuple[str, list[Result]]]:
     for key in client.scan_iter(match=f"{prefix}*"):
         client.delete(key)
     client.close()
+    try:
+        with (
+            tempfile.TemporaryDirectory() as workdir,
+            RedisClusterServers(Path(workdir)) as cluster,
+        ):
+            results.append(
+                (
+                    "ratelimit: three limits in 1, 2 or 3 slots of a Redis Cluster on loopback",
+                    measure(_cluster_variants(cluster, prefix), requests=500, rounds=11),
+                )
+            )
+    except RedisUnavailable as e:
+        print(f"ratelimit: Redis Cluster skipped: {e}")
     return results
+
+
+def notes() -> str:
+    return (
+        "The Redis Cluster rows: three masters started for the run, on this machine, and"
+        " three limits per request. flask-plug-ratelimit makes one script call per slot,"
+        " every call written to its node before any answer is read; Flask-Limiter (with"
+        " `redis+cluster://` too) asks about each limit on its own, each key on its own node."
+    )

@@ -650,3 +650,20 @@ def test_cli_reset_of_one_client_forgets_its_application_wide_count(
     assert result.output.strip() == "removed 1 counters for 10.0.0.1"
     assert client.get("/").status_code == 200
     assert longer.get("/").status_code == 429
+
+
+# --- Valkey's schemes ----------------------------------------------------------------------
+
+
+def test_a_valkey_url_is_served_by_redis_py(redis_url: str, prefix: str) -> None:
+    # Valkey speaks Redis's protocol; no valkey-server here: the same Redis answers.
+    scheme, _, rest = redis_url.partition("://")
+    valkey_url = {"redis": "valkey", "rediss": "valkeys"}.get(scheme, scheme) + "://" + rest
+    app = Flask(__name__)
+    limiter = RateLimiter(app, storage_uri=valkey_url, key_prefix=prefix)
+    app.add_url_rule("/", "index", limiter.limit("3/hour")(lambda: "ok"))
+    client = app.test_client()
+
+    assert [client.get("/").status_code for _ in range(4)] == [200, 200, 200, 429]
+    with _redis_client(redis_url) as r:
+        assert len(list(r.scan_iter(match=f"{prefix}:*"))) == 1

@@ -3,6 +3,23 @@
 from __future__ import annotations
 
 from .proxy import MODES, FaultProxy, Mode
+from .redis_servers import (
+    RedisClusterServers,
+    RedisSentinelServers,
+    RedisServer,
+    RedisUnavailable,
+    TLSFiles,
+)
 from .server import LiveServers
 
-__all__ = ["MODES", "FaultProxy", "LiveServers", "Mode"]
+__all__ = [
+    "MODES",
+    "FaultProxy",
+    "LiveServers",
+    "Mode",
+    "RedisClusterServers",
+    "RedisSentinelServers",
+    "RedisServer",
+    "RedisUnavailable",
+    "TLSFiles",
+]

@@ -10,6 +10,13 @@ from pathlib import Path
 import pytest
 
 from .proxy import FaultProxy
+from .redis_servers import (
+    RedisClusterServers,
+    RedisSentinelServers,
+    RedisUnavailable,
+    TLSFiles,
+    binary,
+)
 from .server import LiveServers
 
 ProxyFactory = t.Callable[[str, int], FaultProxy]
@@ -91,3 +98,58 @@ def fault_proxy() -> t.Iterator[ProxyFactory]:
     yield make
     for proxy in proxies:
         proxy.close()
+
+
+def _require_redis(*more: str) -> None:
+    """Skip where ``redis-server``, ``redis-cli`` (or one of ``more`` programs) is missing;
+    fail instead under ``CI``."""
+    try:
+        for program in ("redis-server", "redis-cli", *more):
+            binary(program)
+    except RedisUnavailable as e:
+        if os.environ.get("CI"):
+            pytest.fail(f"CI must run the Redis Cluster and Sentinel tests: {e}")
+        pytest.skip(str(e))
+
+
+@pytest.fixture(scope="session")
+def redis_cluster(tmp_path_factory: pytest.TempPathFactory) -> t.Iterator[RedisClusterServers]:
+    """A Redis Cluster of three masters on free ports of 127.0.0.1, shared by the session:
+    ``redis_cluster.url()`` is ``redis+cluster://127.0.0.1:P1,...``. See
+    :class:`.RedisClusterServers`.
+
+    Shared: use a key prefix of your own, and start a cluster of your own
+    (``with RedisClusterServers(tmp_path) as cluster:``) to stop nodes or move slots.
+    Skipped where ``redis-server`` is missing, except under ``CI``, where that fails.
+    """
+    _require_redis()
+    with RedisClusterServers(tmp_path_factory.mktemp("redis-cluster")) as cluster:
+        yield cluster
+
+
+@pytest.fixture(scope="session")
+def redis_sentinel(tmp_path_factory: pytest.TempPathFactory) -> t.Iterator[RedisSentinelServers]:
+    """A master, its replica and three Sentinels on free ports of 127.0.0.1, shared by the
+    session: ``redis_sentinel.url()`` is ``redis+sentinel://127.0.0.1:S1,.../flask-plug``.
+    A master that stops answering is replaced within a few seconds. See
+    :class:`.RedisSentinelServers`.
+
+    Shared: a test that fails the master over leaves it healthy when it ends
+    (:meth:`~.RedisSentinelServers.restart` what you stopped, then
+    :meth:`~.RedisSentinelServers.wait_until_healthy`). Skipped where ``redis-server``
+    is missing, except under ``CI``, where that fails.
+    """
+    _require_redis()
+    with RedisSentinelServers(tmp_path_factory.mktemp("redis-sentinel")) as servers:
+        yield servers
+
+
+@pytest.fixture(scope="session")
+def redis_tls(tmp_path_factory: pytest.TempPathFactory) -> TLSFiles:
+    """A CA and a certificate for 127.0.0.1 it signed, made with ``openssl`` once per
+    session: pass it as ``tls=`` to :class:`.RedisClusterServers`,
+    :class:`.RedisSentinelServers` or :class:`.RedisServer` for servers that speak TLS
+    only. Skipped where ``openssl`` or ``redis-server`` is missing, except under ``CI``.
+    """
+    _require_redis("openssl")
+    return TLSFiles.create(tmp_path_factory.mktemp("redis-tls"))

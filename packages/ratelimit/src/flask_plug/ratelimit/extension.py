@@ -73,8 +73,10 @@ class RateLimiter:
     :param on_breach: a function called with a :class:`~flask_plug.ratelimit.Breach`
         whenever a limit refuses a request, after the limit's own ``on_breach``; what it
         returns, if not ``None``, is the response (see :meth:`limit`).
-    :param storage_uri: ``"memory://"`` (the default; one process only) or a
-        ``redis://``, ``rediss://`` or ``unix://`` URL shared by every worker and host.
+    :param storage_uri: ``"memory://"`` (the default; one process only) or a Redis URL
+        shared by every worker and host: one server (``redis://``, ``rediss://``,
+        ``unix://``), a Redis Cluster (``redis+cluster://``) or Sentinels
+        (``redis+sentinel://``), each also in its ``valkey`` form.
     :param strategy: ``"gcra"`` (the default: a token bucket allowing bursts),
         ``"fixed-window"`` or ``"sliding-window"``.
     :param key_func: who a limit counts: a function returning a string. Default:
@@ -101,6 +103,9 @@ class RateLimiter:
         ``legacy_reset``; ``default`` as a function; ``default_exempt_when``,
         ``default_cost``, ``default_deduct_when``; ``application`` and its
         ``application_*`` options; ``on_breach``.
+
+    .. versionchanged:: 0.2
+        ``storage_uri`` takes Redis Cluster, Sentinel and Valkey URIs.
     """
 
     def __init__(self, app: Flask | None = None, **options: Unpack[LimiterOptions]) -> None:

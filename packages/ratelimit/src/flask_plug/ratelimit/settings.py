@@ -3,15 +3,14 @@
 from __future__ import annotations
 
 import inspect
-import re
 import typing as t
 from collections.abc import Callable
 from dataclasses import dataclass
-from urllib.parse import parse_qs, urlsplit
 
 from .algorithms import ALGORITHMS
 from .keys import remote_addr
 from .limits import Limit, parse_limits
+from .redis_urls import SCHEMES, parse_storage_url, scheme_of
 
 if t.TYPE_CHECKING:
     from collections.abc import Container, Mapping
@@ -20,46 +19,8 @@ if t.TYPE_CHECKING:
 
     from .plan import DeductWhen, LimitFunction, OnBreach
 
-_REDIS_SCHEMES = ("redis://", "rediss://", "unix://")
-_HOST = re.compile(r"[^\s/?#@]*")
 _POLICIES = ("allow", "deny")
 _RESETS = ("seconds", "unix")
-
-
-def redis_url_problem(uri: str) -> str | None:
-    """What is wrong with the Redis URL ``uri``, or ``None``; never repeats its password.
-
-    redis-py takes ``redis://host/abc`` as database 0 and ``redis://host:0`` as given, and
-    names no setting when it does refuse a URL: these would surface as an outage, or as an
-    error without the key, long after start-up.
-    """
-    try:
-        parts = urlsplit(uri)
-        host = parts.hostname or ""
-        query = parse_qs(parts.query, keep_blank_values=True)
-    except ValueError as e:
-        return f"is not a URL ({e})"
-    try:
-        port = parts.port
-    except ValueError:
-        port = 0
-    if port == 0:
-        return "has a port that is not a number from 1 to 65535"
-    if _HOST.fullmatch(host) is None:
-        return f"has the host {host!r}, which cannot be a host name"
-    dbs = query.get("db", [])
-    if parts.scheme == "unix":
-        if not parts.path:
-            return "has no socket path; use unix:///path/to/redis.sock?db=0"
-    elif parts.path not in ("", "/"):
-        db = parts.path[1:]
-        if not db.isdigit() or not db.isascii():
-            return f"names the database {db!r}; use a number (redis://host:6379/0)"
-        dbs = [db, *dbs]
-    for db in dbs:
-        if not db.isdigit() or not db.isascii():
-            return f"has db={db!r}; use a number"
-    return None
 
 
 class LimiterOptions(t.TypedDict, total=False):
@@ -278,16 +239,18 @@ def _cost(config: _Config, option: str) -> int | Callable[[], int]:
 
 def _storage_uri(config: _Config, option: str) -> str:
     uri = config.value(option, "memory://")
-    if not (isinstance(uri, str) and (uri == "memory://" or uri.startswith(_REDIS_SCHEMES))):
+    if not (isinstance(uri, str) and (uri == "memory://" or scheme_of(uri) in SCHEMES)):
         # Only the scheme: the rest of a URL may hold a password.
         given = f"a {uri.partition(':')[0]!r} URL" if isinstance(uri, str) else repr(uri)
         raise ValueError(
-            f"{config.key(option)} must be 'memory://' or a redis://, rediss:// or unix://"
-            f" URL, got {given}"
+            f"{config.key(option)} must be 'memory://' or a Redis URL (redis://, rediss://,"
+            f" unix://, redis+cluster://, redis+sentinel://, or their valkey forms), got {given}"
         )
-    problem = None if uri == "memory://" else redis_url_problem(uri)
-    if problem is not None:
-        raise ValueError(f"{config.key(option)} {problem}")
+    try:
+        if uri != "memory://":
+            parse_storage_url(uri)
+    except ValueError as e:
+        raise ValueError(f"{config.key(option)} {e}") from None
     return uri
 
 

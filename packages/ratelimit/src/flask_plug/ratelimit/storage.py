@@ -12,6 +12,7 @@ import typing as t
 from collections.abc import Sequence
 
 from .algorithms import STEPS, Usage, gcra_step
+from .redis_urls import parse_storage_url
 
 if t.TYPE_CHECKING:
     from .limits import Limit
@@ -217,25 +218,43 @@ _PAUSE_AFTER_ERROR = 1.0
 """Seconds during which requests skip a Redis server that just failed."""
 
 
+def import_redis() -> t.Any:
+    """The ``redis`` module.
+
+    :raises RuntimeError: saying how to install it.
+    """
+    try:
+        import redis
+    except ImportError:
+        raise RuntimeError(
+            "RATELIMIT_STORAGE_URI is a Redis URL but the redis client is not installed;"
+            " pip install 'flask-plug-ratelimit[redis]'"
+        ) from None
+    return redis
+
+
+def scan_pattern(prefix: str) -> str:
+    """A ``SCAN MATCH`` pattern for the keys that start with ``prefix``."""
+    return "".join("\\" + c if c in "*?[]\\" else c for c in prefix) + "*"
+
+
 class RedisStorage:
     """Counters in Redis, shared by every worker and host that uses the same server.
 
     :param url: ``redis://``, ``rediss://`` or ``unix://``.
     :param timeout: seconds to wait for a connection or an answer.
+    :param client: a ready ``redis.Redis`` client to use instead of ``url``, such as the
+        one ``Sentinel.master_for`` returns.
     """
 
-    def __init__(self, algorithm: str, url: str, *, timeout: float) -> None:
-        try:
-            import redis
-        except ImportError:
-            raise RuntimeError(
-                "RATELIMIT_STORAGE_URI is a Redis URL but the redis client is not installed;"
-                " pip install 'flask-plug-ratelimit[redis]'"
-            ) from None
+    def __init__(
+        self, algorithm: str, url: str | None = None, *, timeout: float, client: t.Any = None
+    ) -> None:
+        redis = import_redis()
         self._errors: tuple[type[BaseException], ...] = (redis.RedisError, OSError)
         self._algorithm = algorithm
         try:
-            self._client = redis.Redis.from_url(
+            self._client = client or redis.Redis.from_url(
                 url, socket_timeout=timeout, socket_connect_timeout=timeout
             )
             # Options in the query string are only checked when a connection is made: on a
@@ -268,16 +287,27 @@ class RedisStorage:
         ]
 
     def reset(self, prefix: str) -> int:
-        pattern = "".join("\\" + c if c in "*?[]\\" else c for c in prefix) + "*"
         try:
-            doomed = list(self._client.scan_iter(match=pattern, count=1000))
+            doomed = list(self._client.scan_iter(match=scan_pattern(prefix), count=1000))
             return int(self._client.delete(*doomed)) if doomed else 0
         except self._errors as e:
             raise StorageError(f"{type(e).__name__}: {e}") from e
 
 
 def open_storage(uri: str, algorithm: str, *, timeout: float, max_keys: int) -> Storage:
-    """The storage named by ``uri`` (``memory://`` or a Redis URL)."""
+    """The storage named by ``uri``: ``memory://``, or a Redis URL of one server, of a
+    Redis Cluster's nodes or of Sentinels (see :data:`.redis_urls.SCHEMES`)."""
     if uri == "memory://":
         return MemoryStorage(algorithm, max_keys=max_keys)
-    return RedisStorage(algorithm, uri, timeout=timeout)
+    url = parse_storage_url(uri)
+    if url.topology == "cluster":
+        from .cluster import RedisClusterStorage
+
+        return RedisClusterStorage(algorithm, url, timeout=timeout)
+    if url.topology == "sentinel":
+        from .sentinel import sentinel_master
+
+        return RedisStorage(
+            algorithm, timeout=timeout, client=sentinel_master(url, timeout=timeout)
+        )
+    return RedisStorage(algorithm, url.server_url, timeout=timeout)
