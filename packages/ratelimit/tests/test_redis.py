@@ -319,12 +319,13 @@ def test_a_request_refused_by_one_limit_is_charged_to_none(
     assert _remaining(client.get("/big-only")) == {"big/10-3600": 0}
 
     if strategy == "fixed-window":
-        # The stored counters say the same: only allowed requests were counted.
+        # The stored counters say the same: only allowed requests were counted. Each
+        # holds "<window> <count>".
         with _redis_client(redis_url) as r:
-            big = [r.get(k) for k in r.scan_iter(match=f"{prefix}:*:big:10-3600:*")]
-            small = [r.get(k) for k in r.scan_iter(match=f"{prefix}:*:both:4-3600:*")]
-        assert [float(v) for v in big] == [10]
-        assert [float(v) for v in small] == ([both_ok] if both_ok else [])
+            big = [r.get(k) for k in r.scan_iter(match=f"{prefix}:*:big:10-3600")]
+            small = [r.get(k) for k in r.scan_iter(match=f"{prefix}:*:both:4-3600")]
+        assert [int(v.split()[1]) for v in big] == [10]
+        assert [int(v.split()[1]) for v in small] == ([both_ok] if both_ok else [])
 
 
 # --- Redis's clock, not the app's ----------------------------------------------------------
@@ -405,9 +406,10 @@ def test_a_request_with_three_limits_makes_one_redis_call(
         if after[name] != before.get(name, 0) and name != "cmdstat_info"
     }
     # One EVALSHA per request, allowed or refused. Redis also counts the commands the
-    # script runs inside that call (TIME, GET, SET); nothing else reached the server.
-    assert changed["evalsha"] == 20
-    assert set(changed) <= {"evalsha", "time", "get", "set"}, changed
+    # script runs inside that call (TIME, one MGET of every limit, SET); nothing else
+    # reached the server.
+    assert changed["evalsha"] == changed["mget"] == 20
+    assert set(changed) <= {"evalsha", "time", "mget", "set"}, changed
 
 
 # --- outage and recovery -------------------------------------------------------------------
