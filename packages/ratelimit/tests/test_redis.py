@@ -25,7 +25,7 @@ from flask import Flask, request
 from flask_plug.ratelimit import RateLimiter
 from flask_plug.ratelimit.limits import parse_limits
 from flask_plug.ratelimit.redis_script import SCRIPT_SHA
-from flask_plug.ratelimit.storage import Check, RedisStorage, StorageError
+from flask_plug.ratelimit.storage import Check, RedisStorage
 
 redis = pytest.importorskip("redis")
 
@@ -431,7 +431,8 @@ def test_the_script_touches_only_the_keys_it_is_given(
         admin.execute_command("ACL", "SETUSER", "limiter", "on", ">secret", *allowed_keys, "+@all")
         url = f"redis://limiter:secret@127.0.0.1:{private_redis.port}/0"
         store = RedisStorage(strategy, url, timeout=2.0)
-        checks = [Check(key, limit, 1) for key, limit in zip(keys, parse_limits("5/minute; 50/hour", "test"), strict=True)]  # fmt: skip
+        limits = parse_limits("5/minute; 50/hour", "test")
+        checks = [Check(key, limit, 1) for key, limit in zip(keys, limits, strict=True)]
         for mode in ("check", "charge", "force", "refund", "charge"):
             store.hit(checks, mode)  # type: ignore[arg-type]
         # Two requests charged; a third would leave:

@@ -108,4 +108,8 @@ def sliding_window(
     return Usage(False, remaining, reset, max(retry_after, 0.001)), charged, ttl
 
 
-STEPS: dict[str, Step] = {"gcra": gcra, "fixed-window": fixed_window, "sliding-window": sliding_window}
+STEPS: dict[str, Step] = {
+    "gcra": gcra,
+    "fixed-window": fixed_window,
+    "sliding-window": sliding_window,
+}

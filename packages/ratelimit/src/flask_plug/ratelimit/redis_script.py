@@ -125,7 +125,12 @@ def script_keys_and_args(
     args = [_ALGORITHMS[algorithm], _MODES[mode]]
     for check in checks:
         limit = check.limit
-        args += (b"%d" % limit.amount, b"%d" % limit.period, b"%d" % limit.burst, b"%d" % check.cost)
+        args += (
+            b"%d" % limit.amount,
+            b"%d" % limit.period,
+            b"%d" % limit.burst,
+            b"%d" % check.cost,
+        )
     return [check.key for check in checks], args
 
 
@@ -134,5 +139,5 @@ def usages_from_reply(reply: Sequence[int]) -> list[Usage]:
     values = iter(reply)
     return [
         Usage(allowed == 1, remaining, reset / 1e6, retry / 1e6)
-        for allowed, remaining, reset, retry in zip(values, values, values, values)
+        for allowed, remaining, reset, retry in zip(values, values, values, values, strict=True)
     ]
