@@ -15,7 +15,7 @@ import weakref
 from collections.abc import Sequence
 
 from .algorithms import STEPS, State, Usage, gcra_step
-from .redis_script import SCRIPT, SCRIPT_SHA, script_keys_and_args, usages_from_reply
+from .redis_script import SCRIPT, SCRIPT_SHA, packed_script_arguments, usages_from_reply
 
 if t.TYPE_CHECKING:
     from .limits import Limit
@@ -176,10 +176,7 @@ class RedisStorage:
         except (ValueError, TypeError) as e:
             raise ValueError(f"RATELIMIT_STORAGE_URI is not usable by redis-py: {e}") from None
         kwargs = pool.connection_kwargs
-        self._encoding: tuple[str, str] = (
-            kwargs.get("encoding", "utf-8"),
-            kwargs.get("encoding_errors", "strict"),
-        )
+        self._encoding: str = kwargs.get("encoding", "utf-8")
         # The pool makes the connections (and holds to its max_connections); this storage
         # keeps the idle ones.
         self._make_connection: t.Callable[[], t.Any] = pool.make_connection
@@ -194,25 +191,25 @@ class RedisStorage:
             raise StorageError("Redis failed less than a second ago")
         if not checks:
             return []
-        keys, args = script_keys_and_args(self._algorithm, checks, mode)
+        count, arguments = packed_script_arguments(
+            self._algorithm, checks, mode, encoding=self._encoding
+        )
         try:
-            reply = self._run_script(keys, args)
+            reply = self._run_script(count, arguments)
         except self._errors as e:
             self._pause_until = time.monotonic() + _PAUSE_AFTER_ERROR
             raise StorageError(f"{type(e).__name__}: {e}") from e
         self._pause_until = 0.0
         return usages_from_reply(reply)
 
-    def _run_script(self, keys: list[str], args: list[bytes]) -> t.Any:
+    def _run_script(self, count: int, arguments: bytes) -> t.Any:
         """``EVALSHA`` the script; ``EVAL`` it when Redis does not have it (restarted,
-        ``SCRIPT FLUSH``), which also stores it for the next requests."""
-        encoding, errors = self._encoding
-        items = [b"%d" % len(keys)]
-        items += [key.encode(encoding, errors) for key in keys]
-        items += args
+        ``SCRIPT FLUSH``), which also stores it for the next requests.
+
+        :param count: how many RESP bulk strings ``arguments`` holds.
+        """
         # RESP: an array of bulk strings, of which the command and the script come first.
-        head = b"*%d\r\n" % (2 + len(items))
-        tail = b"".join([b"$%d\r\n%b\r\n" % (len(item), item) for item in items])
+        head = b"*%d\r\n" % (2 + count)
         idle = self._idle
         try:
             connection = idle.connected.pop()
@@ -227,11 +224,11 @@ class RedisStorage:
             if _readable(connection):
                 connection.disconnect()
         try:
-            connection.send_packed_command([head + _EVALSHA + tail])
+            connection.send_packed_command([head + _EVALSHA + arguments])
             try:
                 reply = connection.read_response()
             except self._no_script:
-                connection.send_packed_command([head + _EVAL + tail])
+                connection.send_packed_command([head + _EVAL + arguments])
                 reply = connection.read_response()
         except BaseException:
             # Whatever was left unread must not reach the next request on it; and the
