@@ -23,7 +23,9 @@ import pytest
 from flask import Flask, request
 
 from flask_plug.ratelimit import RateLimiter
-from flask_plug.ratelimit.storage import RedisStorage
+from flask_plug.ratelimit.limits import parse_limits
+from flask_plug.ratelimit.redis_script import SCRIPT_SHA
+from flask_plug.ratelimit.storage import Check, RedisStorage
 
 redis = pytest.importorskip("redis")
 
@@ -319,12 +321,13 @@ def test_a_request_refused_by_one_limit_is_charged_to_none(
     assert _remaining(client.get("/big-only")) == {"big/10-3600": 0}
 
     if strategy == "fixed-window":
-        # The stored counters say the same: only allowed requests were counted.
+        # The stored counters say the same: only allowed requests were counted. Each
+        # holds "<window> <count>".
         with _redis_client(redis_url) as r:
-            big = [r.get(k) for k in r.scan_iter(match=f"{prefix}:*:big:10-3600:*")]
-            small = [r.get(k) for k in r.scan_iter(match=f"{prefix}:*:both:4-3600:*")]
-        assert [float(v) for v in big] == [10]
-        assert [float(v) for v in small] == ([both_ok] if both_ok else [])
+            big = [r.get(k) for k in r.scan_iter(match=f"{prefix}:*:big:10-3600")]
+            small = [r.get(k) for k in r.scan_iter(match=f"{prefix}:*:both:4-3600")]
+        assert [int(v.split()[1]) for v in big] == [10]
+        assert [int(v.split()[1]) for v in small] == ([both_ok] if both_ok else [])
 
 
 # --- Redis's clock, not the app's ----------------------------------------------------------
@@ -405,9 +408,107 @@ def test_a_request_with_three_limits_makes_one_redis_call(
         if after[name] != before.get(name, 0) and name != "cmdstat_info"
     }
     # One EVALSHA per request, allowed or refused. Redis also counts the commands the
-    # script runs inside that call (TIME, GET, SET); nothing else reached the server.
-    assert changed["evalsha"] == 20
-    assert set(changed) <= {"evalsha", "time", "get", "set"}, changed
+    # script runs inside that call (TIME, one MGET of every limit, SET); nothing else
+    # reached the server.
+    assert changed["evalsha"] == changed["mget"] == 20
+    assert set(changed) <= {"evalsha", "time", "mget", "set"}, changed
+
+
+# --- one key per limit, declared --------------------------------------------------------
+
+
+@pytest.mark.parametrize("strategy", STRATEGIES)
+def test_the_script_touches_only_the_keys_it_is_given(
+    private_redis: RedisServer, strategy: str
+) -> None:
+    # Redis Cluster needs every key a script touches passed in KEYS. A user whose ACL
+    # allows exactly the limits' keys shows it: any other key would be refused (NOPERM).
+    if strategy != "gcra":
+        _clear_of_window_edge(private_redis.url, 60, margin=3)
+    keys = ["rl:{10.0.0.1}:index:5-60", "rl:{10.0.0.1}:index:50-3600"]
+    with _redis_client(private_redis.url) as admin:
+        allowed_keys = ["~" + key for key in keys]
+        admin.execute_command("ACL", "SETUSER", "limiter", "on", ">secret", *allowed_keys, "+@all")
+        url = f"redis://limiter:secret@127.0.0.1:{private_redis.port}/0"
+        store = RedisStorage(strategy, url, timeout=2.0)
+        limits = parse_limits("5/minute; 50/hour", "test")
+        checks = [Check(key, limit, 1) for key, limit in zip(keys, limits, strict=True)]
+        for mode in ("check", "charge", "force", "refund", "charge"):
+            store.hit(checks, mode)  # type: ignore[arg-type]
+        # Two requests charged; a third would leave:
+        assert [usage.remaining for usage in store.hit(checks, "check")] == [2, 47]
+        assert sorted(admin.keys("*")) == [key.encode() for key in keys]
+
+
+# --- the script and the connections, gone and back ----------------------------------------
+
+
+def test_requests_go_on_when_the_server_forgets_the_script(private_redis: RedisServer) -> None:
+    store = RedisStorage("gcra", private_redis.url, timeout=2.0)
+    checks = [Check("rl:{c}:index:10-60", parse_limits("10/minute", "test")[0], 1)]
+    assert store.hit(checks)[0].remaining == 9
+    with _redis_client(private_redis.url) as admin:
+        admin.script_flush()
+        assert store.hit(checks)[0].remaining == 8
+        assert admin.script_exists(SCRIPT_SHA) == [True]  # sent whole once, stored again
+        assert store.hit(checks)[0].remaining == 7
+        # The first request and the one after the flush; the others ran it by its SHA.
+        assert admin.info("commandstats")["cmdstat_eval"]["calls"] == 2
+
+
+def test_connections_the_server_closed_are_opened_again_without_an_error(
+    private_redis: RedisServer,
+) -> None:
+    store = RedisStorage("gcra", private_redis.url, timeout=2.0)
+    checks = [Check("rl:{c}:index:10-60", parse_limits("10/minute", "test")[0], 1)]
+    assert store.hit(checks)[0].remaining == 9
+    with _redis_client(private_redis.url) as admin:
+        killed = admin.execute_command("CLIENT", "KILL", "TYPE", "normal", "SKIPME", "yes")
+    assert killed == 1  # the storage's idle connection
+    assert store.hit(checks)[0].remaining == 8  # counted, not failed open
+
+
+_FORKED = textwrap.dedent(
+    """
+    import os, sys
+    from flask_plug.ratelimit.limits import parse_limits
+    from flask_plug.ratelimit.storage import Check, RedisStorage
+
+    store = RedisStorage("fixed-window", sys.argv[1], timeout=5.0)
+    limits = parse_limits("100000/hour; 200000/hour", "t")
+    checks = [Check(f"rl:{{c}}:index:{limit.id}", limit, 1) for limit in limits]
+    store.hit(checks)  # the parent now holds an idle connection
+    pid = os.fork()
+    # Each process its own number of limits, so a reply read by the other one shows.
+    mine = checks[:1] if pid else checks
+    wrong = 0
+    for _ in range(500):
+        try:
+            wrong += len(store.hit(mine)) != len(mine)
+        except Exception:
+            wrong += 1
+    if pid == 0:
+        os._exit(min(wrong, 100))
+    _, status = os.waitpid(pid, 0)
+    print(wrong, os.waitstatus_to_exitcode(status), store.hit(checks, "check")[1].remaining)
+    """
+)
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="no os.fork")
+def test_a_forked_child_connects_on_its_own(private_redis: RedisServer) -> None:
+    # Both processes at once on one inherited socket would read each other's replies.
+    _clear_of_window_edge(private_redis.url, 3600, margin=30)
+    done = subprocess.run(
+        [sys.executable, "-c", _FORKED, private_redis.url],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    parent_wrong, child_wrong, remaining = map(int, done.stdout.split())
+    assert (parent_wrong, child_wrong) == (0, 0)
+    assert remaining == 200000 - 501 - 1  # the child's requests and the first
 
 
 def _evalsha_calls(url: str, requests: t.Callable[[], object]) -> int:

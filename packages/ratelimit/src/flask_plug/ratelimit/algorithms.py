@@ -1,7 +1,8 @@
 """The three algorithms, in Python for the memory storage.
 
-``storage.py`` runs the same arithmetic in Lua inside Redis; the tests hold both to the
-same results. Times are seconds as floats; a refused request changes no state.
+``redis_script.py`` runs the same arithmetic in Lua inside Redis; the tests hold both to
+the same results. Each limit of each client keeps one stored value (one Redis key): its
+:data:`State`. Times are seconds as floats; a refused request changes no state.
 """
 
 from __future__ import annotations
@@ -27,11 +28,16 @@ class Usage(t.NamedTuple):
     """Seconds until this request would be allowed (0 if it was)."""
 
 
-Read = t.Callable[[str], float]
-"""Reads a stored number (0 if absent)."""
-Step = tuple[Usage, list[tuple[str, float, float]]]
-"""The usage, and the ``(key, value, ttl_seconds)`` to store if the request is charged:
-given even when the limit refuses it, for charges that are forced (``deduct_when``)."""
+State = tuple[float, ...]
+"""What one limit stores for one client: ``(tat,)``, the theoretical arrival time, for
+GCRA; ``(window, count)`` for a fixed window; ``(window, current, previous)`` for a
+sliding one, where ``window`` is the number of the aligned window the counts were made in
+(``floor(now / period)``). Redis stores the same numbers, separated by spaces."""
+Step = t.Callable[["Limit", int, float, "State | None"], "tuple[Usage, State, float]"]
+"""``(limit, cost, now, stored state or None)`` to the usage, and the state to store with
+its time to live in seconds if the request is charged: given even when the limit refuses
+it, for charges that are forced (``deduct_when``). A negative cost (a refund) never
+leaves a count below zero."""
 
 
 def gcra_step(limit: Limit, cost: int, now: float, tat: float) -> tuple[Usage, float]:
@@ -53,46 +59,57 @@ def gcra_step(limit: Limit, cost: int, now: float, tat: float) -> tuple[Usage, f
     return Usage(False, remaining, tat - now, allow_at - now), new_tat
 
 
-def gcra(key: str, limit: Limit, cost: int, now: float, read: Read) -> Step:
+def gcra(limit: Limit, cost: int, now: float, stored: State | None) -> tuple[Usage, State, float]:
     """Generic cell rate algorithm: a token bucket of ``burst`` refilled at ``amount/period``."""
-    usage, new_tat = gcra_step(limit, cost, now, read(key))
-    return usage, [(key, new_tat, new_tat - now)]
+    usage, new_tat = gcra_step(limit, cost, now, 0.0 if stored is None else stored[0])
+    return usage, (new_tat,), new_tat - now
 
 
-def fixed_window(key: str, limit: Limit, cost: int, now: float, read: Read) -> Step:
+def fixed_window(
+    limit: Limit, cost: int, now: float, stored: State | None
+) -> tuple[Usage, State, float]:
     """Counts per aligned window of ``period`` seconds."""
     window = math.floor(now / limit.period)
-    window_key = f"{key}:{window}"
-    count = read(window_key)
+    count = stored[1] if stored is not None and stored[0] == window else 0.0
     reset = (window + 1) * limit.period - now
+    charged = (window, max(0.0, count + cost))
     if count + cost <= limit.amount:
-        remaining = int(limit.amount - count - cost)
-        return Usage(True, remaining, reset, 0.0), [(window_key, count + cost, reset)]
-    refused = Usage(False, int(max(0, limit.amount - count)), reset, reset)
-    return refused, [(window_key, count + cost, reset)]
+        return Usage(True, int(limit.amount - count - cost), reset, 0.0), charged, reset
+    return Usage(False, int(max(0, limit.amount - count)), reset, reset), charged, reset
 
 
-def sliding_window(key: str, limit: Limit, cost: int, now: float, read: Read) -> Step:
+def sliding_window(
+    limit: Limit, cost: int, now: float, stored: State | None
+) -> tuple[Usage, State, float]:
     """The current window's count plus the previous one's, weighted by their overlap."""
     period = limit.period
     window = math.floor(now / period)
     elapsed = now - window * period
-    current_key, previous_key = f"{key}:{window}", f"{key}:{window - 1}"
-    current, previous = read(current_key), read(previous_key)
+    current = previous = 0.0
+    if stored is not None:
+        if stored[0] == window:
+            current, previous = stored[1], stored[2]
+        elif stored[0] == window - 1:  # its current window is now the previous one
+            previous = stored[1]
     weight = (period - elapsed) / period
     estimate = previous * weight + current
     reset = period - elapsed + (period if current > 0 else 0)
-    writes = [(current_key, current + cost, 2 * period - elapsed)]
+    # Kept until the end of the next window, where it is the previous one.
+    charged, ttl = (window, max(0.0, current + cost), previous), 2 * period - elapsed
     if estimate + cost <= limit.amount:
         remaining = int(limit.amount - estimate - cost + 1e-9)
-        return Usage(True, remaining, reset, 0.0), writes
+        return Usage(True, remaining, reset, 0.0), charged, ttl
     if current + cost > limit.amount or previous <= 0:
         retry_after = period - elapsed  # not before the next window
     else:
         # When the previous window's weight has dropped enough for this request.
         retry_after = period * (1 - (limit.amount - current - cost) / previous) - elapsed
     remaining = int(max(0, limit.amount - estimate))
-    return Usage(False, remaining, reset, max(retry_after, 0.001)), writes
+    return Usage(False, remaining, reset, max(retry_after, 0.001)), charged, ttl
 
 
-STEPS = {"gcra": gcra, "fixed-window": fixed_window, "sliding-window": sliding_window}
+STEPS: dict[str, Step] = {
+    "gcra": gcra,
+    "fixed-window": fixed_window,
+    "sliding-window": sliding_window,
+}

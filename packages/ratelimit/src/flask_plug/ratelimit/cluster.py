@@ -21,21 +21,14 @@ import typing as t
 from collections.abc import Sequence
 
 from .algorithms import Usage
-from .storage import (
-    _PAUSE_AFTER_ERROR,
-    _SCRIPT,
-    Check,
-    Mode,
-    StorageError,
-    import_redis,
-    scan_pattern,
-)
+from .redis_script import SCRIPT, script_keys_and_args, usages_from_reply
+from .storage import _PAUSE_AFTER_ERROR, Check, Mode, StorageError, import_redis, scan_pattern
 
 if t.TYPE_CHECKING:
     from .redis_urls import StorageURL
 
-Rows = list[list[t.Any]]
-"""A script call's answer: one row per key."""
+Reply = list[int]
+"""A script call's answer: four numbers per key (see :func:`.usages_from_reply`)."""
 
 _Call = tuple[t.Any, list[str], list[t.Any]]
 """A script call: the node (a ``ClusterNode``), the keys, the arguments."""
@@ -111,7 +104,7 @@ class RedisClusterStorage:
                 except self._errors as e:
                     self._connect_after = time.monotonic() + _PAUSE_AFTER_ERROR
                     raise StorageError(f"{type(e).__name__}: {e}") from e
-                self._script = cluster.register_script(_SCRIPT)
+                self._script = cluster.register_script(SCRIPT)
                 self._cluster = cluster
             return self._cluster
 
@@ -132,7 +125,7 @@ class RedisClusterStorage:
                 # for the timeout; try the node again when the pause is over.
                 raise StorageError(f"Redis Cluster node {node.name} failed less than a second ago")
         calls = [
-            (node, [checks[i].key for i in group], self._args(mode, [checks[i] for i in group]))
+            (node, *script_keys_and_args(self._algorithm, [checks[i] for i in group], mode))
             for node, group in zip(nodes, groups, strict=True)
         ]
         replies = self._call(cluster, calls)
@@ -141,7 +134,7 @@ class RedisClusterStorage:
             charged = [
                 call
                 for call, reply in zip(calls, replies, strict=True)
-                if not isinstance(reply, BaseException) and all(row[0] for row in reply)
+                if not isinstance(reply, BaseException) and all(reply[0::4])
             ]
             if charged and len(charged) < len(calls):
                 # Another slot refused the request, or failed: give back what these took.
@@ -154,23 +147,16 @@ class RedisClusterStorage:
             error = failures[0]
             raise StorageError(f"{type(error).__name__}: {error}") from error
         usages: list[Usage] = [None] * len(checks)  # type: ignore[list-item]
-        for group, reply in zip(groups, t.cast(list[Rows], replies), strict=True):
-            for index, (allowed, remaining, reset, retry) in zip(group, reply, strict=True):
-                usages[index] = Usage(bool(allowed), int(remaining), float(reset), float(retry))
+        for group, reply in zip(groups, t.cast(list[Reply], replies), strict=True):
+            for index, usage in zip(group, usages_from_reply(reply), strict=True):
+                usages[index] = usage
         return usages
 
-    def _args(self, mode: Mode, checks: Sequence[Check]) -> list[t.Any]:
-        args: list[t.Any] = [self._algorithm, mode]
-        for check in checks:
-            limit = check.limit
-            args += [limit.amount, limit.period, limit.burst, check.cost]
-        return args
-
     @staticmethod
-    def _refund_args(args: list[t.Any]) -> list[t.Any]:
-        return [args[0], "refund", *args[2:]]
+    def _refund_args(args: list[bytes]) -> list[bytes]:
+        return [args[0], b"refund", *args[2:]]
 
-    def _call(self, cluster: t.Any, calls: list[_Call]) -> list[Rows | BaseException]:
+    def _call(self, cluster: t.Any, calls: list[_Call]) -> list[Reply | BaseException]:
         """Run the script once per call, every call written before any answer is read;
         each call's rows, or the error it ended with."""
         exceptions = self._exceptions
@@ -216,7 +202,7 @@ class RedisClusterStorage:
                     replies[index] = self._script(keys=keys, args=args)
                 except self._errors as e:
                     replies[index] = e
-        return t.cast(list[Rows | BaseException], replies)
+        return t.cast(list[Reply | BaseException], replies)
 
     def _node_failed(self, cluster: t.Any, node: t.Any) -> None:
         """Skip ``node`` for a second, and read the slot map again: a replica may have

@@ -6,12 +6,16 @@ room and every one is charged, or nothing changes.
 
 from __future__ import annotations
 
+import os
+import select
 import threading
 import time
 import typing as t
+import weakref
 from collections.abc import Sequence
 
-from .algorithms import STEPS, Usage, gcra_step
+from .algorithms import STEPS, State, Usage, gcra_step
+from .redis_script import SCRIPT, SCRIPT_SHA, packed_script_arguments, usages_from_reply
 from .redis_urls import parse_storage_url
 
 if t.TYPE_CHECKING:
@@ -59,7 +63,7 @@ class MemoryStorage:
         self._step = STEPS[algorithm]
         self._gcra = algorithm == "gcra"
         self._max_keys = max_keys
-        self._data: dict[str, tuple[float, float]] = {}  # key: (value, expires at)
+        self._data: dict[str, tuple[State, float]] = {}  # key: (state, expires at)
         self._lock = threading.Lock()
         self._charges = 0
 
@@ -71,31 +75,29 @@ class MemoryStorage:
         data = self._data
         with self._lock:
             now = time.monotonic()
-
-            def read(key: str) -> float:
-                item = data.get(key)
-                return item[0] if item is not None and item[1] > now else 0.0
-
             step = self._step
             usages = []
             writes = []
             allowed = True
             for key, limit, cost in checks:
-                usage, changes = step(key, limit, cost, now, read)
+                item = data.get(key)
+                usage, state, ttl = step(
+                    limit, cost, now, item[0] if item is not None and item[1] > now else None
+                )
                 usages.append(usage)
-                writes += changes
+                writes.append((key, state, ttl))
                 allowed = allowed and usage.allowed
             if mode in ("force", "refund") or (allowed and mode == "charge"):
-                for key, value, ttl in writes:
+                for key, state, ttl in writes:
                     data.pop(key, None)  # re-insert, so dict order is oldest-written first
-                    data[key] = (max(value, 0.0), now + ttl)
+                    data[key] = (state, now + ttl)
                 self._charges += 1
                 if self._charges % 1024 == 0 or len(data) > self._max_keys:
                     self._evict(now)
             return usages
 
     def _hit_gcra(self, checks: Sequence[Check], mode: Mode) -> list[Usage]:
-        # The default algorithm, without the generic read/write indirection: one stored
+        # The default algorithm, without the generic step indirection: one stored
         # value per limit, which expires exactly when the clock reaches it.
         data = self._data
         with self._lock:
@@ -105,13 +107,13 @@ class MemoryStorage:
             allowed = True
             for key, limit, cost in checks:
                 item = data.get(key)
-                usage, new_tat = gcra_step(limit, cost, now, 0.0 if item is None else item[0])
+                usage, new_tat = gcra_step(limit, cost, now, 0.0 if item is None else item[0][0])
                 usages.append(usage)
                 new_tats.append(new_tat)
                 allowed = allowed and usage.allowed
             if mode in ("force", "refund") or (allowed and mode == "charge"):
                 for (key, _, _), new_tat in zip(checks, new_tats, strict=True):
-                    data[key] = (new_tat, new_tat)
+                    data[key] = ((new_tat,), new_tat)
                 self._charges += 1
                 if self._charges % 1024 == 0 or len(data) > self._max_keys:
                     self._evict(now)
@@ -135,83 +137,6 @@ class MemoryStorage:
 
     def __len__(self) -> int:
         return len(self._data)
-
-
-# Every limit of a request in one script: one round trip, atomic, on Redis's own clock.
-# The arithmetic mirrors algorithms.py line for line.
-_SCRIPT = """
-local clock = redis.call('TIME')
-local now = tonumber(clock[1]) + tonumber(clock[2]) / 1000000
-local algorithm, mode = ARGV[1], ARGV[2]
--- A refund is a forced negative charge; counts never drop below 0.
-local sign = 1
-if mode == 'refund' then sign = -1 end
-local function read(key)
-  local value = redis.call('GET', key)
-  if value then return tonumber(value) end
-  return 0
-end
-local results, writes, all_allowed = {}, {}, true
-for i, key in ipairs(KEYS) do
-  local at = (i - 1) * 4 + 3
-  local amount, period = tonumber(ARGV[at]), tonumber(ARGV[at + 1])
-  local burst, cost = tonumber(ARGV[at + 2]), sign * tonumber(ARGV[at + 3])
-  local allowed, remaining, reset, retry = 0, 0, 0, 0
-  if algorithm == 'gcra' then
-    local interval = period / amount
-    local tat = math.max(read(key), now)
-    local new_tat = tat + interval * cost
-    local allow_at = tat + interval * (cost - burst)
-    if now >= allow_at then
-      allowed, remaining, reset = 1, math.floor((now - allow_at) / interval + 1e-9), new_tat - now
-    else
-      remaining = math.max(0, math.floor((now - (tat - interval * burst)) / interval + 1e-9))
-      reset, retry = tat - now, allow_at - now
-    end
-    writes[#writes + 1] = {key, new_tat, new_tat - now}
-  else
-    local window = math.floor(now / period)
-    local elapsed = now - window * period
-    local current_key = key .. ':' .. window
-    local current = read(current_key)
-    if algorithm == 'fixed-window' then
-      reset = period - elapsed
-      writes[#writes + 1] = {current_key, current + cost, reset}
-      if current + cost <= amount then
-        allowed, remaining = 1, amount - current - cost
-      else
-        remaining, retry = math.max(0, amount - current), reset
-      end
-    else
-      local previous = read(key .. ':' .. (window - 1))
-      local estimate = previous * (period - elapsed) / period + current
-      reset = period - elapsed
-      if current > 0 then reset = reset + period end
-      writes[#writes + 1] = {current_key, current + cost, 2 * period - elapsed}
-      if estimate + cost <= amount then
-        allowed, remaining = 1, math.floor(amount - estimate - cost + 1e-9)
-      else
-        if current + cost > amount or previous <= 0 then
-          retry = period - elapsed
-        else
-          retry = period * (1 - (amount - current - cost) / previous) - elapsed
-        end
-        retry = math.max(retry, 0.001)
-        remaining = math.max(0, math.floor(amount - estimate))
-      end
-    end
-  end
-  if allowed == 0 then all_allowed = false end
-  results[i] = {allowed, remaining, string.format('%.6f', reset), string.format('%.6f', retry)}
-end
-if mode == 'force' or mode == 'refund' or (all_allowed and mode == 'charge') then
-  for _, write in ipairs(writes) do
-    local ttl = math.max(1, math.ceil(write[3] * 1000))
-    redis.call('SET', write[1], string.format('%.6f', math.max(0, write[2])), 'PX', ttl)
-  end
-end
-return results
-"""
 
 
 _PAUSE_AFTER_ERROR = 1.0
@@ -241,6 +166,11 @@ def scan_pattern(prefix: str) -> str:
 class RedisStorage:
     """Counters in Redis, shared by every worker and host that uses the same server.
 
+    Each request is one ``EVALSHA`` of :data:`~.redis_script.SCRIPT`, sent on connections
+    of this storage's own (made by the client's pool, so every option of the URL applies)
+    without the per-command work of redis-py's generic path, which measured more than the
+    round trip itself: the command is packed here in one piece, and no pool is locked.
+
     :param url: ``redis://``, ``rediss://`` or ``unix://``.
     :param timeout: seconds to wait for a connection or an answer.
     :param client: a ready ``redis.Redis`` client to use instead of ``url``, such as the
@@ -252,6 +182,7 @@ class RedisStorage:
     ) -> None:
         redis = import_redis()
         self._errors: tuple[type[BaseException], ...] = (redis.RedisError, OSError)
+        self._no_script: type[BaseException] = redis.exceptions.NoScriptError
         self._algorithm = algorithm
         try:
             self._client = client or redis.Redis.from_url(
@@ -263,7 +194,13 @@ class RedisStorage:
             pool.connection_class(**pool.connection_kwargs)
         except (ValueError, TypeError) as e:
             raise ValueError(f"RATELIMIT_STORAGE_URI is not usable by redis-py: {e}") from None
-        self._script = self._client.register_script(_SCRIPT)
+        kwargs = pool.connection_kwargs
+        self._encoding: str = kwargs.get("encoding", "utf-8")
+        # The pool makes the connections (and holds to its max_connections); this storage
+        # keeps the idle ones.
+        self._make_connection: t.Callable[[], t.Any] = pool.make_connection
+        self._idle = _IdleConnections()
+        _AFTER_FORK.add(self._idle)
         self._pause_until = 0.0
 
     def hit(self, checks: Sequence[Check], mode: Mode = "charge") -> list[Usage]:
@@ -271,20 +208,59 @@ class RedisStorage:
             # Just failed: answer at once instead of making every request wait for the
             # timeout; try the server again when the pause is over.
             raise StorageError("Redis failed less than a second ago")
-        args: list[str | int] = [self._algorithm, mode]
-        for check in checks:
-            limit = check.limit
-            args += [limit.amount, limit.period, limit.burst, check.cost]
+        if not checks:
+            return []
+        count, arguments = packed_script_arguments(
+            self._algorithm, checks, mode, encoding=self._encoding
+        )
         try:
-            rows = self._script(keys=[check.key for check in checks], args=args)
+            reply = self._run_script(count, arguments)
         except self._errors as e:
             self._pause_until = time.monotonic() + _PAUSE_AFTER_ERROR
             raise StorageError(f"{type(e).__name__}: {e}") from e
         self._pause_until = 0.0
-        return [
-            Usage(bool(allowed), int(remaining), float(reset), float(retry))
-            for allowed, remaining, reset, retry in rows
-        ]
+        return usages_from_reply(reply)
+
+    def _run_script(self, count: int, arguments: bytes) -> t.Any:
+        """``EVALSHA`` the script; ``EVAL`` it when Redis does not have it (restarted,
+        ``SCRIPT FLUSH``), which also stores it for the next requests.
+
+        :param count: how many RESP bulk strings ``arguments`` holds.
+        """
+        # RESP: an array of bulk strings, of which the command and the script come first.
+        head = b"*%d\r\n" % (2 + count)
+        idle = self._idle
+        try:
+            connection = idle.connected.pop()
+        except IndexError:
+            try:
+                connection = idle.closed.pop()
+            except IndexError:
+                connection = self._make_connection()
+        else:
+            # What redis-py's pool checks before lending a connection: one the server
+            # closed (restart, idle timeout) is connected again, not failed on.
+            if _readable(connection):
+                connection.disconnect()
+        try:
+            if connection._sock is None:
+                # Connected here, not by the send: a Sentinel's connection finds the
+                # master in connect(), which the send would skip.
+                connection.connect()
+            connection.send_packed_command([head + _EVALSHA + arguments])
+            try:
+                reply = connection.read_response()
+            except self._no_script:
+                connection.send_packed_command([head + _EVAL + arguments])
+                reply = connection.read_response()
+        except BaseException:
+            # Whatever was left unread must not reach the next request on it; and the
+            # next one connects without first checking the dead socket.
+            connection.disconnect()
+            idle.closed.append(connection)
+            raise
+        idle.connected.append(connection)
+        return reply
 
     def reset(self, prefix: str) -> int:
         try:
@@ -292,6 +268,57 @@ class RedisStorage:
             return int(self._client.delete(*doomed)) if doomed else 0
         except self._errors as e:
             raise StorageError(f"{type(e).__name__}: {e}") from e
+
+
+_SCRIPT_BYTES = SCRIPT.encode()
+_EVALSHA = b"$7\r\nEVALSHA\r\n$40\r\n" + SCRIPT_SHA.encode() + b"\r\n"
+_EVAL = b"$4\r\nEVAL\r\n$%d\r\n%b\r\n" % (len(_SCRIPT_BYTES), _SCRIPT_BYTES)
+
+
+def _readable(connection: t.Any) -> bool:
+    """Whether an idle connection has something to read: the end of a connection the
+    server closed, or a reply nobody read. Either way it must not be reused as it is."""
+    sock = connection._sock
+    if sock is None:  # closed: it connects when used
+        return False
+    if _poll is None:  # Windows: the connection's own check
+        try:
+            return bool(connection.can_read())
+        except Exception:  # closed or broken: connect again
+            return True
+    poll = _poll()
+    poll.register(sock, select.POLLIN)
+    # Cheaper than the connection's can_read(), which in some redis-py versions makes
+    # three system calls and raises an exception when there is nothing to read.
+    return bool(poll.poll(0))
+
+
+_poll = getattr(select, "poll", None)
+
+
+class _IdleConnections:
+    """The idle connections of one :class:`RedisStorage`: a list's pop and append need no
+    lock. Those closed after an error are kept apart, to connect without a check."""
+
+    def __init__(self) -> None:
+        self.connected: list[t.Any] = []
+        self.closed: list[t.Any] = []
+
+
+_AFTER_FORK: weakref.WeakSet[_IdleConnections] = weakref.WeakSet()
+"""A child process must not share its parent's sockets: it closes its copy of each."""
+
+
+def _close_connections_after_fork() -> None:
+    for idle in list(_AFTER_FORK):
+        while idle.connected:
+            connection = idle.connected.pop()
+            connection.disconnect()  # in a child, closes without shutting the socket down
+            idle.closed.append(connection)
+
+
+if hasattr(os, "register_at_fork"):  # not on Windows
+    os.register_at_fork(after_in_child=_close_connections_after_fork)
 
 
 def open_storage(uri: str, algorithm: str, *, timeout: float, max_keys: int) -> Storage:
