@@ -4,14 +4,10 @@ fails, ``flask ratelimit reset``, and the URIs checked at ``init_app``."""
 
 from __future__ import annotations
 
-import json
 import re
-import subprocess
-import sys
 import textwrap
 import time
 import typing as t
-from concurrent.futures import ThreadPoolExecutor
 from uuid import uuid4
 
 import pytest
@@ -27,6 +23,7 @@ redis = pytest.importorskip("redis")
 if t.TYPE_CHECKING:
     from pathlib import Path
 
+    from flask.testing import FlaskClient
     from werkzeug.test import TestResponse
 
     from flask_plug.ratelimit.limits import Limit
@@ -96,12 +93,10 @@ def prefix(redis_cluster: RedisClusterServers) -> t.Iterator[str]:
         ("redis+clustr://h:7000", "must be 'memory://'"),
     ],
 )
-def test_a_bad_cluster_uri_fails_at_init_app_naming_the_key(uri: str, problem: str) -> None:
-    app = Flask(__name__)
-    app.config["RATELIMIT_STORAGE_URI"] = uri
-    with pytest.raises(ValueError, match="RATELIMIT_STORAGE_URI") as error:
-        RateLimiter(app)
-    assert problem in str(error.value)
+def test_a_bad_cluster_uri_fails_at_init_app_naming_the_key(
+    init_app_error: t.Callable[[str], str], uri: str, problem: str
+) -> None:
+    assert problem in init_app_error(uri)
 
 
 @pytest.mark.parametrize(
@@ -113,12 +108,10 @@ def test_a_bad_cluster_uri_fails_at_init_app_naming_the_key(uri: str, problem: s
         "redis://:s3cret@h:7000,h:7001",
     ],
 )
-def test_a_bad_cluster_uri_error_does_not_show_the_password(uri: str) -> None:
-    app = Flask(__name__)
-    app.config["RATELIMIT_STORAGE_URI"] = uri
-    with pytest.raises(ValueError, match="RATELIMIT_STORAGE_URI") as error:
-        RateLimiter(app)
-    assert "s3cret" not in str(error.value)
+def test_a_bad_cluster_uri_error_does_not_show_the_password(
+    init_app_error: t.Callable[[str], str], uri: str
+) -> None:
+    assert "s3cret" not in init_app_error(uri)
 
 
 @pytest.mark.parametrize(
@@ -182,7 +175,10 @@ def test_the_cluster_answers_as_memory_does(
 
 @pytest.mark.parametrize("slots", [1, 2, 3])
 def test_a_request_refused_by_one_slot_is_charged_to_none(
-    redis_cluster: RedisClusterServers, prefix: str, slots: int
+    redis_cluster: RedisClusterServers,
+    prefix: str,
+    slots: int,
+    requests_at_once: t.Callable[..., list[list[int]]],
 ) -> None:
     clients = _clients_on_distinct_nodes(redis_cluster, 3)
     # The small limit in the first slot; the shared ones in the others (or the first).
@@ -203,15 +199,7 @@ def test_a_request_refused_by_one_slot_is_charged_to_none(
     def shared_only() -> str:
         return "ok"
 
-    def hammer(path: str) -> list[int]:
-        client = app.test_client()
-        return [client.get(path).status_code for _ in range(6)]
-
-    with ThreadPoolExecutor(max_workers=8) as pool:
-        all_runs = [pool.submit(hammer, "/all") for _ in range(4)]
-        shared_runs = [pool.submit(hammer, "/shared") for _ in range(4)]
-        all_codes = [code for run in all_runs for code in run.result()]
-        shared_codes = [code for run in shared_runs for code in run.result()]
+    all_codes, shared_codes = requests_at_once(app, "/all", "/shared")
 
     assert set(all_codes) | set(shared_codes) <= {200, 429}
     all_ok, shared_ok = all_codes.count(200), shared_codes.count(200)
@@ -289,42 +277,12 @@ _WORKER = textwrap.dedent(
 
 
 def test_four_processes_on_the_cluster_allow_exactly_the_limit_per_client(
-    redis_cluster: RedisClusterServers, prefix: str, tmp_path: Path
+    redis_cluster: RedisClusterServers, prefix: str, run_workers: t.Callable[..., list[t.Any]]
 ) -> None:
     strategy = "gcra"  # the other strategies answer alike (see above)
     clients = _clients_on_distinct_nodes(redis_cluster, 3)
-    barrier = tmp_path / "barrier"
-    barrier.mkdir()
-    args = [redis_cluster.url(), prefix, strategy, ",".join(clients), "12", str(barrier)]
-    procs = [
-        subprocess.Popen(
-            [sys.executable, "-c", _WORKER, *args, str(i)],
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
-        for i in range(4)
-    ]
-    try:
-        deadline = time.monotonic() + 60
-        while len(list(barrier.glob("ready-*"))) < 4:
-            failed = [p for p in procs if p.poll() is not None]
-            if failed:
-                pytest.fail(f"a worker exited early: {failed[0].communicate()[1]}")
-            if time.monotonic() > deadline:
-                pytest.fail("workers did not get ready within 60 s")
-            time.sleep(0.01)
-        (barrier / "go").touch()
-        results = []
-        for proc in procs:
-            out, err = proc.communicate(timeout=120)
-            assert proc.returncode == 0, err
-            results.append(json.loads(out.strip().splitlines()[-1]))
-    finally:
-        for proc in procs:
-            if proc.poll() is None:
-                proc.kill()
-                proc.communicate()
+    args = [redis_cluster.url(), prefix, strategy, ",".join(clients), "12"]
+    results = run_workers(_WORKER, args, 4, 60)
 
     # 4 processes x 12 requests = 48 per client, 20 allowed: exactly, on every node.
     assert {name: sum(r[name] for r in results) for name in clients} == dict.fromkeys(clients, 20)
@@ -338,23 +296,32 @@ def test_four_processes_on_the_cluster_allow_exactly_the_limit_per_client(
 # --- slots that move, nodes that fail ------------------------------------------------------
 
 
-def test_counts_follow_a_slot_moved_to_another_node(
-    redis_cluster: RedisClusterServers, prefix: str
-) -> None:
-    [client_name] = _clients_on_distinct_nodes(redis_cluster, 1)
-    slot = redis_cluster.key_slot("{" + client_name + "}")
-    home = redis_cluster.node_for_slot(slot)
+def _one_client_on_one_node(
+    cluster: RedisClusterServers, prefix: str
+) -> tuple[FlaskClient, str, int, RedisServer, RedisServer]:
+    """A test client of an app that allows one client 5 requests an hour and denies when
+    storage fails; the client's name, the slot of its keys, the node that serves the slot,
+    and another node."""
+    [client_name] = _clients_on_distinct_nodes(cluster, 1)
+    slot = cluster.key_slot("{" + client_name + "}")
+    home = cluster.node_for_slot(slot)
     app = Flask(__name__)
     limiter = RateLimiter(
-        app, storage_uri=redis_cluster.url(), key_prefix=prefix, on_storage_error="deny"
+        app, storage_uri=cluster.url(), key_prefix=prefix, on_storage_error="deny"
     )
     app.add_url_rule(
         "/", "index", limiter.limit("5/hour", key_func=lambda: client_name)(lambda: "ok")
     )
-    client = app.test_client()
+    away = next(node for node in cluster.nodes if node is not home)
+    return app.test_client(), client_name, slot, home, away
+
+
+def test_counts_follow_a_slot_moved_to_another_node(
+    redis_cluster: RedisClusterServers, prefix: str
+) -> None:
+    client, client_name, slot, home, away = _one_client_on_one_node(redis_cluster, prefix)
     codes = [client.get("/").status_code for _ in range(3)]
 
-    away = next(node for node in redis_cluster.nodes if node is not home)
     redis_cluster.move_slot(slot, away)  # the app still thinks the slot is at home: MOVED
     try:
         codes += [client.get("/").status_code for _ in range(3)]
@@ -370,20 +337,9 @@ def test_counts_follow_a_slot_moved_to_another_node(
 def test_counts_follow_a_slot_while_it_migrates(
     redis_cluster: RedisClusterServers, prefix: str
 ) -> None:
-    [client_name] = _clients_on_distinct_nodes(redis_cluster, 1)
-    slot = redis_cluster.key_slot("{" + client_name + "}")
-    home = redis_cluster.node_for_slot(slot)
-    app = Flask(__name__)
-    limiter = RateLimiter(
-        app, storage_uri=redis_cluster.url(), key_prefix=prefix, on_storage_error="deny"
-    )
-    app.add_url_rule(
-        "/", "index", limiter.limit("5/hour", key_func=lambda: client_name)(lambda: "ok")
-    )
-    client = app.test_client()
+    client, _, slot, home, away = _one_client_on_one_node(redis_cluster, prefix)
     codes = [client.get("/").status_code for _ in range(2)]
 
-    away = next(node for node in redis_cluster.nodes if node is not home)
     # Halfway: the key has moved, the slot still belongs to its old node, which answers
     # ASK; redis-py asks the new node.
     redis_cluster.migrate_slot(slot, away)

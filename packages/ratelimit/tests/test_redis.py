@@ -9,13 +9,11 @@ import logging
 import os
 import re
 import shutil
-import socket
 import subprocess
 import sys
 import textwrap
 import time
 import typing as t
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from uuid import uuid4
 
@@ -26,6 +24,7 @@ from flask_plug.ratelimit import RateLimiter
 from flask_plug.ratelimit.limits import parse_limits
 from flask_plug.ratelimit.redis_script import SCRIPT_SHA
 from flask_plug.ratelimit.storage import Check, RedisStorage
+from flask_plug_testing import RedisServer
 
 redis = pytest.importorskip("redis")
 
@@ -97,84 +96,13 @@ def _remaining(response: TestResponse) -> dict[str, int]:
     return {name: r for name, (r, _) in _state(response).items()}
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-class RedisServer:
-    """A private ``redis-server`` on a fixed port, stopped and restarted at will."""
-
-    def __init__(self, binary: str, port: int, workdir: Path) -> None:
-        self.binary = binary
-        self.port = port
-        self.workdir = workdir
-        self.url = f"redis://127.0.0.1:{port}/0"
-        self._process: subprocess.Popen[bytes] | None = None
-
-    def start(self) -> None:
-        log = (self.workdir / "redis.log").open("ab")
-        with log:
-            self._process = subprocess.Popen(
-                [
-                    self.binary,
-                    "--port",
-                    str(self.port),
-                    "--bind",
-                    "127.0.0.1",
-                    "--save",
-                    "",
-                    "--appendonly",
-                    "no",
-                    "--daemonize",
-                    "no",
-                    "--dir",
-                    str(self.workdir),
-                ],
-                stdout=log,
-                stderr=subprocess.STDOUT,
-            )
-        deadline = time.monotonic() + 10
-        while not self._answers():
-            if self._process.poll() is not None or time.monotonic() > deadline:
-                self.stop()
-                text = (self.workdir / "redis.log").read_text(errors="replace")
-                pytest.fail(f"redis-server on port {self.port} did not start:\n{text}")
-            time.sleep(0.02)
-
-    def _answers(self) -> bool:
-        try:
-            with socket.create_connection(("127.0.0.1", self.port), timeout=0.5) as s:
-                s.sendall(b"PING\r\n")
-                return s.recv(64).startswith(b"+PONG")
-        except OSError:
-            return False
-
-    def stop(self) -> None:
-        process, self._process = self._process, None
-        if process is None:
-            return
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=10)
-
-
 @pytest.fixture
 def private_redis(tmp_path: Path) -> t.Iterator[RedisServer]:
     """A redis-server of this test's own, so nothing else touches it."""
-    binary = shutil.which("redis-server")
-    if binary is None:
+    if shutil.which("redis-server") is None:
         _unavailable("redis-server is not installed")
-    server = RedisServer(binary, _free_port(), tmp_path)
-    server.start()
-    try:
+    with RedisServer(tmp_path) as server:
         yield server
-    finally:
-        server.stop()
 
 
 # --- exact across processes ----------------------------------------------------------------
@@ -215,60 +143,13 @@ _WORKER = textwrap.dedent(
 )
 
 
-def _run_workers(
-    url: str, prefix: str, strategy: str, processes: int, requests: int, barrier: Path
-) -> list[dict[str, int]]:
-    """Start ``processes`` interpreters, release them together, return their counts."""
-    barrier.mkdir()
-    procs = [
-        subprocess.Popen(
-            [
-                sys.executable,
-                "-c",
-                _WORKER,
-                url,
-                prefix,
-                strategy,
-                str(requests),
-                str(barrier),
-                str(i),
-            ],
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
-        for i in range(processes)
-    ]
-    try:
-        deadline = time.monotonic() + 30
-        while len(list(barrier.glob("ready-*"))) < processes:
-            failed = [p for p in procs if p.poll() is not None]
-            if failed:
-                pytest.fail(f"a worker exited early: {failed[0].communicate()[1]}")
-            if time.monotonic() > deadline:
-                pytest.fail("workers did not get ready within 30 s")
-            time.sleep(0.01)
-        (barrier / "go").touch()
-        results = []
-        for proc in procs:
-            out, err = proc.communicate(timeout=60)
-            assert proc.returncode == 0, err
-            results.append(json.loads(out.strip().splitlines()[-1]))
-        return results
-    finally:
-        for proc in procs:
-            if proc.poll() is None:
-                proc.kill()
-                proc.communicate()
-
-
 @pytest.mark.parametrize("strategy", ["gcra", "fixed-window"])
 def test_four_processes_sharing_redis_allow_exactly_the_limit_in_total(
-    redis_url: str, prefix: str, strategy: str, tmp_path: Path
+    redis_url: str, prefix: str, strategy: str, run_workers: t.Callable[..., list[t.Any]]
 ) -> None:
     if strategy == "fixed-window":
         _clear_of_window_edge(redis_url, 3600, margin=30)
-    results = _run_workers(redis_url, prefix, strategy, 4, 60, tmp_path / "barrier")
+    results = run_workers(_WORKER, [redis_url, prefix, strategy, "60"], 4, 30)
 
     assert sum(r["200"] for r in results) == 100
     assert sum(r["429"] for r in results) == 4 * 60 - 100
@@ -280,7 +161,10 @@ def test_four_processes_sharing_redis_allow_exactly_the_limit_in_total(
 
 @pytest.mark.parametrize("strategy", STRATEGIES)
 def test_a_request_refused_by_one_limit_is_charged_to_none(
-    redis_url: str, prefix: str, strategy: str
+    redis_url: str,
+    prefix: str,
+    strategy: str,
+    requests_at_once: t.Callable[..., list[list[int]]],
 ) -> None:
     if strategy != "gcra":
         _clear_of_window_edge(redis_url, 3600, margin=10)
@@ -298,15 +182,7 @@ def test_a_request_refused_by_one_limit_is_charged_to_none(
     def big_only() -> str:
         return "ok"
 
-    def hammer(path: str) -> list[int]:
-        client = app.test_client()
-        return [client.get(path).status_code for _ in range(6)]
-
-    with ThreadPoolExecutor(max_workers=8) as pool:
-        both_runs = [pool.submit(hammer, "/both") for _ in range(4)]
-        big_runs = [pool.submit(hammer, "/big-only") for _ in range(4)]
-        both_codes = [code for run in both_runs for code in run.result()]
-        big_codes = [code for run in big_runs for code in run.result()]
+    both_codes, big_codes = requests_at_once(app, "/both", "/big-only")
 
     assert set(both_codes) | set(big_codes) <= {200, 429}
     both_ok, big_ok = both_codes.count(200), big_codes.count(200)
@@ -473,6 +349,7 @@ _FORKED = textwrap.dedent(
     import os, sys
     from flask_plug.ratelimit.limits import parse_limits
     from flask_plug.ratelimit.storage import Check, RedisStorage
+from flask_plug_testing import RedisServer
 
     store = RedisStorage("fixed-window", sys.argv[1], timeout=5.0)
     limits = parse_limits("100000/hour; 200000/hour", "t")

@@ -194,7 +194,29 @@ class TLSFiles:
         return ssl.create_default_context(cafile=str(self.ca))
 
 
-class RedisServer:
+class _StartedInWith:
+    """``with`` starts it, and stops it at the end of the block."""
+
+    def start(self) -> None:
+        raise NotImplementedError
+
+    def stop(self) -> None:
+        raise NotImplementedError
+
+    def __enter__(self) -> Self:
+        self.start()
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+
+class RedisServer(_StartedInWith):
     """One ``redis-server`` on a port of 127.0.0.1, to start, stop or kill at any moment.
 
     :param workdir: its directory, for its log (``<name>.log``) and configuration.
@@ -324,20 +346,8 @@ class RedisServer:
         process.kill()
         process.wait(timeout=10)
 
-    def __enter__(self) -> Self:
-        self.start()
-        return self
 
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
-
-
-class RedisClusterServers:
+class RedisClusterServers(_StartedInWith):
     """A Redis Cluster of ``masters`` masters and no replicas, on free ports of 127.0.0.1,
     the slots spread evenly by ``redis-cli --cluster create``.
 
@@ -492,20 +502,8 @@ class RedisClusterServers:
         for node in self.nodes:
             node.stop()
 
-    def __enter__(self) -> Self:
-        self.start()
-        return self
 
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
-
-
-class RedisSentinelServers:
+class RedisSentinelServers(_StartedInWith):
     """A master and one replica, watched by three Sentinels as ``service``, on free ports
     of 127.0.0.1. A master that stops answering is declared down after ``down_after_ms``
     (two Sentinels must agree), so a failover takes a few seconds.
@@ -687,18 +685,6 @@ class RedisSentinelServers:
         """Stop the Sentinels, then the servers."""
         for server in (*self.sentinels, *self.servers):
             server.stop()
-
-    def __enter__(self) -> Self:
-        self.start()
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
 
 
 def _promotable(state: dict[str, str], replica: RedisServer) -> bool:

@@ -186,44 +186,33 @@ class LimiterState:
         refused: list[int],
     ) -> Response:
         """The answer to a refused request: an ``on_breach`` function's response, else
-        :exc:`RateLimitExceeded` for the limit with the longest wait."""
+        :exc:`RateLimitExceeded` for the limit with the longest wait. The functions asked:
+        each group's own ``on_breach`` with its refused limit that has the longest wait,
+        then the app's with the request's worst."""
         worst = max(refused, key=lambda i: usages[i].retry_after)
         if plan.on_breach:
-            answer = answer_breach(self._breaches(plan, checks, counted, usages, refused, worst))
+
+            def breach(i: int) -> Breach:
+                index = counted[i]
+                key_func = plan.groups[plan.group_of[index]].key_func
+                return Breach(
+                    checks[i].limit.text, plan.labels[index], key_func(), usages[i].retry_after
+                )
+
+            by_group: dict[int, int] = {}
+            for i in sorted(refused, key=lambda i: -usages[i].retry_after):
+                by_group.setdefault(plan.group_of[counted[i]], i)
+            callbacks: list[tuple[OnBreach, Breach]] = []
+            for group_index, i in sorted(by_group.items()):
+                callback = plan.groups[group_index].on_breach
+                if callback is not None:
+                    callbacks.append((callback, breach(i)))
+            if self.settings.on_breach is not None:
+                callbacks.append((self.settings.on_breach, breach(worst)))
+            answer = answer_breach(callbacks)
             if answer is not None:
                 return answer
         raise RateLimitExceeded(checks[worst].limit.text, usages[worst].retry_after)
-
-    def _breaches(
-        self,
-        plan: Plan,
-        checks: list[Check],
-        counted: list[int],
-        usages: list[Usage],
-        refused: list[int],
-        worst: int,
-    ) -> list[tuple[OnBreach, Breach]]:
-        """Each group's own ``on_breach`` with its refused limit that has the longest wait,
-        then the app's with the request's worst."""
-
-        def breach(i: int) -> Breach:
-            index = counted[i]
-            key_func = plan.groups[plan.group_of[index]].key_func
-            return Breach(
-                checks[i].limit.text, plan.labels[index], key_func(), usages[i].retry_after
-            )
-
-        by_group: dict[int, int] = {}
-        for i in sorted(refused, key=lambda i: -usages[i].retry_after):
-            by_group.setdefault(plan.group_of[counted[i]], i)
-        callbacks = []
-        for group_index, i in sorted(by_group.items()):
-            callback = plan.groups[group_index].on_breach
-            if callback is not None:
-                callbacks.append((callback, breach(i)))
-        if self.settings.on_breach is not None:
-            callbacks.append((self.settings.on_breach, breach(worst)))
-        return callbacks
 
     def _check_deducting(
         self, plan: Plan, checks: list[Check], counted: list[int], req: Request

@@ -240,7 +240,7 @@ def _groups(
     groups = []
     if not specs:
         if settings.default:
-            groups.append(_default_group(settings, route + options))
+            groups.append(_settings_group(settings, f"}}:{route}{options}:", application=False))
     for spec in specs:
         if spec.methods is None or method in spec.methods:
             if spec.scope is None and spec.methods is not None:
@@ -263,37 +263,29 @@ def _groups(
                 )
             )
     if settings.application:
-        groups.append(_application_group(settings, options))
+        groups.append(_settings_group(settings, f"{_APP_TAIL}{options}:", application=True))
     return tuple(groups)
 
 
-def _default_group(settings: LimiterSettings, counter: str) -> Group:
-    """``counter`` names the counts in storage: the route, or ``<unmatched>``."""
-    default = settings.default
+def _settings_group(settings: LimiterSettings, tail_head: str, *, application: bool) -> Group:
+    """The app's default limits, or with ``application`` its application-wide ones; for the
+    default, ``tail_head`` names the route (or ``<unmatched>``) the counts are for."""
+    if application:
+        name, limits, cost = APP_SCOPE, settings.application, settings.application_cost
+        exempt_when = settings.application_exempt_when
+        deduct_when = settings.application_deduct_when
+    else:
+        name, limits, cost = "default", settings.default, settings.default_cost
+        exempt_when, deduct_when = settings.default_exempt_when, settings.default_deduct_when
     return _group(
-        "default",
-        f"}}:{counter}:",
-        () if callable(default) else default,
-        default if callable(default) else None,
+        name,
+        tail_head,
+        () if callable(limits) else limits,
+        limits if callable(limits) else None,
         key_func=settings.key_func,
-        cost=settings.default_cost,
-        exempt_when=settings.default_exempt_when,
-        deduct_when=settings.default_deduct_when,
-        on_storage_error=settings.on_storage_error,
-    )
-
-
-def _application_group(settings: LimiterSettings, options: str) -> Group:
-    application = settings.application
-    return _group(
-        APP_SCOPE,
-        f"{_APP_TAIL}{options}:",
-        () if callable(application) else application,
-        application if callable(application) else None,
-        key_func=settings.key_func,
-        cost=settings.application_cost,
-        exempt_when=settings.application_exempt_when,
-        deduct_when=settings.application_deduct_when,
+        cost=cost,
+        exempt_when=exempt_when,
+        deduct_when=deduct_when,
         on_storage_error=settings.on_storage_error,
     )
 
