@@ -349,7 +349,6 @@ _FORKED = textwrap.dedent(
     import os, sys
     from flask_plug.ratelimit.limits import parse_limits
     from flask_plug.ratelimit.storage import Check, RedisStorage
-from flask_plug_testing import RedisServer
 
     store = RedisStorage("fixed-window", sys.argv[1], timeout=5.0)
     limits = parse_limits("100000/hour; 200000/hour", "t")
