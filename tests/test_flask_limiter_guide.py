@@ -93,7 +93,8 @@ def guide_app(monkeypatch: pytest.MonkeyPatch) -> t.Iterator[Flask]:
 def test_five_logins_then_the_handlers_answer(guide_app: Flask) -> None:
     text = " ".join(guide().split())
     assert "Each allowed five logins and refused the sixth with 429." in text
-    [body] = re.findall(r"the rest of the current minute, 29 seconds in that run, with `(.*?)`", text)
+    shown_in = r"the rest of the current minute, 29 seconds in that run, with `(.*?)`"
+    [body] = re.findall(shown_in, text)
     shown = json.loads(body)
 
     client = guide_app.test_client()
