@@ -14,8 +14,9 @@ import pytest
 from flask import Flask, request
 
 from flask_plug.ratelimit import RateLimiter
+from flask_plug.ratelimit.backends import open_storage
 from flask_plug.ratelimit.limits import parse_limits
-from flask_plug.ratelimit.storage import Check, open_storage
+from flask_plug.ratelimit.storage import Check
 from flask_plug_testing import RedisClusterServers, TLSFiles
 
 redis = pytest.importorskip("redis")

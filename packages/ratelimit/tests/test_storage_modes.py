@@ -6,8 +6,9 @@ from __future__ import annotations
 
 import pytest
 
+from flask_plug.ratelimit.backends import open_storage
 from flask_plug.ratelimit.limits import parse_limits
-from flask_plug.ratelimit.storage import Check, open_storage
+from flask_plug.ratelimit.storage import Check
 
 STRATEGIES = ["gcra", "fixed-window", "sliding-window"]
 

@@ -6,6 +6,7 @@ import typing as t
 from collections.abc import Callable, Iterable
 
 from ._state import EXTENSION_KEY, LimiterState
+from .backends import open_storage
 from .cli import ratelimit_cli
 from .limits import parse_limits
 from .middleware import HeadersMiddleware
@@ -19,7 +20,6 @@ from .plan import (
     set_ratelimit_metadata,
 )
 from .settings import LimiterOptions, plain_function, resolve
-from .storage import open_storage
 from .workers import worker_processes
 
 if t.TYPE_CHECKING:

@@ -16,7 +16,6 @@ from collections.abc import Sequence
 
 from .algorithms import STEPS, State, Usage, gcra_step
 from .redis_script import SCRIPT, SCRIPT_SHA, packed_script_arguments, usages_from_reply
-from .redis_urls import parse_storage_url
 
 if t.TYPE_CHECKING:
     from .limits import Limit
@@ -319,22 +318,3 @@ def _close_connections_after_fork() -> None:
 
 if hasattr(os, "register_at_fork"):  # not on Windows
     os.register_at_fork(after_in_child=_close_connections_after_fork)
-
-
-def open_storage(uri: str, algorithm: str, *, timeout: float, max_keys: int) -> Storage:
-    """The storage named by ``uri``: ``memory://``, or a Redis URL of one server, of a
-    Redis Cluster's nodes or of Sentinels (see :data:`.redis_urls.SCHEMES`)."""
-    if uri == "memory://":
-        return MemoryStorage(algorithm, max_keys=max_keys)
-    url = parse_storage_url(uri)
-    if url.topology == "cluster":
-        from .cluster import RedisClusterStorage
-
-        return RedisClusterStorage(algorithm, url, timeout=timeout)
-    if url.topology == "sentinel":
-        from .sentinel import sentinel_master
-
-        return RedisStorage(
-            algorithm, timeout=timeout, client=sentinel_master(url, timeout=timeout)
-        )
-    return RedisStorage(algorithm, url.server_url, timeout=timeout)
