@@ -267,7 +267,8 @@ def send(server: Gunicorn, method: str, path: str) -> int:
 
 
 def directory_size(path: Path) -> int:
-    return sum(file.stat().st_size for file in path.iterdir())
+    """The size of prometheus_client's files (the dashboard's history grows with time)."""
+    return sum(file.stat().st_size for file in path.glob("*.db"))
 
 
 def test_random_methods_and_paths_do_not_grow_the_multiprocess_files(
@@ -296,3 +297,73 @@ def test_random_methods_and_paths_do_not_grow_the_multiprocess_files(
     assert methods == {"GET", "PROPFIND", "other"}
     assert set(summary["endpoints"]) == {"hit", "dav", "<unmatched>"}
     assert steady_gunicorn.stop() == 0, steady_gunicorn.log()
+
+
+HISTORY_INTERVAL = 0.5
+
+
+@pytest.fixture
+def history_gunicorn(tmp_path: Path) -> t.Iterator[Gunicorn]:
+    """Two workers replaced as they go, forked from a master that imported the app
+    (``preload_app``); a history interval of half a second."""
+    server = Gunicorn(tmp_path, workers=2)
+    app_module = APP_MODULE.replace(
+        "Stats(app)", f"Stats(app, history_interval={HISTORY_INTERVAL})"
+    )
+    assert app_module != APP_MODULE
+    (tmp_path / "mp_app.py").write_text(app_module)
+    with (tmp_path / "gunicorn_conf.py").open("a") as conf:
+        conf.write("preload_app = True\n")
+    yield from serve(server)
+
+
+def history_points(server: Gunicorn) -> list[dict[str, t.Any]]:
+    status, body = get(f"{server.url}/admin/stats")
+    assert status == 200, body
+    points: list[dict[str, t.Any]] = json.loads(body)["history"]["points"]
+    return points
+
+
+def wait_for(condition: t.Callable[[], bool], server: Gunicorn) -> None:
+    deadline = time.monotonic() + 15
+    while not condition():
+        assert time.monotonic() < deadline, server.log()
+        time.sleep(0.05)
+
+
+def test_history_adds_up_every_worker_and_outlives_replaced_ones(
+    history_gunicorn: Gunicorn,
+) -> None:
+    server = history_gunicorn
+    shared = server.multiproc_dir / "flask_plug_stats_flask_http_history.json"
+    wait_for(shared.exists, server)  # sampled after the start-up probe's response
+
+    pids = set()
+    for _ in range(4):
+        for _ in range(30):
+            status, pid = get(f"{server.url}/hit")
+            assert status == 200
+            pids.add(pid)
+        time.sleep(HISTORY_INTERVAL)
+    assert len(pids) > 2  # workers were replaced (--max-requests)
+    last = math.floor(time.time() / HISTORY_INTERVAL)
+    wait_for(lambda: time.time() >= (last + 1) * HISTORY_INTERVAL, server)
+
+    # Whichever worker answers has it all, the replaced workers' requests included.
+    first, second = history_points(server), history_points(server)
+    assert sum(point["requests"] for point in first) == 120, first
+    common = {p["start"] for p in first} & {p["start"] for p in second}
+    assert [p for p in first if p["start"] in common] == [p for p in second if p["start"] in common]
+    assert sum(1 for point in first if point["requests"]) >= 4
+    assert all(point["errors"] == 0 for point in first)
+
+    # A history file spoilt from outside is logged, replaced at the next sample, and no
+    # request fails on it.
+    shared.write_text("not json")
+    assert history_points(server) == []
+    wait_for(
+        lambda: get(f"{server.url}/hit")[0] == 200 and shared.read_text() != "not json", server
+    )
+    assert isinstance(json.loads(shared.read_text()), list)
+    assert server.stop() == 0, server.log()
+    assert "is unreadable; it is replaced at the next sample" in server.log()

@@ -17,6 +17,7 @@ if t.TYPE_CHECKING:
     from werkzeug.wrappers import Response
 
     from .extension import Stats
+    from .history import History
     from .settings import StatsSettings
 
 EXTENSION_KEY = "flask-plug-stats"
@@ -48,6 +49,9 @@ def get_state(app: Flask) -> StatsState:
 
 class StatsState:
     """The settings, metrics and caches of :class:`Stats` on one app."""
+
+    history: History
+    """The dashboard's history, set by :meth:`Stats.init_app`."""
 
     def __init__(self, stats: Stats, settings: StatsSettings) -> None:
         self.stats = stats

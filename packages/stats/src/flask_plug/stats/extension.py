@@ -8,6 +8,7 @@ import typing as t
 from flask import got_request_exception, request, request_finished
 
 from ._state import EXTENSION_KEY, StatsState
+from .history import open_history
 from .middleware import StatsMiddleware
 from .settings import AccessCheck, StatsOptions, resolve
 from .views import blueprint
@@ -71,6 +72,7 @@ class Stats:
             )
         settings = resolve(app, {**self._options, **options})
         state = StatsState(self, settings)
+        state.history = open_history(settings, state.metrics, app.logger)
         app.extensions[EXTENSION_KEY] = state
         app.register_blueprint(blueprint, url_prefix=settings.url_prefix)
         got_request_exception.connect(state.count_exception, app, weak=False)

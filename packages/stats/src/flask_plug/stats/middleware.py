@@ -5,6 +5,8 @@ from __future__ import annotations
 import typing as t
 from time import perf_counter
 
+from werkzeug.wsgi import ClosingIterator
+
 from ._state import STARTED
 
 if t.TYPE_CHECKING:
@@ -22,11 +24,17 @@ class StatsMiddleware:
         self.wsgi_app = wsgi_app
         self._state = state
         self._in_flight = state.metrics.in_flight
+        self._history = state.history
 
     def __call__(
         self, environ: WSGIEnvironment, start_response: StartResponse
     ) -> t.Iterable[bytes]:
         started = environ[STARTED] = perf_counter()
+        history = self._history
+        after_response = None
+        if started >= history.due:  # the first request of an interval
+            after_response = history.tick()
+            started = environ[STARTED] = perf_counter()  # the sample is not its time
         state = self._state
 
         def counted_start_response(
@@ -38,6 +46,7 @@ class StatsMiddleware:
         gauge = self._in_flight
         gauge.inc()
         try:
-            return self.wsgi_app(environ, counted_start_response)
+            body = self.wsgi_app(environ, counted_start_response)
         finally:
             gauge.dec()
+        return body if after_response is None else ClosingIterator(body, after_response)

@@ -18,6 +18,8 @@ AccessCheck = t.Callable[[], bool]
 # Prometheus's metric name syntax, ASCII only: str.isalnum() also took "1abc" and "é",
 # which the exposition then mangled.
 _METRIC_PREFIX = re.compile(r"[a-zA-Z_:][a-zA-Z0-9_:]*", re.ASCII)
+# A week of one-minute samples; far more is a typo, and would cost memory in every worker.
+MAX_SAMPLES = 10_080
 
 
 class StatsOptions(t.TypedDict, total=False):
@@ -28,6 +30,8 @@ class StatsOptions(t.TypedDict, total=False):
     buckets: t.Sequence[float]
     metric_prefix: str
     access: AccessCheck
+    history_interval: float
+    history_samples: int
 
 
 @dataclass(frozen=True)
@@ -45,6 +49,10 @@ class StatsSettings:
     (``STATS_ACCESS``)."""
     metric_prefix: str
     """Prefix of the Prometheus metric names (``STATS_METRIC_PREFIX``)."""
+    history_interval: float
+    """Seconds between two samples of the dashboard's history (``STATS_HISTORY_INTERVAL``)."""
+    history_samples: int
+    """How many intervals the history keeps; ``0`` keeps none (``STATS_HISTORY_SAMPLES``)."""
 
 
 class _Config:
@@ -104,6 +112,8 @@ def resolve(app: Flask, options: Mapping[str, t.Any]) -> StatsSettings:
         buckets=_buckets(config, "buckets"),
         access=_access(config, "access"),
         metric_prefix=_metric_prefix(config, "metric_prefix"),
+        history_interval=_history_interval(config, "history_interval"),
+        history_samples=_history_samples(config, "history_samples"),
     )
 
 
@@ -143,3 +153,26 @@ def _metric_prefix(config: _Config, option: str) -> str:
             f" and :, not starting with a digit (like 'flask_http'), got {prefix!r}"
         )
     return prefix
+
+
+def _history_interval(config: _Config, option: str) -> float:
+    interval = config.value(option, 10.0)
+    if (
+        isinstance(interval, bool)
+        or not isinstance(interval, (int, float))
+        or not (0 < interval < math.inf)
+    ):
+        raise ValueError(
+            f"{config.key(option)} must be a positive number of seconds (like 10), got {interval!r}"
+        )
+    return float(interval)
+
+
+def _history_samples(config: _Config, option: str) -> int:
+    samples = config.value(option, 180)
+    if isinstance(samples, bool) or not isinstance(samples, int) or not 0 <= samples <= MAX_SAMPLES:
+        raise ValueError(
+            f"{config.key(option)} must be a whole number from 0 (no history) to {MAX_SAMPLES},"
+            f" got {samples!r}"
+        )
+    return samples

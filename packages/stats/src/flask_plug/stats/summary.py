@@ -7,7 +7,9 @@ import typing as t
 from collections import defaultdict
 
 if t.TYPE_CHECKING:
-    from prometheus_client import CollectorRegistry
+    from collections.abc import Iterable
+
+    from prometheus_client.metrics_core import Metric
 
 
 def quantile(q: float, buckets: list[tuple[float, float]]) -> float | None:
@@ -28,9 +30,9 @@ def quantile(q: float, buckets: list[tuple[float, float]]) -> float | None:
     return None
 
 
-def summarise(registry: CollectorRegistry, prefix: str) -> dict[str, t.Any]:
+def summarise(families: Iterable[Metric], prefix: str) -> dict[str, t.Any]:
     """``{"endpoints": {name: {count, errors, error_rate, mean, p50, p95, p99, statuses,
-    collectors}}, "in_flight": n}`` from the registry's current samples.
+    collectors}}, "in_flight": n}`` from a registry's metric ``families``.
 
     Every key comes from a label value, so this stays as small as the registry: endpoints
     are URL rules (one ``<unmatched>`` for the rest), statuses are 100-599 or ``other``."""
@@ -39,7 +41,7 @@ def summarise(registry: CollectorRegistry, prefix: str) -> dict[str, t.Any]:
     )
     buckets: dict[str, dict[float, float]] = defaultdict(lambda: defaultdict(float))
     in_flight = 0.0
-    for family in registry.collect():
+    for family in families:
         for sample in family.samples:
             labels = sample.labels
             name = sample.name

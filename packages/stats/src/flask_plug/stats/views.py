@@ -27,9 +27,12 @@ def check_access() -> None:
 @blueprint.get("")
 def summary() -> dict[str, t.Any]:
     """Per endpoint: count, errors, error rate, mean and p50/p95/p99 seconds, statuses,
-    custom collector totals."""
+    custom collector totals; and the history, one point per interval."""
     state = get_state(current_app)
-    return summarise(state.metrics.read_registry(), state.prefix)
+    families = list(state.metrics.read_registry().collect())
+    result = summarise(families, state.prefix)
+    result["history"] = state.history.report(families)
+    return result
 
 
 @blueprint.get("/dashboard")
