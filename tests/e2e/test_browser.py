@@ -120,7 +120,7 @@ def test_login_use_the_app_and_log_out(live_demo: LiveDemo, visit: Visit) -> Non
 
 def test_stats_dashboard_for_admin_only(live_demo: LiveDemo, visit: Visit) -> None:
     demo, page = live_demo, visit.page
-    # A fake clock drives the dashboard's refresh timer: the rate chart needs two refreshes.
+    # A fake clock drives the dashboard's refresh timer: two refreshes without waiting.
     page.clock.install()
     # Some traffic first: pages, the API, a 404, a refused post.
     for path in ("/", "/api/notes", "/api/notes", "/cors", "/nowhere"):
@@ -138,7 +138,6 @@ def test_stats_dashboard_for_admin_only(live_demo: LiveDemo, visit: Visit) -> No
     page.wait_for_selector("#endpoints tr")
     page.clock.run_for(5_000)
     page.clock.run_for(5_000)
-    page.wait_for_selector("#rate-chart polyline", state="attached")
     rows = page.eval_on_selector_all(
         "#endpoints tr", "rows => rows.map(r => [...r.cells].map(c => c.textContent))"
     )
@@ -147,7 +146,12 @@ def test_stats_dashboard_for_admin_only(live_demo: LiveDemo, visit: Visit) -> No
     assert counts["demo.add_note"] >= 1
     assert counts["demo.home"] >= 1
     assert counts["<unmatched>"] >= 1
-    assert page.locator("#rate-chart polyline").count() == 1
+    # The rate chart draws the server's history, whose first 10 s interval may not have
+    # ended yet: then it says so.
+    rate_chart = page.locator("#rate-chart")
+    assert rate_chart.locator("path.requests").count() == 1 or "Collecting" in (
+        rate_chart.text_content() or ""
+    )
     assert page.locator("#latency-chart rect").count() > len(counts)
     assert "requests" in (page.text_content("#status") or "")
     assert visit.errors == []

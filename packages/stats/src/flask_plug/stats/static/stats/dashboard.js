@@ -7,7 +7,6 @@ const COLORS = ["#3366cc", "#dc3912", "#ff9900", "#109618", "#990099", "#0099c6"
 const body = document.body;
 const summaryUrl = body.dataset.summaryUrl;
 const refreshMs = Number(body.dataset.refreshSeconds) * 1000;
-const history = [];  // [{time, total}] for the rate chart
 
 function el(name, attrs, text) {
   const node = document.createElementNS(SVG, name);
@@ -24,29 +23,52 @@ function ms(seconds) {
   return seconds === null || seconds === undefined ? "–" : (seconds * 1000).toFixed(1);
 }
 
-function drawRate(svg) {
+function number(value) {
+  return value.toFixed(value >= 100 || value === 0 ? 0 : value >= 10 ? 1 : 2);
+}
+
+function clock(seconds) {
+  return new Date(seconds * 1000).toLocaleTimeString();
+}
+
+// Lines over the server's history, one point per interval; a gap where a value is null
+// (no request in that interval has no percentile).
+function drawLines(svg, points, interval, floor, series) {
   clear(svg);
-  const width = 600, height = 160, left = 40, bottom = 20;
-  const rates = history.slice(1).map((point, i) => ({
-    time: point.time,
-    rate: (point.total - history[i].total) / ((point.time - history[i].time) / 1000),
-  }));
-  const top = Math.max(1, ...rates.map((r) => r.rate));
+  const width = 600, height = 180, left = 44, right = 8, top = 10, bottom = 40;
+  const values = points.flatMap((p) => series.map((s) => s.value(p))).filter((v) => v !== null);
+  const high = Math.max(floor, ...values);
+  const y = (v) => height - bottom - (v / high) * (height - bottom - top);
   for (const fraction of [0, 0.5, 1]) {
-    const y = height - bottom - fraction * (height - bottom - 10);
-    svg.append(el("line", { x1: left, x2: width, y1: y, y2: y, class: "grid" }));
-    svg.append(el("text", { x: 2, y: y + 4 }, (top * fraction).toFixed(1)));
+    svg.append(el("line", { x1: left, x2: width - right, y1: y(high * fraction), y2: y(high * fraction), class: "grid" }));
+    svg.append(el("text", { x: 2, y: y(high * fraction) + 4 }, number(high * fraction)));
   }
-  if (rates.length < 2) {
-    svg.append(el("text", { x: left + 10, y: 40 }, "Collecting… the rate appears after two refreshes."));
+  if (points.length === 0) {
+    svg.append(el("text", { x: left + 10, y: 40 }, `Collecting… a point is added as each ${interval} s interval ends.`));
     return;
   }
-  const step = (width - left) / Math.max(1, rates.length - 1);
-  const points = rates.map((r, i) => {
-    const y = height - bottom - (r.rate / top) * (height - bottom - 10);
-    return `${left + i * step},${y}`;
+  const step = (width - left - right) / Math.max(1, points.length - 1);
+  const x = (i) => (points.length === 1 ? width - right : left + i * step);
+  series.forEach((s) => {
+    let d = "", drawing = false;
+    points.forEach((p, i) => {
+      const v = s.value(p);
+      if (v === null) { drawing = false; return; }
+      d += `${drawing ? "L" : "M"}${x(i).toFixed(1)} ${y(v).toFixed(1)} `;
+      // A lone point is drawn as a dot: a zero-length line with round caps.
+      if (!drawing && (i + 1 === points.length || s.value(points[i + 1]) === null)) d += "l0 0 ";
+      drawing = true;
+    });
+    svg.append(el("path", { d, class: `series ${s.name}`, stroke: s.color, fill: "none", "stroke-width": 2, "stroke-linecap": "round" }));
   });
-  svg.append(el("polyline", { points: points.join(" "), fill: "none", stroke: COLORS[0], "stroke-width": 2 }));
+  const first = points[0].start, last = points[points.length - 1].start + interval;
+  svg.append(el("text", { x: left, y: height - bottom + 14 }, clock(first)));
+  svg.append(el("text", { x: width - right, y: height - bottom + 14, "text-anchor": "end" }, clock(last)));
+  series.forEach((s, j) => {
+    const lx = left + 130 + j * 110, ly = height - 12;
+    svg.append(el("rect", { x: lx, y: ly - 9, width: 10, height: 10, fill: s.color }));
+    svg.append(el("text", { x: lx + 14, y: ly, class: "legend" }, s.label));
+  });
 }
 
 function frame(svg, rows, rowHeight, legend, colorOf) {
@@ -104,12 +126,24 @@ function drawStatuses(svg, rows, statuses) {
   });
 }
 
+function share(part, whole) {
+  return whole ? ((100 * part) / whole).toFixed(1) + "%" : "–";
+}
+
 function render(data) {
   const endpoints = Object.entries(data.endpoints);
   const total = endpoints.reduce((sum, [, e]) => sum + e.count, 0);
-  history.push({ time: Date.now(), total });
-  if (history.length > 61) history.shift();
-  drawRate(document.getElementById("rate-chart"));
+  const { interval, points } = data.history;
+  drawLines(document.getElementById("rate-chart"), points, interval, 1, [
+    { name: "requests", label: "requests/s", color: COLORS[0], value: (p) => p.requests / interval },
+    { name: "errors", label: "5xx/s", color: COLORS[1], value: (p) => p.errors / interval },
+  ]);
+  const inMs = (name) => (p) => (p[name] === null ? null : p[name] * 1000);
+  drawLines(document.getElementById("latency-history-chart"), points, interval, 1, [
+    { name: "p50", label: "p50", color: COLORS[0], value: inMs("p50") },
+    { name: "p95", label: "p95", color: COLORS[1], value: inMs("p95") },
+    { name: "p99", label: "p99", color: COLORS[2], value: inMs("p99") },
+  ]);
   drawLatency(
     document.getElementById("latency-chart"),
     endpoints.map(([name, e]) => ({ label: name, values: { p50: e.p50 * 1000, p95: e.p95 * 1000, p99: e.p99 * 1000 } })),
@@ -124,15 +158,21 @@ function render(data) {
   rows.replaceChildren(...endpoints.map(([name, e]) => {
     const tr = document.createElement("tr");
     const collectors = Object.entries(e.collectors).map(([k, v]) => `${k}: ${v}`).join(", ");
-    for (const value of [name, e.count, (e.error_rate * 100).toFixed(1) + "%", ms(e.mean), ms(e.p50), ms(e.p95), ms(e.p99), collectors]) {
+    const clientErrors = Object.entries(e.statuses).filter(([s]) => s[0] === "4").reduce((a, [, n]) => a + n, 0);
+    const cells = [name, e.count, share(e.errors, e.count), share(clientErrors, e.count), ms(e.mean), ms(e.p50), ms(e.p95), ms(e.p99), collectors];
+    for (const value of cells) {
       const td = document.createElement("td");
       td.textContent = value;
       tr.append(td);
     }
     return tr;
   }));
+  const latest = points[points.length - 1];
+  const rates = latest
+    ? `; ${number(latest.requests / interval)} requests/s, ${number(latest.errors / interval)} 5xx/s over the last ${interval} s`
+    : "";
   document.getElementById("status").textContent =
-    `${total} requests, ${data.in_flight} in flight; updated ${new Date().toLocaleTimeString()}`;
+    `${total} requests, ${data.in_flight} in flight${rates}; updated ${new Date().toLocaleTimeString()}`;
 }
 
 async function refresh() {
