@@ -40,6 +40,9 @@ class Stats:
     :param url_prefix: where the views live. Default ``/admin/stats``.
     :param exclude_static: leave ``static`` out. Default ``True``.
     :param buckets: latency histogram buckets in seconds.
+    :param history_interval: seconds per point of the dashboard's history. Default ``10``.
+    :param history_samples: how many intervals the history keeps; ``0`` keeps none.
+        Default ``180``.
     :param metric_prefix: prefix of the Prometheus metric names. Default ``flask_http``.
     :param access: who may see the stats, a function returning true to allow the current
         request; for this app, instead of :meth:`access_check`. Default: loopback clients.
@@ -50,6 +53,10 @@ class Stats:
 
     .. versionchanged:: 0.2
         A ``STATS_*`` config key set to ``None`` means its default.
+
+    .. versionadded:: 0.2
+        ``history_interval`` and ``history_samples``: the dashboard's history, kept by the
+        server, and ``history`` in the JSON view.
     """
 
     def __init__(self, app: Flask | None = None, **options: Unpack[StatsOptions]) -> None:
