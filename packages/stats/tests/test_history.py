@@ -216,6 +216,7 @@ def test_history_options_from_config() -> None:
     [
         ("STATS_HISTORY_INTERVAL", 0),
         ("STATS_HISTORY_INTERVAL", -1),
+        ("STATS_HISTORY_INTERVAL", 0.001),
         ("STATS_HISTORY_INTERVAL", math.inf),
         ("STATS_HISTORY_INTERVAL", math.nan),
         ("STATS_HISTORY_INTERVAL", "10"),

@@ -2,10 +2,11 @@
 
 Intervals are aligned on the wall clock (``floor(time / interval)``), so every worker
 agrees on where one ends. The first request of an interval takes the sample, before it is
-timed or counted: the middleware compares one float per request, and there is no thread
-to start, stop or lose at a fork. Since any request may take it, a sample holds the totals
-as they were when the interval began, and an interval no request reached had none: what
-came in between two samples was answered in the first one's interval.
+timed or counted (in multiprocess mode, once its response is sent: see
+:class:`SharedHistory`): the middleware compares one float per request, and there is no
+thread to start, stop or lose at a fork. Since any request may take it, a sample holds the
+totals as they were when the interval began, and an interval no request reached had none:
+what came in between two samples was answered in the first one's interval.
 """
 
 from __future__ import annotations

@@ -157,13 +157,15 @@ def _metric_prefix(config: _Config, option: str) -> str:
 
 def _history_interval(config: _Config, option: str) -> float:
     interval = config.value(option, 10.0)
+    # Below 10 ms the samples would cost more than the requests they describe.
     if (
         isinstance(interval, bool)
         or not isinstance(interval, (int, float))
-        or not (0 < interval < math.inf)
+        or not (0.01 <= interval < math.inf)
     ):
         raise ValueError(
-            f"{config.key(option)} must be a positive number of seconds (like 10), got {interval!r}"
+            f"{config.key(option)} must be a number of seconds, 0.01 or more (like 10),"
+            f" got {interval!r}"
         )
     return float(interval)
 
