@@ -80,7 +80,8 @@ class OriginMatcher:
         self,
         spec: t.Any,
         key: str,
-        ask_through: t.Callable[[OriginCheck], OriginCheck] | None = None,
+        # Spelled out, not OriginCheck: the API reference shows this signature.
+        ask_through: t.Callable[[t.Callable[[str], bool]], t.Callable[[str], bool]] | None = None,
     ) -> None:
         single = isinstance(spec, (str, re.Pattern)) or callable(spec)
         values = [spec] if single else spec

@@ -8,6 +8,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import timedelta
 
+from .asked import OriginCheck
 from .migration import (
     Spelling,
     path_regex_hint,
@@ -21,7 +22,6 @@ from .policy import Namer, method_list, token_list
 if t.TYPE_CHECKING:
     from flask import Flask
 
-OriginCheck = Callable[[str], bool]
 OriginSpec = t.Union[
     str,
     "re.Pattern[str]",
