@@ -324,9 +324,11 @@ class Questioned:
 
     def __init__(self) -> None:
         self.answers: dict[str, bool] = {}
+        self.not_serialised: list[str] = []  # an assert here would count as a failure
 
     def __call__(self, origin: str) -> bool:
-        assert normalise(origin) == origin, origin
+        if normalise(origin) != origin or len(origin) > MAX_ORIGIN_LENGTH:
+            self.not_serialised.append(origin)
         if origin.endswith("7"):
             raise LookupError(origin)
         self.answers[origin] = len(origin) % 2 == 0
@@ -354,5 +356,6 @@ def test_any_origin_header(origin: str, path: str) -> None:
             assert response.headers["Access-Control-Allow-Credentials"] == "true"
         else:
             assert "Access-Control-Allow-Credentials" not in response.headers
+    assert QUESTIONED.not_serialised == []
     cache = next(iter(FUZZ_APP.extensions["flask-plug-cors"]._asked.values()))
     assert len(cache.allowed) <= 16 and len(cache.refused) <= 16
