@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import base64
-import binascii
 import hashlib
 import hmac
 
@@ -41,7 +40,7 @@ class Credentials:
         if scheme == "basic" and self._basic is not None:
             try:
                 pair = base64.b64decode(value, validate=True).decode("utf-8")
-            except (binascii.Error, UnicodeDecodeError):
+            except ValueError:  # not base64 (binascii.Error), not ASCII, not UTF-8
                 return False
             return hmac.compare_digest(_digest(pair), self._basic)
         if scheme == "bearer" and self._token is not None:

@@ -4,10 +4,12 @@ metrics off the app's public listener."""
 
 from __future__ import annotations
 
+import socket
 import threading
 import typing as t
+from socketserver import ThreadingMixIn
+from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
-from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 from werkzeug.wrappers import Request, Response
 
 from ._state import challenge, get_state
@@ -17,10 +19,21 @@ if t.TYPE_CHECKING:
     from flask import Flask
 
 
+class _Server(ThreadingMixIn, WSGIServer):
+    """The standard library's WSGI server, a thread per scrape. Not Werkzeug's: it exits
+    the process when its port is taken, and this one may run inside a gunicorn master."""
+
+    daemon_threads = True
+
+
+class _Server6(_Server):
+    address_family = socket.AF_INET6
+
+
 class _QuietHandler(WSGIRequestHandler):
     """No line per scrape; errors are still logged."""
 
-    def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
+    def log_message(self, format: str, *args: t.Any) -> None:
         pass
 
 
@@ -55,10 +68,11 @@ class MetricsServer:
     """A metrics server running in a thread of this process; see
     :func:`start_metrics_server`."""
 
-    def __init__(self, server: BaseWSGIServer, path: str) -> None:
+    def __init__(self, server: WSGIServer, host: str, path: str) -> None:
         self._server = server
-        self.host = server.host
-        self.port = server.server_port
+        self.host = host
+        """The address listened on."""
+        self.port: int = server.server_port
         """The port listened on: the one asked for, or the one the system chose for 0."""
         where = f"[{self.host}]" if ":" in self.host else self.host
         self.url = f"http://{where}:{self.port}{path}"
@@ -80,10 +94,17 @@ class MetricsServer:
 
 def make_metrics_server(
     app: Flask, *, host: str = "127.0.0.1", port: int = 9100, path: str = "/metrics"
-) -> BaseWSGIServer:
-    """The server, not yet serving: ``flask stats serve-metrics`` runs it."""
+) -> WSGIServer:
+    """The server, not yet serving: ``flask stats serve-metrics`` runs it.
+
+    :raises OSError: if the address is taken.
+    """
     return make_server(
-        host, port, metrics_app(app, path), threaded=True, request_handler=_QuietHandler
+        host,
+        port,
+        metrics_app(app, path),
+        server_class=_Server6 if ":" in host else _Server,
+        handler_class=_QuietHandler,
     )
 
 
@@ -100,4 +121,4 @@ def start_metrics_server(
 
     .. versionadded:: 0.2
     """
-    return MetricsServer(make_metrics_server(app, host=host, port=port, path=path), path)
+    return MetricsServer(make_metrics_server(app, host=host, port=port, path=path), host, path)
