@@ -49,6 +49,26 @@ class Stats:
     :param metric_prefix: prefix of the Prometheus metric names. Default ``flask_http``.
     :param access: who may see the stats, a function returning true to allow the current
         request; for this app, instead of :meth:`access_check`. Default: loopback clients.
+    :param json_access: the rule of the JSON view (and any view but the two below).
+        Default: the rule above.
+    :param dashboard_access: the rule of the dashboard and its script. Default: the rule
+        above.
+    :param metrics_access: the rule of the metrics. Default: the rule above, unless
+        credentials are set; with them, it applies on top of them.
+    :param metrics_path: where the metrics are: a path outside ``url_prefix`` such as
+        ``/metrics``, or ``False`` for nowhere in the app. Default
+        ``<url_prefix>/metrics``.
+    :param metrics_username: with ``metrics_password``, HTTP Basic credentials a scraper
+        of the metrics must send. Default: none.
+    :param metrics_password: see ``metrics_username``.
+    :param metrics_bearer_token: a bearer token a scraper of the metrics may send
+        instead. Default: none.
+    :param default_labels: label names to texts added to every exported series.
+    :param max_label_sets: label sets a custom metric or labelled collector keeps
+        before counting new ones as ``other``. Default 100.
+    :param process_metrics: export prometheus_client's process, platform and GC
+        metrics. Default ``True``.
+    :param created_metrics: export the ``*_created`` series. Default ``False``.
 
     .. versionchanged:: 0.2
         Non-standard methods a route does not declare are labelled ``other``, as is a
