@@ -13,8 +13,10 @@ from .escaping import (
     REDACTED,
 )
 from .extension import RequestLog
+from .fields import EXTRA_FIELDS_KEY
 from .formats import COMBINED, COMMON
 from .middleware import REQUEST_ID_KEY
+from .propagation import asend_request_id, copy_request_context, send_request_id
 from .request_id import RequestIdFilter, current_request_id
 from .settings import RequestLogOptions, RequestLogSettings
 
@@ -26,6 +28,7 @@ __all__ = [
     "DEFAULT_REDACT",
     "DEFAULT_REDACT_NAMES",
     "DEFAULT_REDACT_PARTS",
+    "EXTRA_FIELDS_KEY",
     "MAX_FIELD_LENGTH",
     "REDACTED",
     "REQUEST_ID_KEY",
@@ -34,5 +37,8 @@ __all__ = [
     "RequestLog",
     "RequestLogOptions",
     "RequestLogSettings",
+    "asend_request_id",
+    "copy_request_context",
     "current_request_id",
+    "send_request_id",
 ]
