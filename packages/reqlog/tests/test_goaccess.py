@@ -411,3 +411,14 @@ def test_goaccess_reads_the_id_formats_as_its_named_formats(
     assert general["failed_requests"] == 0, general["invalid_lines"]
     assert general["valid_requests"] == len(lines)
     assert general["bandwidth"] == sum(int(size) for size in sizes if size != "-")
+
+
+def test_the_docs_give_goaccess_these_options() -> None:
+    page = Path(__file__).resolve().parents[3] / "docs" / "reqlog.md"
+    if not page.exists():
+        pytest.skip("the docs page is not beside this package (an installed wheel's tests)")
+    text = page.read_text("utf-8")
+    log_format, date_format, time_format = GOACCESS_OPTIONS["common+id"]
+    quoted = "--log-format='" + log_format.removeprefix("--log-format=") + "'"
+    assert f"{quoted} {date_format} {time_format}" in text
+    assert "`combined+id` lines are read the same way, with `--log-format=COMBINED`" in text

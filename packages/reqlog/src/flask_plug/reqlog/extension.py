@@ -30,8 +30,9 @@ class RequestLog:
     ``REQLOG_*`` config key of the same name, then falls back to its default.
 
     :param app: the app to register on now; or call :meth:`init_app` later.
-    :param format: ``"combined"`` (default), ``"common"``, ``"json"``, or a format string
-        of atoms such as ``'%h "%r" %>s %{ms}T'``. Config ``REQLOG_FORMAT``.
+    :param format: ``"combined"`` (default), ``"common"``, ``"json"``, ``"combined+id"``
+        or ``"common+id"`` (the request id at the end), or a format string of atoms such
+        as ``'%h "%r" %>s %{ms}T'``. Config ``REQLOG_FORMAT``.
     :param output: ``"stdout"`` (default, also ``"-"``), ``"stderr"``, a file path
         (relative paths are in the instance folder), ``"logger:<name>"`` or a
         :class:`logging.Logger`, which gets each line as an INFO record. Config
