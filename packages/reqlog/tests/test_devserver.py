@@ -21,8 +21,14 @@ if t.TYPE_CHECKING:
     from pathlib import Path
 
 APP = """
+import signal
+
 from flask import Flask
 from flask_plug.reqlog import RequestLog
+
+# Ctrl+C stops the server as in a terminal, even when started by a test runner that
+# ignores SIGINT (pytest-xdist's workers do, and children inherit that).
+signal.signal(signal.SIGINT, signal.default_int_handler)
 
 app = Flask(__name__)
 RequestLog(app, redact=["ssn"])
@@ -100,7 +106,12 @@ def test_dev_server_lines_are_redacted(tmp_path: Path, how: str) -> None:
         send_raw(port, b"GET /?api_key=hunter2-key HTTP/1.1 extra\r\n\r\n")
     finally:
         process.send_signal(signal.SIGINT)  # Ctrl+C: the queued access lines are written
-        stdout, stderr = process.communicate(timeout=30)
+        try:
+            stdout, stderr = process.communicate(timeout=60)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.communicate()
+            raise
 
     assert '"GET /?token=REDACTED&page=2 HTTP/1.1" 200 -' in stderr, stderr
     assert "/missing?password=REDACTED HTTP/1.1" in stderr, stderr

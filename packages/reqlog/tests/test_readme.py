@@ -172,15 +172,17 @@ def test_request_ids_are_read_from_the_listed_headers(
         return "ok"
 
     client = app.test_client()
+
+    def request_id(headers: dict[str, str]) -> str:
+        with client.get("/", headers=headers) as response:  # closed: the request ends
+            return response.headers["X-Request-ID"]
+
     traceparent = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
     amzn = "Root=1-5759e988-bd862e3fe1be46a994272793;Sampled=1"
     both = {"traceparent": traceparent, "X-Amzn-Trace-Id": amzn}
-    answer = client.get("/", headers=both)
-    assert answer.headers["X-Request-ID"] == "4bf92f3577b34da6a3ce929d0e0e4736"
-    answer = client.get("/", headers={"X-Amzn-Trace-Id": amzn})
-    assert answer.headers["X-Request-ID"] == "1-5759e988-bd862e3fe1be46a994272793"
-    answer = client.get("/", headers={"X-Request-ID": "req-1", **both})
-    assert answer.headers["X-Request-ID"] == "req-1"
+    assert request_id(both) == "4bf92f3577b34da6a3ce929d0e0e4736"
+    assert request_id({"X-Amzn-Trace-Id": amzn}) == "1-5759e988-bd862e3fe1be46a994272793"
+    assert request_id({"X-Request-ID": "req-1", **both}) == "req-1"
 
 
 def test_threads_log_with_the_request_id(
@@ -192,7 +194,8 @@ def test_threads_log_with_the_request_id(
     app: Flask = example["app"]
     close_example_apps.append(app)
     with caplog.at_level(logging.WARNING, logger=app.logger.name):
-        response = app.test_client().post("/images/7")
+        with app.test_client().post("/images/7") as response:
+            response.get_data()
         example["pool"].shutdown(wait=True)
     assert response.status_code == 202
     request_id = response.headers["X-Request-ID"]
@@ -217,7 +220,7 @@ def test_outgoing_calls_carry_the_request_id(
     close_example_apps.append(app)
     client = app.test_client()
     for path in ["stock/sku-1", "price/sku-1", "reviews/sku-1"]:
-        response = client.get(f"/{path}", headers={"X-Request-ID": f"req-{path}"})
-        assert response.json == {"path": path, "request_id": f"req-{path}"}
+        with client.get(f"/{path}", headers={"X-Request-ID": f"req-{path}"}) as response:
+            assert response.json == {"path": path, "request_id": f"req-{path}"}
     example["session"].close()
     example["client"].close()
