@@ -52,4 +52,6 @@ nitpick_ignore_regex = [
     ("py:class", r"email\..*|MailSender"),
     # ratelimit's aliases of the functions its options take (each documented in prose).
     ("py:class", r"LimitFunction|DeductWhen|OnBreach"),
+    # reqlog's alias of the function its extra_fields option takes (documented in prose).
+    ("py:class", r"ExtraFields"),
 ]

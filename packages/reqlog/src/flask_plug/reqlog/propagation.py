@@ -17,8 +17,7 @@ if t.TYPE_CHECKING:
 
     from ._state import State
 
-P = t.ParamSpec("P")
-R = t.TypeVar("R")
+F = t.TypeVar("F", bound=t.Callable[..., t.Any])
 DEFAULT_HEADER = "X-Request-ID"
 
 
@@ -30,13 +29,12 @@ class OutgoingRequest(t.Protocol):
     def headers(self) -> MutableMapping[str, t.Any]: ...
 
 
-Request = t.TypeVar("Request", bound=OutgoingRequest)
+T = t.TypeVar("T", bound=OutgoingRequest)
 
 
-def copy_request_context(function: t.Callable[P, R]) -> t.Callable[P, R]:
+def copy_request_context(function: F) -> F:
     """``function``, made to run in a copy of the caller's context, wherever it is called:
-    in a :class:`threading.Thread`, a :class:`~concurrent.futures.ThreadPoolExecutor`, a
-    callback.
+    in a ``threading.Thread``, a ``concurrent.futures.ThreadPoolExecutor``, a callback.
 
     The copy is taken now (call this in the request), so the thread sees the request id
     (:data:`current_request_id`, ``%(request_id)s`` on its log records, ``g.request_id``),
@@ -58,13 +56,13 @@ def copy_request_context(function: t.Callable[P, R]) -> t.Callable[P, R]:
     context = contextvars.copy_context()
 
     @functools.wraps(function)
-    def in_request_context(*args: P.args, **kwargs: P.kwargs) -> R:
+    def in_request_context(*args: t.Any, **kwargs: t.Any) -> t.Any:
         return context.copy().run(function, *args, **kwargs)
 
-    return in_request_context
+    return t.cast("F", in_request_context)
 
 
-def send_request_id(request: Request) -> Request:
+def send_request_id(request: T) -> T:
     """Add the current request id to an outgoing HTTP request, in the header the app echoes
     (``REQLOG_REQUEST_ID_HEADER``, ``X-Request-ID`` by default); outside a request (and
     its :func:`copy_request_context` threads) the request is left as it is.
@@ -86,7 +84,7 @@ def send_request_id(request: Request) -> Request:
     return request
 
 
-async def asend_request_id(request: Request) -> Request:
+async def asend_request_id(request: T) -> T:
     """:func:`send_request_id` as an ``httpx.AsyncClient`` ``request`` event hook::
 
         client = httpx.AsyncClient(event_hooks={"request": [asend_request_id]})
