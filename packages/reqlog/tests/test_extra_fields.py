@@ -344,3 +344,11 @@ def test_any_fields_make_one_printable_text_line_and_valid_json(
         if fmt == "json":
             logged = json.loads(line)
             assert set(fields) <= set(logged)
+
+
+def test_a_secret_parameter_decoded_by_flask_is_still_recognised(
+    views: Flask, reqlog: RequestLog, read_log: t.Callable[[], list[str]]
+) -> None:
+    reqlog.init_app(views, format="%{given}n", extra_fields=lambda: {"given": request.args["pw"]})
+    get(views.test_client(), "/users/1?pw=caf%C3%A9+%C3%BCber-geheim")
+    assert read_log() == ["REDACTED"]

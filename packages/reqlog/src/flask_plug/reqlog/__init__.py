@@ -13,7 +13,6 @@ from .escaping import (
     REDACTED,
 )
 from .extension import RequestLog
-from .fields import EXTRA_FIELDS_KEY
 from .formats import COMBINED, COMMON
 from .middleware import REQUEST_ID_KEY
 from .propagation import asend_request_id, copy_request_context, send_request_id
@@ -28,7 +27,6 @@ __all__ = [
     "DEFAULT_REDACT",
     "DEFAULT_REDACT_NAMES",
     "DEFAULT_REDACT_PARTS",
-    "EXTRA_FIELDS_KEY",
     "MAX_FIELD_LENGTH",
     "REDACTED",
     "REQUEST_ID_KEY",

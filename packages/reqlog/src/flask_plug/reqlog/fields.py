@@ -119,8 +119,8 @@ def _secret_values(environ: WSGIEnvironment, redactor: Redactor) -> list[str]:
     for pair in environ.get("QUERY_STRING", "").split("&"):
         name, equals, value = pair.partition("=")
         if equals and value and redactor.is_secret(name):
-            secrets.append(value)
-            secrets.append(unquote_plus(value, "latin-1"))
+            # As sent, and as request.args decodes it.
+            secrets += [value, unquote_plus(value), unquote_plus(value, "latin-1")]
     return secrets
 
 
