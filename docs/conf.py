@@ -55,4 +55,6 @@ nitpick_ignore_regex = [
     # stats' alias of a label's value (documented in prose); the standard library's WSGI
     # server, which stats' metrics server wraps.
     ("py:class", r"LabelValue|WSGIServer"),
+    # reqlog's alias of the function its extra_fields option takes (documented in prose).
+    ("py:class", r"ExtraFields"),
 ]
