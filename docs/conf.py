@@ -52,4 +52,9 @@ nitpick_ignore_regex = [
     ("py:class", r"email\..*|MailSender"),
     # ratelimit's aliases of the functions its options take (each documented in prose).
     ("py:class", r"LimitFunction|DeductWhen|OnBreach"),
+    # stats' alias of a label's value (documented in prose); the standard library's WSGI
+    # server, which stats' metrics server wraps.
+    ("py:class", r"LabelValue|WSGIServer"),
+    # reqlog's alias of the function its extra_fields option takes (documented in prose).
+    ("py:class", r"ExtraFields"),
 ]

@@ -62,7 +62,7 @@ class Server:
                 [sys.executable, "-m", "flask_plug_demo.prod"],
                 env=self.env, stdout=output, stderr=subprocess.STDOUT,
             )  # fmt: skip
-        deadline = time.monotonic() + 30
+        deadline = time.monotonic() + 90
         while time.monotonic() < deadline:
             try:
                 self.request("GET", "/api/notes")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sys
+import types
 import typing as t
 
 import pytest
@@ -140,3 +142,34 @@ def test_disallowed_custom_header_fails_the_preflight(
         origins["api"],
     )
     assert seen == "TypeError"
+
+
+def test_the_quick_start_as_written_serves_a_single_page_app_on_another_origin(
+    browser: t.Any,
+    live_server: t.Callable[[Flask], str],
+    readme_example: t.Callable[[str], str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Hosts as in the README, on this machine: the page on app.example.test, the API on
+    # api.example.test (both resolve to 127.0.0.1 in the browser). Two origins of one
+    # site, so the API's cookie is sent cross-origin only because the fetch asks for it.
+    page_origin = live_server(front_end()).replace("127.0.0.1", "app.example.test")
+    code = readme_example("quickstart")
+    assert code.count("https://app.example.com") == 1
+    module = types.ModuleType("app")
+    monkeypatch.setitem(sys.modules, "app", module)
+    exec(code.replace("https://app.example.com", page_origin), module.__dict__)  # noqa: S102
+    api_origin = live_server(module.create_app()).replace("127.0.0.1", "api.example.test")
+
+    fetch = readme_example("quickstart-fetch")
+    assert fetch.count("https://api.example.com") == 1
+    context = browser.new_context()
+    try:
+        context.add_cookies([{"name": "session", "value": "s1", "url": api_origin}])
+        page = context.new_page()
+        page.goto(page_origin + "/")
+        script = "async (token) => {\n" + fetch + "\nreturn answer;\n}"
+        answer = page.evaluate(script.replace("https://api.example.com", api_origin), "t0k3n")
+    finally:
+        context.close()
+    assert answer == {"notes": [], "cookie": True, "token": "Bearer t0k3n"}

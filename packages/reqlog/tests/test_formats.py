@@ -3,6 +3,7 @@ sees them in the log file after real requests through Flask's test client."""
 
 from __future__ import annotations
 
+import os
 import re
 import time
 import typing as t
@@ -354,6 +355,30 @@ def test_combined_with_no_referer_and_an_empty_agent(log_line: LogLine) -> None:
     assert line.endswith('" 200 4 "-" ""'), line
 
 
+@pytest.mark.parametrize(("name", "base"), [("common+id", COMMON), ("combined+id", COMBINED)])
+def test_id_formats_end_with_the_request_id(
+    routes: Flask,
+    reqlog: RequestLog,
+    read_log: t.Callable[[], list[str]],
+    name: str,
+    base: str,
+) -> None:
+    reqlog.init_app(routes, format=name)
+    client = routes.test_client()
+    with client.get("/echo", headers={"X-Request-ID": "req-1", "User-Agent": "t"}) as response:
+        response.get_data()
+    with client.get("/echo", headers={"User-Agent": "t"}) as made:
+        made.get_data()
+    first, second = read_log()
+    assert first.endswith(" req-1")
+    assert second.endswith(" " + made.headers["X-Request-ID"])
+    # The rest of the line is the named format's, as if the id were not there.
+    suffix = ' "-" "t"' if base == COMBINED else ""
+    assert re.fullmatch(
+        rf'127\.0\.0\.1 - - \[[^]]+\] "GET /echo HTTP/1\.1" 200 4{suffix} req-1', first
+    )
+
+
 def test_format_from_config_key(
     routes: Flask, reqlog: RequestLog, read_log: t.Callable[[], list[str]]
 ) -> None:
@@ -416,10 +441,32 @@ def test_bad_format_fails_at_construction_with_an_app(app: Flask) -> None:
         RequestLog(app, format="%{x}")
 
 
+def test_e_is_a_wsgi_environ_value(log_line: LogLine) -> None:
+    response, line = log_line(
+        "%{REMOTE_PORT}e|%{wsgi.url_scheme}e|%{HTTP_X_TENANT}e|%{http_x_tenant}e|%{NOPE}e",
+        headers={"X-Tenant": 'ac"me'},
+        environ_base={"REMOTE_PORT": "50123"},
+    )
+    assert line == r"50123|http|ac\"me|ac\"me|-"
+
+
+def test_e_redacts_secret_headers(log_line: LogLine) -> None:
+    _, line = log_line(
+        "%{HTTP_AUTHORIZATION}e %{HTTP_X_API_KEY}e %{HTTP_COOKIE}e %{HTTP_X_SECRET}e",
+        headers={"Authorization": "Bearer abc", "X-API-Key": "k"},
+        cookies={"sid": "s"},
+    )
+    assert line == "REDACTED REDACTED REDACTED -"
+
+
+def test_P_is_the_process_id(log_line: LogLine) -> None:
+    assert log_line("%P")[1] == str(os.getpid())
+
+
 def test_unknown_atom_error_lists_the_known_atoms(app: Flask, reqlog: RequestLog) -> None:
     with pytest.raises(ValueError) as caught:
         reqlog.init_app(app, format="%Z")
-    for atom in ("%h", "%r", "%s", "%T", "%L", "%i", "%o", "%%"):
+    for atom in ("%h", "%r", "%s", "%T", "%L", "%P", "%e", "%i", "%n", "%o", "%%"):
         assert atom in str(caught.value)
 
 

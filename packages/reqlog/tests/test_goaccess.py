@@ -105,14 +105,16 @@ def server(app: Flask, reqlog: RequestLog, live_server: LiveServers) -> LiveServ
     return LiveServer(port)
 
 
-def run_goaccess(goaccess: str, log: Path, work: Path) -> dict[str, t.Any]:
+def run_goaccess(
+    goaccess: str, log: Path, work: Path, log_format: t.Sequence[str] = ("--log-format=COMBINED",)
+) -> dict[str, t.Any]:
     report = work / "report.json"
     invalid = work / "invalid.log"
     result = subprocess.run(
         [
             goaccess,
             str(log),
-            "--log-format=COMBINED",
+            *log_format,
             "--no-global-config",
             "--no-progress",
             f"--invalid-requests={invalid}",
@@ -357,3 +359,66 @@ def test_user_names_keep_the_line_parseable(
     general = run_goaccess(goaccess, log_path, tmp_path)
     assert general["failed_requests"] == 0, line
     assert STRICT_COMBINED.fullmatch(line), line
+
+
+# What docs/reqlog.md tells goaccess users: COMBINED reads combined+id as it is; COMMON
+# would take the id for a part of the size and count no bytes, so common+id needs its
+# format spelled out with %^ (skip a field) for the id.
+GOACCESS_OPTIONS = {
+    "combined+id": ["--log-format=COMBINED"],
+    "common+id": [
+        '--log-format=%h %^[%d:%t %^] "%r" %s %b %^',
+        "--date-format=%d/%b/%Y",
+        "--time-format=%T",
+    ],
+}
+
+
+@pytest.fixture(params=["combined+id", "common+id"])
+def id_format(request: pytest.FixtureRequest, app: Flask) -> str:
+    """A named format with the request id at the end, set before ``server`` registers."""
+    app.config["REQLOG_FORMAT"] = request.param
+    return t.cast(str, request.param)
+
+
+def test_goaccess_reads_the_id_formats_as_its_named_formats(
+    goaccess: str,
+    id_format: str,
+    server: LiveServer,
+    app: Flask,
+    reqlog: RequestLog,
+    log_path: Path,
+    tmp_path: Path,
+) -> None:
+    replies = [server.send(raw) for raw, _ in corpus(seed=20270119, count=150)]
+    received = [reply for reply in replies if reply and reply.request_id]
+    assert len(received) >= 0.8 * len(replies)
+    assert reqlog.flush(app, timeout=10)
+    lines = log_path.read_text("utf-8").splitlines()
+    assert len(lines) == len(received)
+    sizes = []
+    for line, reply in zip(lines, received, strict=True):
+        assert reply.request_id is not None
+        line_without_id, _, logged_id = line.rpartition(" ")
+        assert logged_id == reply.request_id
+        if id_format == "combined+id":
+            match = STRICT_COMBINED.fullmatch(line_without_id)
+            assert match, line
+            sizes.append(match["bytes"])
+        else:
+            sizes.append(line_without_id.rpartition(" ")[2])  # Common ends with %b
+    general = run_goaccess(goaccess, log_path, tmp_path, GOACCESS_OPTIONS[id_format])
+    assert general["failed_requests"] == 0, general["invalid_lines"]
+    assert general["valid_requests"] == len(lines)
+    assert general["bandwidth"] == sum(int(size) for size in sizes if size != "-")
+
+
+def test_the_docs_give_goaccess_these_options() -> None:
+    page = Path(__file__).resolve().parents[3] / "docs" / "reqlog.md"
+    if not page.exists():
+        pytest.skip("the docs page is not beside this package (an installed wheel's tests)")
+    text = page.read_text("utf-8")
+    log_format, date_format, time_format = GOACCESS_OPTIONS["common+id"]
+    quoted = "--log-format='" + log_format.removeprefix("--log-format=") + "'"
+    assert f"{quoted} {date_format} {time_format}" in text
+    assert "`combined+id` lines are read the same way, with `--log-format=COMBINED`" in text

@@ -455,3 +455,203 @@ def test_concurrent_requests_keep_their_own_id_on_log_records(
     assert reqlog.flush(app, timeout=10)
     logged = (tmp_path / "access.log").read_text("utf-8").split()
     assert sorted(logged) == sorted(ids)
+
+
+# Ids read from other headers: REQLOG_REQUEST_ID_FROM
+
+TRACE_ID = "4bf92f3577b34da6a3ce929d0e0e4736"
+TRACEPARENT = f"00-{TRACE_ID}-00f067aa0ba902b7-01"
+AMZN_ROOT = "1-5759e988-bd862e3fe1be46a994272793"
+EVERY_FORM = ["X-Request-ID", "X-Correlation-ID", "X-Amzn-Trace-Id", "traceparent"]
+
+
+@pytest.mark.parametrize(
+    ("headers", "expected"),
+    [
+        pytest.param({"X-Correlation-ID": "corr-1"}, "corr-1", id="correlation-id"),
+        pytest.param({"traceparent": TRACEPARENT}, TRACE_ID, id="traceparent"),
+        pytest.param(
+            {"traceparent": f"01-{TRACE_ID}-00f067aa0ba902b7-01-future-field"},
+            TRACE_ID,
+            id="traceparent-later-version",
+        ),
+        pytest.param(
+            {"X-Amzn-Trace-Id": f"Root={AMZN_ROOT};Parent=53995c3f42cd8ad8;Sampled=1"},
+            AMZN_ROOT,
+            id="amzn",
+        ),
+        pytest.param(
+            {"X-Amzn-Trace-Id": f"Self=1-67891234-abcdef012345678912345678;Root={AMZN_ROOT}"},
+            AMZN_ROOT,
+            id="amzn-behind-two-balancers",
+        ),
+        pytest.param(
+            {"X-Request-ID": "req-1", "X-Correlation-ID": "corr-1", "traceparent": TRACEPARENT},
+            "req-1",
+            id="first-listed-wins",
+        ),
+        pytest.param(
+            {"X-Request-ID": "bad id", "traceparent": TRACEPARENT},
+            TRACE_ID,
+            id="invalid-first-falls-through",
+        ),
+    ],
+)
+def test_ids_are_read_from_the_listed_headers_in_order(
+    app: Flask, reqlog: RequestLog, read_log: t.Any, headers: dict[str, str], expected: str
+) -> None:
+    client = start(app, reqlog, format="%L", request_id_from=EVERY_FORM)
+    response = get(client, headers=headers)
+    assert response.headers["X-Request-ID"] == expected
+    assert response.json == {"request_id": expected}
+    assert read_log() == [expected]
+
+
+@pytest.mark.parametrize(
+    "traceparent",
+    [
+        pytest.param(f"ff-{TRACE_ID}-00f067aa0ba902b7-01", id="version-ff"),
+        pytest.param(f"00-{'0' * 32}-00f067aa0ba902b7-01", id="zero-trace-id"),
+        pytest.param(f"00-{TRACE_ID}-{'0' * 16}-01", id="zero-parent-id"),
+        pytest.param(f"00-{TRACE_ID.upper()}-00f067aa0ba902b7-01", id="upper-case"),
+        pytest.param(f"00-{TRACE_ID}-00f067aa0ba902b7-01-extra", id="version-00-with-more"),
+        pytest.param(f"00-{TRACE_ID[:-1]}-00f067aa0ba902b7-01", id="short-trace-id"),
+        pytest.param(f"00_{TRACE_ID}_00f067aa0ba902b7_01", id="underscores"),
+        pytest.param("", id="empty"),
+    ],
+)
+def test_malformed_traceparent_gets_a_new_id(
+    app: Flask, reqlog: RequestLog, traceparent: str
+) -> None:
+    client = start(app, reqlog, request_id_from=["traceparent"])
+    response = get(client, **{"environ_overrides": {"HTTP_TRACEPARENT": traceparent}})
+    assert response.status_code == 200
+    assert NEW_ID.fullmatch(response.headers["X-Request-ID"])
+    assert response.headers["X-Request-ID"] != TRACE_ID
+
+
+@pytest.mark.parametrize(
+    "amzn",
+    [
+        "Self=1-5759e988-bd862e3fe1be46a994272793",
+        "Root=1-5759e988-bd862e3fe1be46a99427279",
+        "Root=2-5759e988-bd862e3fe1be46a994272793",
+        'Root=1-5759e988-bd862e3fe1be46a994272793"',
+        "Root=",
+        "Root",
+        ";;;",
+    ],
+)
+def test_malformed_amzn_trace_id_gets_a_new_id(app: Flask, reqlog: RequestLog, amzn: str) -> None:
+    client = start(app, reqlog, request_id_from=["X-Amzn-Trace-Id"])
+    response = get(client, headers={"X-Amzn-Trace-Id": amzn})
+    assert response.status_code == 200
+    assert NEW_ID.fullmatch(response.headers["X-Request-ID"])
+
+
+def test_only_listed_headers_are_read(app: Flask, reqlog: RequestLog) -> None:
+    client = start(app, reqlog, request_id_from=["traceparent"])
+    response = get(client, headers={"X-Request-ID": "req-1", "X-Correlation-ID": "corr-1"})
+    assert NEW_ID.fullmatch(response.headers["X-Request-ID"])
+    assert get(client, headers={"traceparent": TRACEPARENT}).headers["X-Request-ID"] == TRACE_ID
+
+
+def test_the_id_is_echoed_in_the_request_id_header(app: Flask, reqlog: RequestLog) -> None:
+    app.config["REQLOG_REQUEST_ID_HEADER"] = "X-Correlation-ID"
+    app.config["REQLOG_REQUEST_ID_FROM"] = ["X-Correlation-ID", "traceparent"]
+    client = start(app, reqlog)
+    response = get(client, headers={"traceparent": TRACEPARENT})
+    assert response.headers["X-Correlation-ID"] == TRACE_ID
+    assert "X-Request-ID" not in response.headers
+
+
+def test_listing_headers_while_not_trusting_them_is_refused(app: Flask, reqlog: RequestLog) -> None:
+    app.config["REQLOG_TRUST_REQUEST_ID"] = False
+    with pytest.raises(ValueError, match=r"^REQLOG_REQUEST_ID_FROM .*REQLOG_TRUST_REQUEST_ID"):
+        reqlog.init_app(app, request_id_from=["traceparent"])
+
+
+def test_untrusted_ids_are_read_from_no_header(app: Flask, reqlog: RequestLog) -> None:
+    app.config["REQLOG_TRUST_REQUEST_ID"] = False
+    client = start(app, reqlog)
+    assert reqlog.settings(app).request_id_from == ()
+    response = get(client, headers={"X-Request-ID": "req-1", "traceparent": TRACEPARENT})
+    assert NEW_ID.fullmatch(response.headers["X-Request-ID"])
+
+
+@pytest.fixture
+def client_reading(tmp_path: Path) -> t.Iterator[t.Callable[[str], FlaskClient]]:
+    """A client of an app that reads ids from one header, one app per header."""
+    reqlog = RequestLog()
+    apps: dict[str, Flask] = {}
+
+    def client(header: str) -> FlaskClient:
+        if header not in apps:
+            app = apps[header] = Flask(__name__, instance_path=str(tmp_path))
+
+            @app.get("/")
+            def index() -> dict[str, str]:
+                return {"request_id": g.request_id}
+
+            reqlog.init_app(app, output=str(tmp_path / "access.log"), request_id_from=[header])
+        return apps[header].test_client()
+
+    yield client
+    for app in apps.values():
+        reqlog.close(app)
+
+
+@settings(
+    max_examples=200,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
+)
+@given(
+    form=st.sampled_from(EVERY_FORM),
+    value=st.text(st.characters(max_codepoint=0xFF), max_size=200)
+    | st.builds(
+        "{}-{}-{}-{}{}".format,
+        st.sampled_from(["00", "00", "01", "fe", "ff", "0g"]),
+        st.from_regex(r"[0-9a-f]{32}", fullmatch=True)
+        | st.from_regex(r"[0-9a-f]{31}|[0-9a-f]{33}", fullmatch=True)
+        | st.just("0" * 32),
+        st.from_regex(r"[0-9a-f]{16}", fullmatch=True) | st.just("0" * 16),
+        st.from_regex(r"[0-9a-f]{2}", fullmatch=True),
+        st.sampled_from(["", "", "-x", "x"]),
+    )
+    | st.builds(
+        "{}Root={}{}".format,
+        st.sampled_from(["", "Self=x;", " ", "Parent=1;"]),
+        st.from_regex(r"1-[0-9a-f]{8}-[0-9a-f]{24}", fullmatch=True)
+        | st.from_regex(r"1-[0-9a-f]{7,9}-[0-9a-f]{23,25}", fullmatch=True),
+        st.sampled_from(["", ";Sampled=1", " ", "x"]),
+    ),
+)
+def test_any_incoming_header_gives_a_valid_id_never_an_error(
+    client_reading: t.Callable[[str], FlaskClient], form: str, value: str
+) -> None:
+    client = client_reading(form)
+    key = "HTTP_" + form.upper().replace("-", "_")
+    response = get(client, **{"environ_overrides": {key: value}})
+    assert response.status_code == 200
+    request_id = response.headers["X-Request-ID"]
+    assert response.json == {"request_id": request_id}
+    if form == "traceparent":
+        # What W3C Trace Context accepts, and nothing else, gives its trace id.
+        match = re.fullmatch(
+            r"[ \t]*([0-9a-f]{2})-([0-9a-f]{32})-([0-9a-f]{16})-[0-9a-f]{2}(-.*)?[ \t]*", value
+        )
+        accepted = (
+            match is not None
+            and match[1] != "ff"
+            and not (match[1] == "00" and match[4] is not None)
+            and match[2] != "0" * 32
+            and match[3] != "0" * 16
+        )
+        assert request_id == (match[2] if accepted and match else request_id)
+        assert accepted or NEW_ID.fullmatch(request_id)
+    elif form == "X-Amzn-Trace-Id":
+        roots = re.findall(r"(?:^|;)\s*Root=\s*(1-[0-9a-f]{8}-[0-9a-f]{24})\s*(?:;|$)", value)
+        assert request_id in roots or NEW_ID.fullmatch(request_id)
+    else:
+        assert request_id == value if re.fullmatch(SAFE_ID, value) else NEW_ID.fullmatch(request_id)

@@ -6,6 +6,7 @@ import typing as t
 
 from flask import current_app, request
 
+from .asked import AskedOrigins
 from .decorators import stored_rules
 from .policy import CorsPolicy, Namer, compile_policy
 from .settings import DEFAULTS, config_key
@@ -13,6 +14,7 @@ from .settings import DEFAULTS, config_key
 if t.TYPE_CHECKING:
     from flask import Flask, Request
 
+    from .asked import OriginCheck
     from .settings import CorsSettings
 
 EXTENSION_KEY = "flask-plug-cors"
@@ -48,6 +50,26 @@ class CorsState:
         self.base = {option: getattr(settings, option) for option in DEFAULTS}
         self.rules = settings.resources
         self._cache: dict[tuple[str | None, int], CorsPolicy] = {}
+        self._asked: dict[object, AskedOrigins] = {}
+
+    def asked(self, function: OriginCheck, app: Flask) -> AskedOrigins:
+        """The one cache of ``function``'s answers in this app, whichever scopes use it."""
+        key: object = function
+        try:
+            hash(function)
+        except TypeError:
+            key = id(function)  # kept alive by the cache that holds it
+        found = self._asked.get(key)
+        if found is None:
+            settings = self.settings
+            found = AskedOrigins(
+                function,
+                size=settings.origins_cache_size,
+                ttl=settings.origins_cache_ttl,
+                logger=app.logger,
+            )
+            found = self._asked.setdefault(key, found)
+        return found
 
     def check(self, app: Flask) -> None:
         """Compile every scope known now, so bad combinations fail at ``init_app``.
@@ -97,7 +119,7 @@ class CorsState:
                 source = label
         if source != "app config":
             name = lambda option: f"{option!r} (as merged for {source})"  # noqa: E731
-        return compile_policy(options, name, source)
+        return compile_policy(options, name, source, lambda f: self.asked(f, app))
 
 
 def _blueprint_names(endpoint: str) -> list[str]:

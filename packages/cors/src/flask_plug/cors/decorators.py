@@ -29,7 +29,11 @@ def cross_origin(**options: Unpack[CorsOptions]) -> t.Callable[[F], F]:
     .. versionchanged:: 0.2
         An unknown option raises ``TypeError``, not ``ValueError``.
     """
-    checked = check_options(options, lambda option: f"cross_origin({option}=...)")
+    checked = check_options(
+        options,
+        lambda option: f"cross_origin({option}=...)",
+        lambda option, value: f"cross_origin({option}={value!r})",
+    )
     compile_policy(
         {**DEFAULTS, **checked}, lambda option: f"cross_origin({option}=...)", "@cross_origin"
     )

@@ -9,6 +9,7 @@ from werkzeug.exceptions import HTTPException, MethodNotAllowed
 
 from ._state import current_request_object
 from .headers import NORMALISED_METHODS, is_token, merge_headers, requested_headers
+from .refusals import Refusal, header_refused, method_refused
 
 if t.TYPE_CHECKING:
     from _typeshed import OptExcInfo
@@ -80,24 +81,46 @@ class CorsMiddleware:
         if not policy.enabled:
             return None  # CORS is off here: not ours to answer
         if not is_token(method):
-            return _refuse(app, req, "malformed Access-Control-Request-Method", origin, policy)
+            refusal = Refusal("malformed Access-Control-Request-Method")
+            return _refuse(app, req, refusal, origin, policy)
         if not policy.origins.allowed(origin):
-            return _refuse(app, req, "origin not allowed", origin, policy)
+            # Which origins are allowed is never said: it would list the app's clients.
+            return _refuse(app, req, Refusal("origin not allowed"), origin, policy)
         allowed_methods = _allowed_methods(policy, rule, path_routed, method.upper())
         if method.upper() not in allowed_methods:
-            return _refuse(app, req, f"method {method} not allowed", origin, policy)
+            refusal = method_refused(method, self._methods_allowed_here(req, origin))
+            return _refuse(app, req, refusal, origin, policy)
         header_names = requested_headers(environ.get("HTTP_ACCESS_CONTROL_REQUEST_HEADERS", ""))
         if header_names is None:
-            return _refuse(app, req, "malformed Access-Control-Request-Headers", origin, policy)
+            refusal = Refusal("malformed Access-Control-Request-Headers")
+            return _refuse(app, req, refusal, origin, policy)
         refused = _refused_header(policy, header_names)
         if refused is not None:
             return _refuse(app, req, refused, origin, policy)
         private_network = environ.get("HTTP_ACCESS_CONTROL_REQUEST_PRIVATE_NETWORK") == "true"
         if private_network and not policy.allow_private_network:
-            return _refuse(app, req, "private network access not allowed", origin, policy)
+            refusal = Refusal("private network access not allowed")
+            return _refuse(app, req, refusal, origin, policy)
         return _preflight_response(
             app, policy, origin, method, allowed_methods, header_names, private_network
         )
+
+    def _methods_allowed_here(self, req: Request, origin: str) -> list[str]:
+        """The methods ``origin`` could preflight at this path, each under the rules of
+        the view that serves it: what a refusal tells the developer instead."""
+        adapter = self._app.create_url_adapter(req)
+        methods = set() if adapter is None else set(adapter.allowed_methods()) - {"OPTIONS"}
+        allowed = []
+        for method in sorted(methods):
+            rule, routed = _rule_for(self._app, req, method)
+            policy = self._state.policy_for(None if rule is None else rule.endpoint, req.path)
+            if (
+                policy.enabled
+                and policy.origins.allowed(origin)
+                and method in _allowed_methods(policy, rule, routed, method)
+            ):
+                allowed.append(method)
+        return allowed
 
     def response_headers(
         self, environ: WSGIEnvironment
@@ -172,13 +195,16 @@ def _allowed_methods(
     return allowed - {"OPTIONS"}
 
 
-def _refused_header(policy: CorsPolicy, header_names: list[str]) -> str | None:
+def _refused_header(policy: CorsPolicy, header_names: list[str]) -> Refusal | None:
     """Why a requested header is refused, if one is."""
     for header in header_names:
         if not policy.allows_header(header):
+            allowed = ["*"] if policy.allow_any_header else []
+            allowed += sorted(policy.allow_headers)
             if header == "authorization" and policy.allow_any_header:
-                return "header authorization must be listed; '*' does not cover it"
-            return f"header {header} not allowed"
+                reason = "header authorization must be listed; '*' does not cover it"
+                return header_refused(header, allowed, reason)
+            return header_refused(header, allowed)
     return None
 
 
@@ -218,7 +244,9 @@ def _preflight_vary(policy: CorsPolicy) -> str:
     return _PREFLIGHT_VARY
 
 
-def _refuse(app: Flask, req: Request, reason: str, origin: str, policy: CorsPolicy) -> Response:
+def _refuse(
+    app: Flask, req: Request, refusal: Refusal, origin: str, policy: CorsPolicy
+) -> Response:
     logger = app.logger
     if logger.isEnabledFor(logging.DEBUG):
         logger.debug(
@@ -226,11 +254,11 @@ def _refuse(app: Flask, req: Request, reason: str, origin: str, policy: CorsPoli
             req.environ.get("HTTP_ACCESS_CONTROL_REQUEST_METHOD"),
             req.path,
             origin,
-            reason,
+            "; ".join(refusal.lines()),
             policy.source,
         )
-    response = app.response_class(
-        f"CORS preflight refused: {reason}\n", status=403, mimetype="text/plain"
-    )
-    response.headers["Vary"] = _preflight_vary(policy)
+    body, mimetype = refusal.body(req)
+    response = app.response_class(body, status=403, mimetype=mimetype)
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    response.headers["Vary"] = _preflight_vary(policy) + ", Accept"
     return response

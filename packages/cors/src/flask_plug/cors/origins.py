@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+import inspect
 import re
 import typing as t
 from dataclasses import dataclass
+
+from .migration import regex_hint
+
+if t.TYPE_CHECKING:
+    from .asked import OriginCheck
 
 _DEFAULT_PORTS = {"http": 80, "https": 443, "ws": 80, "wss": 443}
 _ORIGIN = re.compile(
@@ -13,11 +19,17 @@ _ORIGIN = re.compile(
     r"(?::(?P<port>[0-9]{1,5}))?"
 )
 _LABEL = re.compile(r"(?!-)[a-z0-9\-]{1,63}(?<!-)")
+MAX_ORIGIN_LENGTH = 300
+"""Longer than any real origin (a host name has at most 253 characters); what an
+origins function is asked, and its cache keeps, is never longer."""
 
 
 def normalise(origin: str) -> str | None:
     """The serialised form of ``origin`` (scheme and host lower-cased, default port
-    dropped), or ``None`` if it is not a ``scheme://host[:port]`` origin."""
+    dropped), or ``None`` if it is not a ``scheme://host[:port]`` origin of at most
+    :data:`MAX_ORIGIN_LENGTH` characters."""
+    if len(origin) > MAX_ORIGIN_LENGTH:
+        return None
     match = _ORIGIN.fullmatch(origin)
     if match is None:
         return None
@@ -51,29 +63,50 @@ class _Wildcard:
 class OriginMatcher:
     """Decides whether an ``Origin`` header value is allowed.
 
-    :param spec: ``"*"``, or an origin, ``re.Pattern`` or ``https://*.example.com``
-        wildcard, or a list of those.
+    :param spec: ``"*"``, or an origin, ``re.Pattern``, ``https://*.example.com``
+        wildcard or function ``(origin: str) -> bool``, or a list of those.
     :param key: the config key that ``spec`` came from, for error messages.
+    :param ask_through: wraps each function of ``spec`` (the app's cache of its
+        answers); without it the functions are kept as they are.
     :raises ValueError: naming the bad value, if anything in ``spec`` is not one of those.
+
+    .. versionchanged:: 0.2
+        Functions, asked about serialised origins the static forms do not allow.
     """
 
-    __slots__ = ("any", "exact", "wildcards", "patterns", "description")
+    __slots__ = ("any", "exact", "wildcards", "patterns", "functions", "description")
 
-    def __init__(self, spec: t.Any, key: str) -> None:
-        values = [spec] if isinstance(spec, (str, re.Pattern)) else spec
+    def __init__(
+        self,
+        spec: t.Any,
+        key: str,
+        # Spelled out, not OriginCheck: the API reference shows this signature.
+        ask_through: t.Callable[[t.Callable[[str], bool]], t.Callable[[str], bool]] | None = None,
+    ) -> None:
+        single = isinstance(spec, (str, re.Pattern)) or callable(spec)
+        values = [spec] if single else spec
         if not isinstance(values, (list, tuple, set, frozenset)):
             raise ValueError(
-                f"{key} must be '*', an origin, a re.Pattern, or a list of them; got {spec!r}"
+                f"{key} must be '*', an origin, a re.Pattern, a function, or a list of them;"
+                f" got {spec!r}"
             )
         self.any = False
         exact: set[str] = set()
         wildcards: list[_Wildcard] = []
         patterns: list[re.Pattern[str]] = []
+        functions: list[OriginCheck] = []
         for value in values:
             if isinstance(value, re.Pattern):
                 if not isinstance(value.pattern, str):
                     raise ValueError(f"{key}: {value!r} must be a str pattern, not bytes")
                 patterns.append(value)
+            elif callable(value):
+                if inspect.iscoroutinefunction(value):
+                    raise ValueError(
+                        f"{key}: {value!r} is a coroutine function; origins are decided"
+                        " before the view runs, outside any event loop: pass a plain function"
+                    )
+                functions.append(value if ask_through is None else ask_through(value))
             elif value == "*":
                 self.any = True
             elif value == "null":
@@ -85,27 +118,31 @@ class OriginMatcher:
             else:
                 raise ValueError(
                     f"{key}: {value!r} is not an origin; use values like"
-                    " 'https://app.example.com', 'https://*.example.com', '*' or re.compile(...)"
+                    " 'https://app.example.com', 'https://*.example.com', '*', re.compile(...)"
+                    " or a function" + regex_hint(value)
                 )
-        if self.any and (exact or wildcards or patterns):
+        if self.any and (exact or wildcards or patterns or functions):
             raise ValueError(f"{key}: '*' already allows every origin; list no others with it")
         self.exact = frozenset(exact)
         self.wildcards = tuple(wildcards)
         self.patterns = tuple(patterns)
+        self.functions = tuple(functions)
         shown = [*sorted(exact), *(w.prefix + "*" + w.suffix for w in wildcards)]
         shown += [f"re.compile({p.pattern!r})" for p in patterns]
+        shown += [f"{getattr(f, '__qualname__', f)!s}()" for f in functions]
         self.description = "*" if self.any else ", ".join(shown) or "no origins"
 
     @property
     def allows_some(self) -> bool:
         """``False`` when no origin at all is allowed: CORS is off there."""
-        return self.any or bool(self.exact or self.wildcards or self.patterns)
+        return self.any or bool(self.exact or self.wildcards or self.patterns or self.functions)
 
     def allowed(self, origin: str) -> bool:
         """Whether the ``Origin`` header value ``origin`` is allowed.
 
         A value that is not a well-formed origin is never allowed, except ``"*"`` allows
-        anything (the response then says ``*`` and reflects nothing).
+        anything (the response then says ``*`` and reflects nothing). Functions are asked
+        last, and only about serialised origins, never ``"null"``.
         """
         if self.any or origin in self.exact:
             return True
@@ -115,7 +152,9 @@ class OriginMatcher:
             return False
         if any(w.matches(origin) for w in self.wildcards):
             return True
-        return any(p.fullmatch(origin) for p in self.patterns)
+        if any(p.fullmatch(origin) for p in self.patterns):
+            return True
+        return bool(self.functions) and any(ask(origin) for ask in self.functions)
 
 
 def _wildcard(value: str, key: str) -> _Wildcard:

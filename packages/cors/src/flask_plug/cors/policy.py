@@ -8,7 +8,11 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from .headers import is_token
+from .migration import regex_hint
 from .origins import OriginMatcher
+
+if t.TYPE_CHECKING:
+    from .asked import OriginCheck
 
 Namer = Callable[[str], str]
 """Turns an option name into how an error message should name it (``CORS_ORIGINS`` …)."""
@@ -48,13 +52,19 @@ class CorsPolicy:
     """Sent with ``Access-Control-Allow-Origin`` on actual responses: credentials, exposed."""
 
 
-def compile_policy(options: Mapping[str, t.Any], name: Namer, source: str) -> CorsPolicy:
+def compile_policy(
+    options: Mapping[str, t.Any],
+    name: Namer,
+    source: str,
+    ask_through: t.Callable[[OriginCheck], OriginCheck] | None = None,
+) -> CorsPolicy:
     """Compile merged ``options`` (every option present) into a policy.
 
+    :param ask_through: what origins functions are asked through (the app's cache).
     :raises ValueError: for combinations the Fetch standard makes useless, such as
         credentials with any origin.
     """
-    origins = OriginMatcher(options["origins"], name("origins"))
+    origins = OriginMatcher(options["origins"], name("origins"), ask_through)
     credentials = options["allow_credentials"]
     if credentials and origins.any:
         raise ValueError(
@@ -106,8 +116,8 @@ def token_list(value: t.Any, key: str, what: str = "header name") -> list[str]:
         item = item.strip() if isinstance(item, str) else item
         if item == "*":
             names.append("*")
-        elif not isinstance(item, str) or not is_token(item):
-            raise ValueError(f"{key}: {item!r} is not a {what}")
+        elif not isinstance(item, str) or not is_token(item) or "*" in item:
+            raise ValueError(f"{key}: {item!r} is not a {what}" + regex_hint(item))
         elif item.lower() not in names:
             names.append(item.lower())
     return names

@@ -8,6 +8,13 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import timedelta
 
+from .asked import OriginCheck
+from .migration import (
+    Spelling,
+    path_regex_hint,
+    refuse_flask_cors_config,
+    refuse_flask_cors_options,
+)
 from .origins import OriginMatcher
 from .paths import PathRule
 from .policy import Namer, method_list, token_list
@@ -15,7 +22,12 @@ from .policy import Namer, method_list, token_list
 if t.TYPE_CHECKING:
     from flask import Flask
 
-OriginSpec = t.Union[str, "re.Pattern[str]", Iterable[t.Union[str, "re.Pattern[str]"]]]
+OriginSpec = t.Union[
+    str,
+    "re.Pattern[str]",
+    OriginCheck,
+    Iterable[t.Union[str, "re.Pattern[str]", OriginCheck]],
+]
 
 DEFAULTS: dict[str, t.Any] = {
     "origins": (),
@@ -43,9 +55,11 @@ class CorsOptions(t.TypedDict, total=False):
 
 
 class _AppOptions(CorsOptions, total=False):
-    """:class:`CorsOptions` and the one option only the app takes."""
+    """:class:`CorsOptions` and the options only the app takes."""
 
     resources: t.Any
+    origins_cache_size: int | None
+    origins_cache_ttl: int | float | timedelta | None
 
 
 @dataclass(frozen=True)
@@ -72,6 +86,11 @@ class CorsSettings:
     """How long browsers may cache a preflight; ``None``: not sent (``CORS_MAX_AGE``)."""
     allow_private_network: bool
     """Answer Private Network Access preflights (``CORS_ALLOW_PRIVATE_NETWORK``)."""
+    origins_cache_size: int
+    """How many allowed, and how many refused, answers of each origins function are
+    kept; 0 keeps none (``CORS_ORIGINS_CACHE_SIZE``)."""
+    origins_cache_ttl: float
+    """Seconds an answer of an origins function is kept (``CORS_ORIGINS_CACHE_TTL``)."""
 
 
 class _Config:
@@ -126,6 +145,8 @@ def resolve(app: Flask, options: Mapping[str, t.Any]) -> CorsSettings:
     :raises TypeError: for an unknown option.
     :raises ValueError: naming the config key and what it expects, for any bad value.
     """
+    refuse_flask_cors_options(options, str, lambda option, value: f"{option}={value!r}")
+    refuse_flask_cors_config(app.config)
     config = _Config(app, options, _AppOptions, "CORS_", "CORS")
     return CorsSettings(
         resources=parse_rules(config.value("resources", ())),
@@ -136,6 +157,8 @@ def resolve(app: Flask, options: Mapping[str, t.Any]) -> CorsSettings:
         allow_credentials=config.flag("allow_credentials", False),
         max_age=_checked(config, "max_age"),
         allow_private_network=config.flag("allow_private_network", False),
+        origins_cache_size=_cache_size(config),
+        origins_cache_ttl=_cache_ttl(config),
     )
 
 
@@ -151,13 +174,16 @@ def _checked(config: _Config, option: str) -> t.Any:
     return value
 
 
-def check_options(options: Mapping[str, t.Any], name: Namer) -> dict[str, t.Any]:
+def check_options(options: Mapping[str, t.Any], name: Namer, setting: Spelling) -> dict[str, t.Any]:
     """Check the options of a path rule, blueprint or view, each on its own; return them
     with ``None`` values dropped.
 
-    :raises TypeError: for an unknown option.
+    :param name: how an error names an option of this scope.
+    :param setting: how this scope writes ``option=value``, for flask-cors's names.
+    :raises TypeError: for an unknown option, or flask-cors's name of one.
     :raises ValueError: naming the option (through ``name``) and what it expects.
     """
+    refuse_flask_cors_options(options, name, setting)
     _Config.check(options, CorsOptions, "CORS")
     checked = {k: v for k, v in options.items() if v is not None}
     for option, value in checked.items():
@@ -173,11 +199,15 @@ def parse_rules(value: t.Any) -> tuple[PathRule, ...]:
     """
     items = value.items() if isinstance(value, Mapping) else value
     try:
+        if isinstance(items, (str, re.Pattern)):
+            raise TypeError
         pairs = [(pattern, options) for pattern, options in items]
     except (TypeError, ValueError):
         raise ValueError(
             "CORS_RESOURCES must map path patterns to option dicts, like"
-            " {'/api/*': {'origins': ['https://app.example.com']}}"
+            " {'/api/*': {'origins': ['https://app.example.com']}}; flask-cors's patterns"
+            " without options would change nothing here, where the app's options apply to"
+            " every path"
         ) from None
     rules: list[PathRule] = []
     for pattern, options in pairs:
@@ -185,7 +215,17 @@ def parse_rules(value: t.Any) -> tuple[PathRule, ...]:
         if not isinstance(options, Mapping):
             raise ValueError(f"CORS_RESOURCES[{pattern!r}] must be a dict of options")
         label = PathRule(pattern, {}).label
-        checked = check_options(options, lambda option: f"{label}[{option!r}]")  # noqa: B023
+        checked = check_options(
+            options,
+            lambda option: f"{label}[{option!r}]",  # noqa: B023
+            lambda option, value: f"{{{option!r}: {value!r}}} in {label}",  # noqa: B023
+        )
+        if not checked:
+            raise ValueError(
+                f"{label} sets no options, so it changes nothing: the app's options already"
+                " apply to every path. (In flask-cors a resource said where CORS applies;"
+                " here a rule overrides options on its paths: move the options into it.)"
+            )
         rule = PathRule(pattern, checked)
         for earlier in rules:
             if earlier.shadows(rule):
@@ -202,6 +242,14 @@ def _check_pattern(pattern: t.Any) -> None:
         if not isinstance(pattern.pattern, str):
             raise ValueError(f"CORS_RESOURCES: {pattern!r} must be a str pattern")
         return
+    if pattern == "*":
+        raise ValueError(
+            "CORS_RESOURCES: '*' is flask-cors's 'every path': leave resources out and set"
+            " the options on the app"
+        )
+    hint = path_regex_hint(pattern) if isinstance(pattern, str) else None
+    if hint is not None:
+        raise ValueError(hint)
     if not isinstance(pattern, str) or not pattern.startswith("/"):
         raise ValueError(
             f"CORS_RESOURCES: {pattern!r} is not a path pattern; use '/exact/path',"
@@ -225,6 +273,27 @@ def _check_max_age(value: t.Any, key: str) -> None:
         raise ValueError(f"{key} must be a number of seconds >= 0 or a timedelta, got {value!r}")
     if isinstance(value, float) and not value.is_integer():
         raise ValueError(f"{key} must be whole seconds, got {value!r}")
+
+
+def _cache_size(config: _Config) -> int:
+    value = config.value("origins_cache_size", 1024)
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise ValueError(
+            f"{config.key('origins_cache_size')} must be a whole number >= 0 (0 caches"
+            f" nothing), got {value!r}"
+        )
+    return value
+
+
+def _cache_ttl(config: _Config) -> float:
+    value = config.value("origins_cache_ttl", 60)
+    seconds = value.total_seconds() if isinstance(value, timedelta) else value
+    if isinstance(seconds, bool) or not isinstance(seconds, (int, float)) or not seconds > 0:
+        raise ValueError(
+            f"{config.key('origins_cache_ttl')} must be a number of seconds > 0 or a"
+            f" timedelta (set CORS_ORIGINS_CACHE_SIZE to 0 to cache nothing), got {value!r}"
+        )
+    return float(seconds)
 
 
 _CHECKS: dict[str, Callable[[t.Any, str], object]] = {

@@ -15,6 +15,7 @@ from .escaping import (
 from .extension import RequestLog
 from .formats import COMBINED, COMMON
 from .middleware import REQUEST_ID_KEY
+from .propagation import asend_request_id, copy_request_context, send_request_id
 from .request_id import RequestIdFilter, current_request_id
 from .settings import RequestLogOptions, RequestLogSettings
 
@@ -34,5 +35,8 @@ __all__ = [
     "RequestLog",
     "RequestLogOptions",
     "RequestLogSettings",
+    "asend_request_id",
+    "copy_request_context",
     "current_request_id",
+    "send_request_id",
 ]

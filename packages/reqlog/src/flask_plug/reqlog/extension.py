@@ -7,6 +7,8 @@ import typing as t
 from flask import current_app, has_request_context, request
 
 from ._state import EXTENSION_KEY, State, get_state
+from .devserver import redact_dev_server_log
+from .fields import collect_at_teardown
 from .middleware import REQUEST_ID_KEY, RequestLogMiddleware
 from .outputs import make_writer
 from .request_id import RequestIdFilter
@@ -28,8 +30,9 @@ class RequestLog:
     ``REQLOG_*`` config key of the same name, then falls back to its default.
 
     :param app: the app to register on now; or call :meth:`init_app` later.
-    :param format: ``"combined"`` (default), ``"common"``, ``"json"``, or a format string
-        of atoms such as ``'%h "%r" %>s %{ms}T'``. Config ``REQLOG_FORMAT``.
+    :param format: ``"combined"`` (default), ``"common"``, ``"json"``, ``"combined+id"``
+        or ``"common+id"`` (the request id at the end), or a format string of atoms such
+        as ``'%h "%r" %>s %{ms}T'``. Config ``REQLOG_FORMAT``.
     :param output: ``"stdout"`` (default, also ``"-"``), ``"stderr"``, a file path
         (relative paths are in the instance folder), ``"logger:<name>"`` or a
         :class:`logging.Logger`, which gets each line as an INFO record. Config
@@ -40,13 +43,22 @@ class RequestLog:
         ``"W0"`` (Monday) … as :class:`logging.handlers.TimedRotatingFileHandler` reads
         it. Config ``REQLOG_ROTATE_WHEN``.
     :param backup_count: rotated files kept. Default 7. Config ``REQLOG_BACKUP_COUNT``.
-    :param request_id_header: the header request ids are read from and echoed in. Default
-        ``"X-Request-ID"``. Config ``REQLOG_REQUEST_ID_HEADER``.
+    :param request_id_header: the header request ids are echoed in and, unless
+        ``request_id_from`` says otherwise, read from. Default ``"X-Request-ID"``. Config
+        ``REQLOG_REQUEST_ID_HEADER``.
     :param trust_request_id: keep an incoming id that is 1 to 128 safe characters
         (letters, digits, ``+/=._:-``); otherwise, or when ``False``, make a new one.
         Default ``True``. Config ``REQLOG_TRUST_REQUEST_ID``.
+    :param request_id_from: the headers an incoming id is read from, in order; the first
+        that holds a valid id wins. ``traceparent`` gives its trace id,
+        ``X-Amzn-Trace-Id`` its ``Root``, any other header its whole value if safe.
+        Default: ``request_id_header`` alone. Config ``REQLOG_REQUEST_ID_FROM``.
     :param redact: more names of query parameters and headers whose values are replaced
         by ``REDACTED``, on top of the built-in list. Config ``REQLOG_REDACT``.
+    :param extra_fields: a function called with no arguments as each request ends, while
+        ``request`` and ``g`` are there, returning a dict of extra fields for the line:
+        JSON lines carry them all, format strings name them (``%{user_id}n``). Config
+        ``REQLOG_EXTRA_FIELDS``.
     :param skip_paths: paths not logged when the response is a success (below 400);
         an entry ending in ``*`` is a prefix. Config ``REQLOG_SKIP_PATHS``.
     :param sample: the share of successful responses logged, above 0 and at most 1.
@@ -61,7 +73,8 @@ class RequestLog:
         line as soon as the thread takes it. Config ``REQLOG_FLUSH_INTERVAL``.
 
     .. versionadded:: 0.2
-        The ``queue_size`` and ``flush_interval`` options.
+        The ``queue_size``, ``flush_interval``, ``request_id_from`` and ``extra_fields``
+        options.
 
     .. versionchanged:: 0.2
         A write that fails (a removed directory, a full disk) costs its lines, not the
@@ -102,6 +115,9 @@ class RequestLog:
         if not any(isinstance(f, RequestIdFilter) for f in app.logger.filters):
             app.logger.addFilter(RequestIdFilter())
         _add_request_id_to_g(app)
+        if settings.extra_fields is not None:
+            collect_at_teardown(app, settings.extra_fields)
+        redact_dev_server_log(settings.redactor)
 
     def settings(self, app: Flask | None = None) -> RequestLogSettings:
         """The resolved settings of ``app`` (default: the current app)."""

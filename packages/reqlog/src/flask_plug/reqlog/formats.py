@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import re
 import time
 import typing as t
@@ -10,17 +11,25 @@ from datetime import datetime, timezone
 from urllib.parse import quote
 
 from .escaping import REDACTED, Redactor, escape_field, wire_text
+from .fields import logged_fields
 
 if t.TYPE_CHECKING:
     from _typeshed.wsgi import WSGIEnvironment
 
     from .entry import LogEntry
+    from .fields import Value
 
 COMMON = '%h %l %u %t "%r" %>s %b'
 """The Common Log Format."""
 COMBINED = COMMON + ' "%{Referer}i" "%{User-Agent}i"'
 """The Combined Log Format: Common plus the referer and the user agent."""
-NAMED_FORMATS = {"common": COMMON, "combined": COMBINED}
+NAMED_FORMATS = {
+    "common": COMMON,
+    "combined": COMBINED,
+    # The id last, where log readers that know only Common and Combined ignore it.
+    "common+id": COMMON + " %L",
+    "combined+id": COMBINED + " %L",
+}
 
 _MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 _ATOM = re.compile(r"%(?:\{(?P<arg>[^{}%]*)\})?(?P<final>>?)(?P<code>[A-Za-z%]?)")
@@ -34,19 +43,23 @@ class FormatError(ValueError):
     """A format string that cannot be compiled; the message names the atom."""
 
 
-def compile_format(spec: str, redactor: Redactor) -> Formatter:
-    """The formatter for ``"common"``, ``"combined"``, ``"json"`` or a format string.
+def compile_format(spec: str, redactor: Redactor, *, extra_fields: bool = False) -> Formatter:
+    """The formatter for a named format (``"combined"``, ``"json"`` ...) or a format string.
 
+    :param extra_fields: whether the app gives extra fields (``REQLOG_EXTRA_FIELDS``): JSON
+        lines then carry them, and format strings may name them (``%{tenant}n``).
     :raises FormatError: naming the first atom that is not understood.
     """
     if spec == "json":
-        return _JsonFormat(redactor)
-    return _LineFormat(NAMED_FORMATS.get(spec, spec), redactor)
+        return _JsonWithFieldsFormat(redactor) if extra_fields else _JsonFormat(redactor)
+    return _LineFormat(NAMED_FORMATS.get(spec, spec), redactor, extra_fields=extra_fields)
 
 
 class _LineFormat:
-    def __init__(self, spec: str, redactor: Redactor) -> None:
+    def __init__(self, spec: str, redactor: Redactor, *, extra_fields: bool = False) -> None:
         self._redactor = redactor
+        self._extra_fields = extra_fields
+        self._fields_of: tuple[object, dict[str, Value] | None] = (None, None)
         self._clock_second = -1
         self._clock_text = ""
         self._parts: list[str | _Atom] = []
@@ -80,7 +93,13 @@ class _LineFormat:
             raise FormatError(f"unknown atom {text!r}: '>' only goes with '%>s'")
         if code in _ARG_ATOMS:
             if not arg:
-                raise FormatError(f"atom {text!r} needs a header name, as in '%{{Referer}}{code}'")
+                example = {"e": "REMOTE_PORT", "n": "user_id"}.get(code, "Referer")
+                raise FormatError(f"atom {text!r} needs a name, as in '%{{{example}}}{code}'")
+            if code == "n" and not self._extra_fields:
+                raise FormatError(
+                    f"atom {text!r} is an extra field: set REQLOG_EXTRA_FIELDS to a function "
+                    "that returns it"
+                )
             return _ARG_ATOMS[code](self, arg)
         if arg is not None and code != "T":
             raise FormatError(f"atom {text!r} takes no '{{...}}' argument")
@@ -128,6 +147,42 @@ class _LineFormat:
                 escape_field(url(entry.environ[key])) if key in entry.environ else "-"
             )
         return lambda entry: escape_field(entry.environ[key]) if key in entry.environ else "-"
+
+    def _environ(self, key: str) -> _Atom:
+        upper = key.upper()
+        if self._redactor.is_secret(key):  # HTTP_AUTHORIZATION, HTTP_X_API_KEY ...
+            return lambda entry: REDACTED if key in entry.environ or upper in entry.environ else "-"
+
+        def environ(entry: LogEntry) -> str:
+            value = entry.environ.get(key, entry.environ.get(upper))
+            if value is None:
+                return "-"
+            return escape_field(value if isinstance(value, str) else str(value))
+
+        return environ
+
+    def _extra_field(self, name: str) -> _Atom:
+        def field(entry: LogEntry) -> str:
+            value = self._fields(entry).get(name)
+            if value is None:
+                return "-"
+            if isinstance(value, bool):
+                return "true" if value else "false"
+            if isinstance(value, str):
+                # Text from the app: its UTF-8 bytes are escaped, as a client's would be.
+                return escape_field(value if value.isascii() else value.encode().decode("latin-1"))
+            return str(value)
+
+        return field
+
+    def _fields(self, entry: LogEntry) -> dict[str, Value]:
+        # Only the writer thread formats, so remembering the last entry needs no lock; the
+        # atoms of one line share the work.
+        last, fields = self._fields_of
+        if last is not entry:
+            fields = logged_fields(entry.environ, self._redactor)
+            self._fields_of = (entry, fields)
+        return fields or {}
 
     def _response_header(self, name: str) -> _Atom:
         lowered = name.lower()
@@ -230,10 +285,14 @@ _SIMPLE_ATOMS: dict[str, _Atom] = {
     "B": lambda entry: str(entry.bytes_sent),
     "D": lambda entry: str(entry.duration_ns // 1000),
     "L": lambda entry: entry.request_id,
+    # The writer thread runs in the process that served the request (each gunicorn worker).
+    "P": lambda entry: str(os.getpid()),
 }
 _ARG_ATOMS: dict[str, t.Callable[[_LineFormat, str], _Atom]] = {
     "i": _LineFormat._request_header,
     "o": _LineFormat._response_header,
+    "e": _LineFormat._environ,
+    "n": _LineFormat._extra_field,
 }
 
 
@@ -244,6 +303,9 @@ class _JsonFormat:
         self._redactor = redactor
 
     def __call__(self, entry: LogEntry) -> str:
+        return json.dumps(self._record(entry), separators=(",", ":"))
+
+    def _record(self, entry: LogEntry) -> dict[str, t.Any]:
         environ = entry.environ
         query = environ.get("QUERY_STRING")
         referer = environ.get("HTTP_REFERER")
@@ -266,4 +328,14 @@ class _JsonFormat:
             "referer": wire_text(self._redactor.url(referer)) if referer else None,
             "user_agent": wire_text(user_agent) if user_agent else None,
         }
+        return record
+
+
+class _JsonWithFieldsFormat(_JsonFormat):
+    """JSON lines with the app's extra fields after the standard keys, which win a clash."""
+
+    def __call__(self, entry: LogEntry) -> str:
+        record = self._record(entry)
+        for name, value in (logged_fields(entry.environ, self._redactor) or {}).items():
+            record.setdefault(name, value)
         return json.dumps(record, separators=(",", ":"))

@@ -7,7 +7,15 @@ import typing as t
 from time import perf_counter_ns, time
 
 from .entry import LogEntry
-from .request_id import current_request_id, is_safe_request_id, new_request_id
+from .formats import environ_key
+from .request_id import (
+    current_request_id,
+    id_reader,
+    is_safe_request_id,
+    new_request_id,
+    plain_id,
+    read_request_id,
+)
 
 if t.TYPE_CHECKING:
     from collections.abc import Iterable, Iterator
@@ -32,8 +40,11 @@ class RequestLogMiddleware:
         self.wsgi_app = wsgi_app
         self.writer = writer
         self.header = settings.request_id_header
-        self._environ_header = "HTTP_" + settings.request_id_header.upper().replace("-", "_")
-        self._trust = settings.trust_request_id
+        sources = tuple((environ_key(h), id_reader(h)) for h in settings.request_id_from)
+        # The usual case, one plain header, is read inline: this runs on every request.
+        one = len(sources) == 1 and sources[0][1] is plain_id
+        self._one_header = sources[0][0] if one else None
+        self._sources = sources if sources and not one else None
         self._skip_paths = settings.skip_paths
         self._skip_prefixes = settings.skip_prefixes
         self._sample = settings.sample
@@ -42,10 +53,14 @@ class RequestLogMiddleware:
         )
 
     def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
-        incoming = environ.get(self._environ_header) if self._trust else None
-        if incoming is not None and is_safe_request_id(incoming):
-            request_id: str = incoming
-        else:
+        request_id: str | None = None
+        if self._one_header is not None:
+            incoming = environ.get(self._one_header)
+            if incoming is not None and is_safe_request_id(incoming):
+                request_id = incoming
+        elif self._sources is not None:
+            request_id = read_request_id(environ, self._sources)
+        if request_id is None:
             request_id = new_request_id()
         environ[REQUEST_ID_KEY] = request_id
         body = LoggedBody(self, environ, start_response, request_id)

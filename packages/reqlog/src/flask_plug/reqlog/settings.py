@@ -9,12 +9,14 @@ import typing as t
 from dataclasses import dataclass
 
 from .escaping import DEFAULT_REDACT, Redactor
-from .formats import FormatError, Formatter, compile_format
+from .formats import NAMED_FORMATS, FormatError, Formatter, compile_format
 
 if t.TYPE_CHECKING:
     from collections.abc import Iterable, Mapping
 
     from flask import Flask
+
+    from .fields import ExtraFields
 
 DEFAULT_QUEUE_SIZE = 10_000
 """About a second of a busy app's requests, a few KB each (an entry holds the environ)."""
@@ -37,7 +39,9 @@ class RequestLogOptions(t.TypedDict, total=False):
     backup_count: int | None
     request_id_header: str | None
     trust_request_id: bool | None
+    request_id_from: Iterable[str] | None
     redact: Iterable[str] | None
+    extra_fields: ExtraFields | None
     skip_paths: Iterable[str] | None
     sample: float | None
     queue_size: int | None
@@ -64,8 +68,19 @@ class RequestLogSettings:
     trust_request_id: bool
     """Keep a safe incoming request id rather than always making one
     (``REQLOG_TRUST_REQUEST_ID``)."""
+    request_id_from: tuple[str, ...]
+    """The headers an incoming id is read from, first valid one wins; empty when incoming
+    ids are not trusted (``REQLOG_REQUEST_ID_FROM``).
+
+    .. versionadded:: 0.2
+    """
     redactor: Redactor
     """Which query parameters and headers are secret (``REQLOG_REDACT`` adds names)."""
+    extra_fields: ExtraFields | None
+    """The app's function giving each line extra fields (``REQLOG_EXTRA_FIELDS``).
+
+    .. versionadded:: 0.2
+    """
     skip_paths: frozenset[str]
     """Paths whose successful requests are not logged (``REQLOG_SKIP_PATHS``)."""
     skip_prefixes: tuple[str, ...]
@@ -97,9 +112,13 @@ def resolve(app: Flask, options: Mapping[str, t.Any]) -> RequestLogSettings:
     config = _Config(app, options, RequestLogOptions, "REQLOG_", "RequestLog")
     trust_request_id = config.flag("trust_request_id", True)
     request_id_header = _header_name(config, "request_id_header")
+    request_id_from = _request_id_from(
+        config, "request_id_from", request_id_header, trust_request_id
+    )
     redactor = Redactor(DEFAULT_REDACT + _names(config, "redact"))
+    extra_fields = _extra_fields(config, "extra_fields")
     spec = _format(config, "format")
-    formatter = _formatter(spec, redactor)
+    formatter = _formatter(spec, redactor, extra_fields is not None)
     output = _output(config, "output")
     max_bytes = _max_bytes(config, "max_bytes")
     rotate_when = _rotate_when(config, "rotate_when")
@@ -113,7 +132,9 @@ def resolve(app: Flask, options: Mapping[str, t.Any]) -> RequestLogSettings:
         backup_count=_whole_number(config, "backup_count", 7),
         request_id_header=request_id_header,
         trust_request_id=trust_request_id,
+        request_id_from=request_id_from,
         redactor=redactor,
+        extra_fields=extra_fields,
         skip_paths=frozenset(path for path in skip if not path.endswith("*")),
         skip_prefixes=tuple(path[:-1] for path in skip if path.endswith("*")),
         sample=_sample(config, "sample"),
@@ -182,6 +203,40 @@ def _header_name(config: _Config, option: str) -> str:
     return header
 
 
+def _request_id_from(
+    config: _Config, option: str, request_id_header: str, trust: bool
+) -> tuple[str, ...]:
+    """Header names in the order given, without duplicates; ``request_id_header`` alone
+    by default, and none if incoming ids are not trusted."""
+    value = config.value(option, None)
+    if value is None:
+        return (request_id_header,) if trust else ()
+    expected = "a list of header names, such as ['X-Request-ID', 'traceparent']"
+    if isinstance(value, str) or not isinstance(value, (list, tuple)) or not value:
+        raise ValueError(f"{config.key(option)} must be {expected}, got {value!r}")
+    for header in value:
+        if not isinstance(header, str) or not _TOKEN.fullmatch(header):
+            raise ValueError(f"{config.key(option)} must be {expected}, got {header!r} in it")
+    if not trust:
+        raise ValueError(
+            f"{config.key(option)} names headers to read request ids from, but "
+            f"{config.key('trust_request_id')} is False: incoming ids are never read. "
+            "Remove one of the two."
+        )
+    lowered = [header.lower() for header in value]
+    return tuple(header for i, header in enumerate(value) if header.lower() not in lowered[:i])
+
+
+def _extra_fields(config: _Config, option: str) -> ExtraFields | None:
+    value = config.value(option, None)
+    if value is not None and not callable(value):
+        raise ValueError(
+            f"{config.key(option)} must be a function that returns a dict of fields, "
+            f"such as lambda: {{'user_id': g.get('user_id')}}, got {value!r}"
+        )
+    return t.cast("ExtraFields | None", value)
+
+
 def _names(config: _Config, option: str, *, lower: bool = True) -> tuple[str, ...]:
     """A list of non-empty strings, sorted, without duplicates (lower-cased if ``lower``)."""
     value = config.value(option, ())
@@ -196,16 +251,14 @@ def _names(config: _Config, option: str, *, lower: bool = True) -> tuple[str, ..
 def _format(config: _Config, option: str) -> str:
     spec = config.value(option, "combined")
     if not isinstance(spec, str):
-        raise ValueError(
-            f"{config.key(option)} must be 'common', 'combined', 'json' or a format string, "
-            f"got {spec!r}"
-        )
+        names = ", ".join(repr(name) for name in [*NAMED_FORMATS, "json"])
+        raise ValueError(f"{config.key(option)} must be {names} or a format string, got {spec!r}")
     return spec
 
 
-def _formatter(spec: str, redactor: Redactor) -> Formatter:
+def _formatter(spec: str, redactor: Redactor, extra_fields: bool) -> Formatter:
     try:
-        return compile_format(spec, redactor)
+        return compile_format(spec, redactor, extra_fields=extra_fields)
     except FormatError as error:
         raise ValueError(f"REQLOG_FORMAT: {error}") from None
 

@@ -3,24 +3,32 @@
 from __future__ import annotations
 
 import math
-import time
 import typing as t
 from time import perf_counter
 
 from flask import abort, current_app, request
+from werkzeug.wrappers import Response
 
+from .custom import InfoCollector, LabelledCollector, MetricSpec, TrackedMetric
+from .failures import FailureLog
 from .metrics import OTHER, STANDARD_METHODS, STATUS_LABELS, UNMATCHED, AppMetrics
 
 if t.TYPE_CHECKING:
     from _typeshed.wsgi import WSGIEnvironment
     from flask import Flask, Request
-    from werkzeug.wrappers import Response
 
+    from .exposition import Exposition
     from .extension import Stats
     from .history import History
     from .settings import StatsSettings
 
 EXTENSION_KEY = "flask-plug-stats"
+# The access rule of each stats view; any other (the JSON view) has the JSON view's.
+_VIEW_RULES = {
+    "flask_plug_stats.metrics": "metrics",
+    "flask_plug_stats.dashboard": "dashboard",
+    "flask_plug_stats.static": "dashboard",
+}
 STARTED = "flask_plug.stats.started"
 """The ``environ`` key holding when the middleware began the request."""
 
@@ -61,7 +69,28 @@ class StatsState:
         self._label_cache: dict[str | None, str | None] = {}
         self._methods: frozenset[str] | None = None
         self._children: dict[tuple[str, str, str], tuple[t.Any, t.Any]] = {}
-        self._collector_errors: dict[str, float] = {}
+        self.failures = FailureLog()
+        self.custom: dict[MetricSpec, TrackedMetric] = {}
+        """The series of each metric declared with ``stats.counter`` and its kin."""
+        self.labelled_collectors: dict[str, LabelledCollector] = {}
+        self.infos = InfoCollector(stats._infos)
+        self.exposition: Exposition
+        """Set by :meth:`Stats.init_app`."""
+
+    def add_metric(self, spec: MetricSpec) -> None:
+        """Create the series of a declared metric in this app's registry.
+
+        :raises ValueError: if the app already has a metric of that name.
+        """
+        settings = self.settings
+        self.custom[spec] = TrackedMetric(
+            spec, self.metrics.registry, settings.buckets, settings.max_label_sets, self.failures
+        )
+
+    def add_labelled_collector(self, name: str, labels: tuple[str, ...]) -> None:
+        self.labelled_collectors[name] = LabelledCollector(
+            name, labels, self.prefix, self.metrics.registry, self.settings.max_label_sets
+        )
 
     def endpoint_label(self, endpoint: str | None) -> str | None:
         """The label for ``endpoint``, or ``None`` if it is left out; cached."""
@@ -124,22 +153,24 @@ class StatsState:
         if label is None:
             return
         elapsed = perf_counter() - req.environ.get(STARTED, perf_counter())
+        labelled = self.labelled_collectors
         for name, func in collectors.items():
             try:
                 value = func(req, response, elapsed)
-                if value is not None:
-                    if isinstance(value, bool) or not isinstance(value, (int, float)):
-                        raise TypeError(f"returned {value!r}, not a number")
-                    if value < 0 or math.isnan(value):
-                        raise ValueError(f"returned {value!r}; totals only grow")
-                    self.metrics.collected.labels(name, label).inc(value)
+                if value is None:
+                    continue
+                if name in labelled:
+                    labelled[name].add(label, value)
+                    continue
+                if isinstance(value, bool) or not isinstance(value, (int, float)):
+                    raise TypeError(f"returned {value!r}, not a number")
+                if value < 0 or math.isnan(value):
+                    raise ValueError(f"returned {value!r}; totals only grow")
+                self.metrics.collected.labels(name, label).inc(value)
             except Exception:
-                now = time.monotonic()
-                if now - self._collector_errors.get(name, -math.inf) >= 60:
-                    self._collector_errors[name] = now
-                    current_app.logger.exception(
-                        "stats collector %r failed; skipped (logged at most once a minute)", name
-                    )
+                self.failures.exception(
+                    f"collector {name}", f"stats collector {name!r} failed; skipped"
+                )
 
     def count_exception(self, sender: Flask, exception: BaseException, **extra: t.Any) -> None:
         rule = request.url_rule
@@ -148,7 +179,29 @@ class StatsState:
             method = self.method_label(request.method)
             self.metrics.exceptions.labels(label, method, type(exception).__name__).inc()
 
-    def check_access(self) -> None:
-        allowed = self.settings.access or self.stats._access
+    def check_access(self, endpoint: str | None) -> None:
+        """Refuse the current request to a stats view unless its access rule allows it:
+        401 with a challenge for a scraper without the metrics credentials, else 403.
+
+        Views other than the dashboard and the metrics have the JSON view's rule."""
+        settings = self.settings
+        view = _VIEW_RULES.get(endpoint or "", "json")
+        allowed = settings.view_access.get(view)
+        credentials = settings.metrics_credentials
+        if view == "metrics" and credentials is not None:
+            if not credentials.check(request.headers.get("Authorization")):
+                abort(challenge(credentials.challenges))
+            if allowed is None:
+                return  # the credentials replace the default rule
+        if allowed is None:
+            allowed = settings.access or self.stats._access
         if not allowed():
             abort(403)
+
+
+def challenge(challenges: t.Sequence[str]) -> Response:
+    """A 401 asking for credentials, one ``WWW-Authenticate`` per scheme."""
+    response = Response("Credentials needed.\n", 401, mimetype="text/plain")
+    for value in challenges:
+        response.headers.add("WWW-Authenticate", value)
+    return response

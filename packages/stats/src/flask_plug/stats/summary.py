@@ -56,7 +56,13 @@ def summarise(families: Iterable[Metric], prefix: str) -> dict[str, t.Any]:
                 buckets[labels["endpoint"]][float(labels["le"])] += sample.value
             elif name == f"{prefix}_request_duration_seconds_sum":
                 endpoints[labels["endpoint"]]["seconds"] += sample.value
-            elif name == f"{prefix}_collected_total":
+            elif (
+                name.startswith(f"{prefix}_collected")
+                and name.endswith("_total")
+                and "collector" in labels
+            ):
+                # <prefix>_collected_total, and <prefix>_collected_<name>_total of each
+                # collector with labels: its labels added up.
                 entry = endpoints[labels["endpoint"]]
                 collector = labels["collector"]
                 entry["collectors"][collector] = (

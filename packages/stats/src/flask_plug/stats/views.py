@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import typing as t
 
-from flask import Blueprint, current_app, render_template
-from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from flask import Blueprint, current_app, render_template, request
 
 from ._state import get_state
 from .summary import summarise
+
+if t.TYPE_CHECKING:
+    from flask import Flask
+    from flask.sansio.blueprints import BlueprintSetupState
 
 blueprint = Blueprint(
     "flask_plug_stats",
@@ -21,7 +24,7 @@ blueprint = Blueprint(
 
 @blueprint.before_request
 def check_access() -> None:
-    get_state(current_app).check_access()
+    get_state(current_app).check_access(request.endpoint)
 
 
 @blueprint.get("")
@@ -41,8 +44,17 @@ def dashboard() -> str:
     return render_template("stats/dashboard.html")
 
 
-@blueprint.get("/metrics")
 def metrics() -> tuple[bytes, int, dict[str, str]]:
-    """Prometheus text exposition."""
-    registry = get_state(current_app).metrics.read_registry()
-    return generate_latest(registry), 200, {"Content-Type": CONTENT_TYPE_LATEST}
+    """Prometheus text exposition, or OpenMetrics if the scraper prefers it."""
+    body, content_type = get_state(current_app).exposition.generate(request.headers.get("Accept"))
+    return body, 200, {"Content-Type": content_type}
+
+
+@blueprint.record
+def add_metrics_rule(setup: BlueprintSetupState) -> None:
+    """The metrics view at ``STATS_METRICS_PATH``, which may be outside the blueprint's
+    prefix (``/metrics``); its endpoint is the blueprint's all the same, so the access
+    check above and ``url_for("flask_plug_stats.metrics")`` apply."""
+    path = get_state(t.cast("Flask", setup.app)).settings.metrics_path
+    if path is not None:
+        setup.app.add_url_rule(path, f"{setup.name}.metrics", metrics, methods=["GET"])

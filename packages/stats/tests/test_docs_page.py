@@ -1,37 +1,24 @@
-"""The README's and the docs page's examples run as written, and the JSON the docs page
-shows has the keys the JSON view answers with.
+"""The docs page's examples run as written, and the JSON it shows has the keys the JSON
+view answers with (test_readme.py runs the README's).
 
-Each document's ``python`` blocks run in order in one namespace, as a reader trying them
-one after another in a session would.
+The page's ``python`` blocks run in order in one namespace, as a reader trying them one
+after another in a session would.
 """
 
 from __future__ import annotations
 
-import importlib.metadata
 import json
 import re
 import typing as t
 from pathlib import Path
 
 import pytest
-from flask import g, request
 
 if t.TYPE_CHECKING:
     from flask.testing import FlaskClient
 
-HERE = Path(__file__).resolve().parent
-README = HERE.parent / "README.md"
-DOCS_PAGE = HERE.parents[2] / "docs" / "stats.md"
+DOCS_PAGE = Path(__file__).resolve().parents[3] / "docs" / "stats.md"
 BLOCK = re.compile(r"^```(\w+)\n(.*?)^```", re.DOTALL | re.MULTILINE)
-
-
-def readme() -> str:
-    if README.exists():
-        return README.read_text(encoding="utf-8")
-    # Tests run against the installed wheel (dist:check): its description is the README.
-    description = importlib.metadata.metadata("flask-plug-stats").json["description"]
-    assert isinstance(description, str)
-    return description
 
 
 def docs_page() -> str:
@@ -49,30 +36,6 @@ def run(text: str, name: str) -> dict[str, t.Any]:
     for number, code in enumerate(blocks(text, "python")):
         exec(compile(code, f"<{name} block {number}>", "exec"), namespace)
     return namespace
-
-
-class User:
-    def __init__(self, *roles: str) -> None:
-        self.roles = roles
-
-    def has_role(self, role: str) -> bool:
-        return role in self.roles
-
-
-def test_the_readme_examples_run() -> None:
-    namespace = run(readme(), "readme")
-    app = namespace["create_app"]()
-    app.add_url_rule("/", "index", lambda: "ok")
-
-    @app.before_request
-    def log_in() -> None:  # as a login extension would: the README's rule reads g.user
-        g.user = User("admin") if request.args.get("as") == "admin" else User()
-
-    client = app.test_client()
-    client.get("/")
-    assert client.get("/admin/stats").status_code == 403
-    endpoints = client.get("/admin/stats?as=admin").json["endpoints"]
-    assert endpoints["index"]["collectors"] == {"large_responses": 0}
 
 
 def test_the_docs_page_examples_run() -> None:
