@@ -4,7 +4,6 @@ p50/p95/p99 and mean for requests of known duration."""
 from __future__ import annotations
 
 import math
-import time
 import typing as t
 
 import pytest
@@ -107,24 +106,3 @@ def test_json_percentiles_of_known_durations_are_exact_across_methods(
     assert endpoint["p95"] == pytest.approx(0.0625)
     assert endpoint["p99"] == pytest.approx(0.0725)
     assert endpoint["mean"] == pytest.approx((90 * 0.002 + 10 * 0.06) / 100)
-
-
-def test_json_percentiles_of_slept_requests_fall_in_their_buckets() -> None:
-    app = Flask(__name__)
-    Stats(app)  # default buckets: 1 ms sleeps land in (1, 2.5] ms, 60 ms ones in (50, 75] ms
-
-    @app.get("/sleep/<int:ms>")
-    def sleep(ms: int) -> str:
-        time.sleep(ms / 1000)
-        return "slept"
-
-    with app.test_client() as client:
-        for i in range(100):  # one request in ten is slow
-            ms = 60 if i % 10 == 9 else 1
-            assert client.get(f"/sleep/{ms}").status_code == 200
-    endpoint = read_endpoint(app, "sleep")
-    assert endpoint["count"] == 100
-    assert 0.00075 <= endpoint["p50"] <= 0.0025
-    assert 0.05 <= endpoint["p99"] <= 0.075
-    expected_mean = (90 * 0.001 + 10 * 0.06) / 100
-    assert endpoint["mean"] == pytest.approx(expected_mean, rel=0.4)
