@@ -34,6 +34,18 @@ CHROMIUM_ARGS = [
 ]
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    """Hypothesis examples get no deadline: a deadline is a timing assertion, and one
+    example that is slow on a loaded machine is not a bug (speed is measured in
+    benchmarks/)."""
+    try:
+        from hypothesis import settings
+    except ImportError:  # a package whose tests do not use hypothesis
+        return
+    settings.register_profile("flask-plug", deadline=None)
+    settings.load_profile("flask-plug")
+
+
 @pytest.fixture
 def live_server() -> t.Iterator[LiveServers]:
     """``live_server(app)``: serve a WSGI app with Werkzeug's threaded server on a free port
