@@ -262,8 +262,7 @@ def test_queries_of_threads_started_by_the_request(engine: Engine) -> None:
     @app.get("/")
     def index() -> str:
         threads = [
-            threading.Thread(target=contextvars.copy_context().run, args=(query,))
-            for _ in range(4)
+            threading.Thread(target=contextvars.copy_context().run, args=(query,)) for _ in range(4)
         ]
         for thread in threads:
             thread.start()
