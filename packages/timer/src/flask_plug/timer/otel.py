@@ -45,20 +45,37 @@ class OTelRequestTiming(RequestTiming):
     span of its context while it runs, so spans opened inside it (the timer's own, or other
     instrumentation's) are its children; its parent is whatever span is current when it
     starts, such as the request span of ``opentelemetry-instrumentation-flask``.
+
+    A span that starts after the response started (in a streamed body, or a thread that
+    outlives the response) with no current span of its own is a child of the span that was
+    current when the response started: Flask ends the request context, and with it that
+    instrumentation's request span, before the body streams.
     """
 
-    __slots__ = ("_tracer", "_epoch_offset_ns")
+    __slots__ = ("_tracer", "_epoch_offset_ns", "_response_context")
 
     def __init__(self, start_ns: int, tracer: Tracer, sql: bool = False) -> None:
         super().__init__(start_ns, sql)
         self._tracer = tracer
         # perf_counter_ns() readings plus this are nanoseconds since the epoch, as OTel wants.
         self._epoch_offset_ns = time_ns() - start_ns
+        self._response_context: context.Context | None = None
+
+    def finish(self, end_ns: int) -> None:
+        self._response_context = context.get_current()
+        super().finish(end_ns)
 
     def _begin(self, span: Span, start_ns: int, current: bool) -> t.Any:
+        parent = None
+        if self._response_context is not None:
+            if not trace.get_current_span().get_span_context().is_valid:
+                parent = self._response_context
         attributes = {DESC_ATTRIBUTE: span.desc} if span.desc is not None else None
         otel_span = self._tracer.start_span(
-            span.name, start_time=start_ns + self._epoch_offset_ns, attributes=attributes
+            span.name,
+            context=parent,
+            start_time=start_ns + self._epoch_offset_ns,
+            attributes=attributes,
         )
         token = context.attach(trace.set_span_in_context(otel_span)) if current else None
         return otel_span, token
