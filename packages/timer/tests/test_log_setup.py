@@ -60,6 +60,7 @@ def test_the_docs_example_shows_the_line(tmp_path: Path) -> None:
         (", log_level='WARNING'", default_handler("WARNING")),
         (", log_level='ERROR'", default_handler("ERROR")),
     ],
+    ids=["info-not-shown", "warning", "error"],
 )
 def test_without_logging_set_up(tmp_path: Path, options: str, shown: t.Any) -> None:
     result = run(APP.format(options=options), tmp_path)

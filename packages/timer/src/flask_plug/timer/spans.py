@@ -293,7 +293,9 @@ class Span:
 
     Use it as a context manager or as a decorator; create it with :meth:`Timer.span`.
     Outside a request timed by :class:`Timer` it does nothing, so code that uses spans
-    also runs from the CLI or in background jobs.
+    also runs from the CLI or in background jobs. In a thread it times the request whose
+    context the thread runs in (``contextvars.copy_context().run``, Flask's
+    ``copy_current_request_context``).
 
     A span object keeps no state of its own between ``with`` blocks: one object may be
     shared by every request and thread (``DB = timer.span("db")`` at module level), and
@@ -306,7 +308,8 @@ class Span:
     :raises ValueError: if ``name`` is not a token.
 
     .. versionchanged:: 0.2
-        Safe to share between concurrent requests; descriptions no longer raise.
+        Safe to share between concurrent requests; descriptions no longer raise; spans of
+        threads that run in a copy of the request's context are recorded.
     """
 
     __slots__ = ("name", "desc", "_desc_param")
