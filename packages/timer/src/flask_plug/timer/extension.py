@@ -79,10 +79,10 @@ class Timer:
 
             queries.listen()
         if settings.otel:
-            from . import __version__, otel
+            from . import otel
 
             new_timing = functools.partial(
-                otel.OTelRequestTiming, tracer=otel.tracer(__version__), sql=settings.sqlalchemy
+                otel.OTelRequestTiming, tracer=otel.tracer(), sql=settings.sqlalchemy
             )
         elif settings.sqlalchemy:
             new_timing = functools.partial(RequestTiming, sql=True)

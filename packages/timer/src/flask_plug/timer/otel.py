@@ -31,10 +31,10 @@ UNFINISHED_ATTRIBUTE = "flask_plug.timer.unfinished"
 """Set to ``True`` on a span still open when the response started, ended there."""
 
 
-def tracer(version: str) -> Tracer:
+def tracer() -> Tracer:
     """The tracer of the timer's spans, from the global tracer provider (which may be set
     after this: the API's proxy tracer follows it)."""
-    return trace.get_tracer("flask_plug.timer", version)
+    return trace.get_tracer("flask_plug.timer")
 
 
 class OTelRequestTiming(RequestTiming):
