@@ -148,8 +148,12 @@ class RequestTiming:
             span of this context; :meth:`Timer.start` spans are not.
         """
         kept = self._begin(span, start_ns, current)
-        with self._lock:
+        # acquire/release, not `with`: a third of the cost, on every span and request.
+        self._lock.acquire()
+        try:
             self._open.append((span, start_ns, kept))
+        finally:
+            self._lock.release()
 
     def closed(self, span: Span, end_ns: int) -> None:
         """Record that ``span`` ended at ``end_ns``."""
@@ -166,7 +170,8 @@ class RequestTiming:
 
     def _close(self, span: Span | None, name: str, end_ns: int) -> bool:
         """End an open span; ``False`` if none was open and the response has not started."""
-        with self._lock:
+        self._lock.acquire()
+        try:
             index = self._latest(span, name)
             entry = self._open.pop(index) if index >= 0 else None
             done = self._done
@@ -175,6 +180,8 @@ class RequestTiming:
             elif done:
                 self._dropped += 1
                 dropped = self._dropped
+        finally:
+            self._lock.release()
         if entry is not None:
             self._end(entry[2], end_ns, False)
         if done:
@@ -205,13 +212,19 @@ class RequestTiming:
     def finish(self, end_ns: int) -> None:
         """Close the record when the response starts: the spans still open are ended here
         and marked unfinished, and nothing is added after this."""
-        with self._lock:
+        self._lock.acquire()
+        try:
             self._done = True
-            still_open, self._open = self._open, []
-            for span, start_ns, _ in reversed(still_open):
-                self._add(span, end_ns - start_ns).finished = False
-        for _, _, kept in reversed(still_open):
-            self._end(kept, end_ns, True)
+            still_open = self._open
+            if still_open:
+                self._open = []
+                for span, start_ns, _ in reversed(still_open):
+                    self._add(span, end_ns - start_ns).finished = False
+        finally:
+            self._lock.release()
+        if still_open:
+            for _, _, kept in reversed(still_open):
+                self._end(kept, end_ns, True)
 
     def metrics(self) -> list[str]:
         """One ``Server-Timing`` metric per span name, in the order the names first ended."""
