@@ -103,7 +103,8 @@ class RequestTiming:
     The start of each open span is kept here, not on the :class:`Span`: one span object
     (``DB = timer.span("db")`` at module level) is entered by many requests at once.
     Threads of the request add to it too (see :func:`find_timing`), so every change is
-    made under a lock. Once the response has started (:meth:`finish`) the record is
+    made under a lock, which the first span makes: a request without spans pays for no
+    lock. Once the response has started (:meth:`finish`) the record is
     closed: a span that ends later cannot reach the header, and is counted and logged at
     debug level instead.
 
@@ -118,7 +119,7 @@ class RequestTiming:
         self.sql = sql
         self._totals: dict[object, _Total] = {}
         self._open: list[_Entry] = []
-        self._lock = threading.Lock()
+        self._lock: threading.Lock | None = None
         self._done = False
         self._dropped = 0
 
@@ -141,6 +142,16 @@ class RequestTiming:
                 return index
         return -1
 
+    def _locked(self) -> threading.Lock:
+        """The record's lock, made on first use."""
+        lock = self._lock
+        if lock is None:
+            with _LOCK_MAKING:
+                lock = self._lock
+                if lock is None:
+                    lock = self._lock = threading.Lock()
+        return lock
+
     def opened(self, span: Span, start_ns: int, current: bool = True) -> None:
         """Record that ``span`` started at ``start_ns``.
 
@@ -148,12 +159,13 @@ class RequestTiming:
             span of this context; :meth:`Timer.start` spans are not.
         """
         kept = self._begin(span, start_ns, current)
-        # acquire/release, not `with`: a third of the cost, on every span and request.
-        self._lock.acquire()
+        # acquire/release, not `with`: a third of the cost, on every span.
+        lock = self._locked()
+        lock.acquire()
         try:
             self._open.append((span, start_ns, kept))
         finally:
-            self._lock.release()
+            lock.release()
 
     def closed(self, span: Span, end_ns: int) -> None:
         """Record that ``span`` ended at ``end_ns``."""
@@ -170,7 +182,8 @@ class RequestTiming:
 
     def _close(self, span: Span | None, name: str, end_ns: int) -> bool:
         """End an open span; ``False`` if none was open and the response has not started."""
-        self._lock.acquire()
+        lock = self._locked()
+        lock.acquire()
         try:
             index = self._latest(span, name)
             entry = self._open.pop(index) if index >= 0 else None
@@ -181,7 +194,7 @@ class RequestTiming:
                 self._dropped += 1
                 dropped = self._dropped
         finally:
-            self._lock.release()
+            lock.release()
         if entry is not None:
             self._end(entry[2], end_ns, False)
         if done:
@@ -191,7 +204,7 @@ class RequestTiming:
 
     def add_query(self, duration_ns: int) -> None:
         """Add one database query of ``duration_ns`` to the ``db`` metric."""
-        with self._lock:
+        with self._locked():
             if not self._done:
                 total = self._totals.get(_QUERIES_KEY)
                 if total is None:
@@ -212,16 +225,21 @@ class RequestTiming:
     def finish(self, end_ns: int) -> None:
         """Close the record when the response starts: the spans still open are ended here
         and marked unfinished, and nothing is added after this."""
-        self._lock.acquire()
+        self._done = True
+        lock = self._lock
+        if lock is None:
+            # No span has started yet. One that starts from now on makes the lock after
+            # this point, so it finds the record done and never adds to it.
+            return
+        lock.acquire()
         try:
-            self._done = True
             still_open = self._open
             if still_open:
                 self._open = []
                 for span, start_ns, _ in reversed(still_open):
                     self._add(span, end_ns - start_ns).finished = False
         finally:
-            self._lock.release()
+            lock.release()
         if still_open:
             for _, _, kept in reversed(still_open):
                 self._end(kept, end_ns, True)
@@ -233,6 +251,9 @@ class RequestTiming:
     def span_timings(self) -> tuple[SpanTiming, ...]:
         return tuple(total.timing() for total in self._totals.values())
 
+
+_LOCK_MAKING = threading.Lock()
+"""Held while a record makes its lock, so two threads never make two."""
 
 current_timing: ContextVar[RequestTiming | None] = ContextVar(
     "flask_plug.timer.current_timing", default=None
