@@ -94,3 +94,29 @@ def _parse_field(field: str) -> list[dict[str, str]]:
 @pytest.fixture(scope="session")
 def parse() -> t.Callable[..., list[dict[str, str]]]:
     return parse_server_timing
+
+
+@pytest.fixture(scope="session")
+def _otel_exporter() -> t.Any:
+    from opentelemetry import trace
+    from opentelemetry.sdk.trace import TracerProvider
+    from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+    from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+
+    exporter = InMemorySpanExporter()
+    # The global provider can be set once per process: join one set before, if any.
+    provider = trace.get_tracer_provider()
+    if not isinstance(provider, TracerProvider):
+        provider = TracerProvider()
+        trace.set_tracer_provider(provider)
+    provider.add_span_processor(SimpleSpanProcessor(exporter))
+    return exporter
+
+
+@pytest.fixture
+def otel_spans(_otel_exporter: t.Any) -> t.Iterator[t.Any]:
+    """The OpenTelemetry SDK's ``InMemorySpanExporter``, behind the global tracer provider:
+    ``otel_spans.get_finished_spans()`` are the spans ended during the test."""
+    _otel_exporter.clear()
+    yield _otel_exporter
+    _otel_exporter.clear()

@@ -27,6 +27,12 @@ def make_app(**config: t.Any) -> Flask:
         ("TIMER_TIMING_ALLOW_ORIGIN", "example.com", "'example.com' is not an origin"),
         ("TIMER_TIMING_ALLOW_ORIGIN", ["*", "https://a.example"], "list no others"),
         ("TIMER_TIMING_ALLOW_ORIGIN", 5, "must be '*', an origin or a list"),
+        ("TIMER_LOG_LEVEL", "LOUD", "TIMER_LOG_LEVEL must be a logging level such as 'INFO'"),
+        ("TIMER_LOG_LEVEL", 0, "TIMER_LOG_LEVEL must be a logging level"),
+        ("TIMER_LOG_LEVEL", True, "TIMER_LOG_LEVEL must be a logging level"),
+        ("TIMER_LOG_LEVEL", 2.5, "TIMER_LOG_LEVEL must be a logging level"),
+        ("TIMER_SQLALCHEMY", "yes", "TIMER_SQLALCHEMY must be True or False"),
+        ("TIMER_OTEL", 1, "TIMER_OTEL must be True or False"),
     ],
 )
 def test_bad_config_fails_at_init_app_naming_the_key(key: str, value: t.Any, message: str) -> None:
@@ -104,8 +110,21 @@ def test_log_line_per_request(caplog: pytest.LogCaptureFixture) -> None:
     with caplog.at_level(logging.DEBUG, logger=app.logger.name):
         app.test_client().get("/caf%C3%A9?q=1")
     [record] = [r for r in caplog.records if r.name == app.logger.name]
-    assert record.levelno == logging.DEBUG
+    assert record.levelno == logging.INFO
     assert re.fullmatch(r"GET /café 404 \d+\.\d{3} ms", record.getMessage())
+
+
+@pytest.mark.parametrize(
+    ("value", "level"),
+    [("warning", logging.WARNING), ("DEBUG", logging.DEBUG), (logging.ERROR, logging.ERROR)],
+)
+def test_log_level_option(caplog: pytest.LogCaptureFixture, value: t.Any, level: int) -> None:
+    app = make_app(TIMER_LOG=True, TIMER_LOG_LEVEL=value)
+    Timer(app)
+    with caplog.at_level(logging.DEBUG, logger=app.logger.name):
+        app.test_client().get("/")
+    [record] = [r for r in caplog.records if r.name == app.logger.name]
+    assert record.levelno == level
 
 
 def test_no_log_line_outside_debug(caplog: pytest.LogCaptureFixture) -> None:

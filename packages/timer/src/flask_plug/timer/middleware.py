@@ -8,7 +8,7 @@ from time import perf_counter_ns
 from .escaping import escape_wsgi
 from .headers import format_duration
 from .signals import request_timed
-from .spans import RequestTiming, current_timing
+from .spans import ENVIRON_KEY, RequestTiming, current_timing
 
 if t.TYPE_CHECKING:
     from _typeshed import OptExcInfo
@@ -25,13 +25,22 @@ class TimingMiddleware:
     be sent, and it is reached for every response Flask produces, error pages included.
     """
 
-    def __init__(self, wsgi_app: WSGIApplication, app: Flask, settings: TimerSettings) -> None:
+    def __init__(
+        self,
+        wsgi_app: WSGIApplication,
+        app: Flask,
+        settings: TimerSettings,
+        new_timing: t.Callable[[int], RequestTiming] = RequestTiming,
+    ) -> None:
         self.wsgi_app = wsgi_app
         self._app = app
+        # Chosen once here, so an option that is off costs no branch per request.
+        self._new_timing = new_timing
         self._total_prefix = settings.metric_name + ";dur="
         self._spans = settings.spans
         self._response_time = settings.response_time_header
         self._log = settings.log
+        self._log_level = settings.log_level
         self._timing_allow_origin = (
             ("Timing-Allow-Origin", ", ".join(settings.timing_allow_origin))
             if settings.timing_allow_origin
@@ -41,8 +50,9 @@ class TimingMiddleware:
     def __call__(
         self, environ: WSGIEnvironment, start_response: StartResponse
     ) -> t.Iterable[bytes]:
-        timing = RequestTiming(perf_counter_ns())
+        timing = self._new_timing(perf_counter_ns())
         token = current_timing.set(timing)
+        environ[ENVIRON_KEY] = timing
 
         def timed_start_response(
             status: str, headers: list[tuple[str, str]], exc_info: OptExcInfo | None = None
@@ -79,7 +89,8 @@ class TimingMiddleware:
         if self._timing_allow_origin is not None:
             headers.append(self._timing_allow_origin)
         if self._log:
-            self._app.logger.debug(
+            self._app.logger.log(
+                self._log_level,
                 "%s %s %s %s ms",
                 escape_wsgi(environ.get("REQUEST_METHOD", "")) or "-",
                 escape_wsgi(environ.get("SCRIPT_NAME", "") + environ.get("PATH_INFO", "")) or "-",

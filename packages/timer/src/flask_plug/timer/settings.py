@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import typing as t
 from dataclasses import dataclass
 
@@ -18,9 +19,12 @@ class TimerOptions(t.TypedDict, total=False):
 
     spans: bool | None
     log: bool | None
+    log_level: str | int | None
     response_time_header: bool | None
     timing_allow_origin: str | Iterable[str] | None
     metric_name: str | None
+    sqlalchemy: bool | None
+    otel: bool | None
 
 
 @dataclass(frozen=True)
@@ -30,13 +34,29 @@ class TimerSettings:
     spans: bool
     """Send named spans in ``Server-Timing`` (``TIMER_SPANS``)."""
     log: bool
-    """Log one debug line per request (``TIMER_LOG``)."""
+    """Log one line per request (``TIMER_LOG``)."""
+    log_level: int
+    """The level of that line (``TIMER_LOG_LEVEL``).
+
+    .. versionadded:: 0.2
+    """
     response_time_header: bool
     """Send ``X-Response-Time`` (``TIMER_RESPONSE_TIME_HEADER``)."""
     timing_allow_origin: tuple[str, ...]
     """Origins sent in ``Timing-Allow-Origin``; empty sends none (``TIMER_TIMING_ALLOW_ORIGIN``)."""
     metric_name: str
     """Name of the total metric (``TIMER_METRIC_NAME``)."""
+    sqlalchemy: bool
+    """Add database time and query count from SQLAlchemy as a ``db`` metric
+    (``TIMER_SQLALCHEMY``).
+
+    .. versionadded:: 0.2
+    """
+    otel: bool
+    """Mirror every span as an OpenTelemetry span (``TIMER_OTEL``).
+
+    .. versionadded:: 0.2
+    """
 
 
 class _Config:
@@ -93,10 +113,25 @@ def resolve(app: Flask, options: Mapping[str, t.Any]) -> TimerSettings:
     return TimerSettings(
         spans=config.flag("spans", app.debug),
         log=config.flag("log", app.debug),
+        log_level=_level(config, "log_level"),
         response_time_header=config.flag("response_time_header", False),
         timing_allow_origin=_origins(config, "timing_allow_origin"),
         metric_name=check_token(config.value("metric_name", "app"), config.key("metric_name")),
+        sqlalchemy=config.flag("sqlalchemy", False),
+        otel=config.flag("otel", False),
     )
+
+
+def _level(config: _Config, option: str) -> int:
+    value = config.value(option, "INFO")
+    # A name logging knows (getLevelName maps it to its number), or a number.
+    level = logging.getLevelName(value.upper()) if isinstance(value, str) else value
+    if isinstance(level, bool) or not isinstance(level, int) or level <= 0:
+        raise ValueError(
+            f"{config.key(option)} must be a logging level such as 'INFO' or logging.DEBUG,"
+            f" got {value!r}"
+        )
+    return level
 
 
 def _origins(config: _Config, option: str) -> tuple[str, ...]:
