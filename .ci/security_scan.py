@@ -3,7 +3,10 @@ that is not explained below.
 
 Usage: ``hatch run scan:wapiti [--keep DIR]``. The demo runs on a free loopback port with
 a fresh instance folder, rate limits off (the scanner sends thousands of requests, and a
-429 hides what it probes), logged in as the demo user for the pages behind the login.
+429 hides what it probes) and the login's brute-force limits out of reach (its hundreds of
+failed logins from one address would lock it out partway, and the "try again later" page
+differing from "wrong password" reads to wapiti's blind SQL probe as a condition it
+controls), logged in as the demo user for the pages behind the login.
 The report (JSON) is written to the instance folder, or to ``--keep``.
 """
 
@@ -60,7 +63,12 @@ def scan(workdir: Path) -> int:
     instance = workdir / "instance"
     port = free_port()
     url = f"http://127.0.0.1:{port}/"
-    env = dict(os.environ, FLASK_RATELIMIT_ENABLED="false")
+    env = dict(
+        os.environ,
+        FLASK_RATELIMIT_ENABLED="false",
+        FLASK_AUTH_MAX_FAILURES="1000000",
+        FLASK_AUTH_MAX_FAILURES_PER_ADDRESS="1000000",
+    )
     app = f"flask_plug_demo:create_app(instance_path={str(instance)!r})"
     command = [sys.executable, "-m", "flask", "--app", app, "run", "--port", str(port)]
     server_log = (workdir / "server.log").open("wb")
