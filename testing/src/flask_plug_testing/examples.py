@@ -45,7 +45,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from sybil import Document, Example, Region, Sybil
-from sybil.evaluators.python import PythonEvaluator
+from sybil.evaluators.python import PythonEvaluator, pad
 from sybil.parsers.abstract.lexers import LexerCollection
 from sybil.parsers.markdown.lexers import DirectiveInHTMLCommentLexer, FencedCodeBlockLexer
 from sybil.parsers.myst import CodeBlockParser, SkipParser
@@ -100,8 +100,14 @@ def _logger_states() -> dict[str, tuple[int, list[logging.Handler], bool]]:
     for logger in logging.Logger.manager.loggerDict.values():
         if isinstance(logger, logging.Logger):
             loggers.append(logger)
+    root = loggers[0]
     return {
-        logger.name: (logger.level, list(logger.handlers), logger.propagate) for logger in loggers
+        "" if logger is root else logger.name: (
+            logger.level,
+            list(logger.handlers),
+            logger.propagate,
+        )
+        for logger in loggers
     }
 
 
@@ -131,7 +137,7 @@ def _leave_page(namespace: dict[str, t.Any]) -> None:
         path = getattr(sys.modules[name], "__file__", None)
         if path is None or Path(path).is_relative_to(saved.directory):
             del sys.modules[name]
-    for name, (level, handlers, propagate) in _logger_states().items():
+    for name, (_, handlers, _) in _logger_states().items():
         old_level, old_handlers, old_propagate = saved.loggers.get(name, (0, [], True))
         logger = logging.getLogger(name or None)
         for handler in handlers:
@@ -227,7 +233,7 @@ class FragmentParser:
     """``<!-- fragment: why -->``: the next ``python`` block is compiled, not run."""
 
     def __init__(self) -> None:
-        self.lexers = LexerCollection([DirectiveInHTMLCommentLexer("fragment", arguments=".*")])
+        self.lexers = LexerCollection([DirectiveInHTMLCommentLexer("fragment")])
 
     def __call__(self, document: Document) -> t.Iterable[Region]:
         for lexed in self.lexers(document):
@@ -250,7 +256,8 @@ class _CompileNext:
         self.document.pop_evaluator(self)
         if example.region.evaluator is not run_python:
             return "a fragment marker must come right before a python block"
-        compile(str(example.parsed), example.path, "exec", dont_inherit=True)
+        source = pad(example.parsed, example.line + example.parsed.line_offset)
+        compile(source, example.path, "exec", dont_inherit=True)
         return None
 
 
@@ -378,7 +385,9 @@ def _flask(args: list[str], namespace: dict[str, t.Any]) -> list[str]:
     app = _page_app(namespace, target)
     result = app.test_cli_runner().invoke(args=args)
     if result.exit_code != 0:
-        raise AssertionError(f"flask {shlex.join(args)} exited {result.exit_code}:\n{result.output}")
+        raise AssertionError(
+            f"flask {shlex.join(args)} exited {result.exit_code}:\n{result.output}"
+        )
     return result.output.splitlines()
 
 
