@@ -45,7 +45,10 @@ ROOT = Path(__file__).resolve().parent.parent
 DRIVER = ROOT / ".ci" / "readme_quickstart.py"
 CLASSIFIER = re.compile(r"^Programming Language :: Python :: 3\.(\d+)$")
 # What pip may still read from the environment: how to reach PyPI, never where to look.
-PIP_TRANSPORT = {"PIP_CERT", "PIP_CLIENT_CERT", "PIP_DEFAULT_TIMEOUT", "PIP_PROXY", "PIP_RETRIES"}
+PIP_TRANSPORT = {
+    "PIP_CACHE_DIR", "PIP_CERT", "PIP_CLIENT_CERT", "PIP_DEFAULT_TIMEOUT", "PIP_NO_CACHE_DIR",
+    "PIP_PROXY", "PIP_RETRIES",
+}  # fmt: skip
 
 
 @dataclass
