@@ -337,8 +337,12 @@ def main(argv: list[str]) -> int:
                     for p, v in jobs
                 ]
                 results = []
-                for future in futures:
-                    result = future.result()
+                for (package, version), future in zip(jobs, futures, strict=True):
+                    try:
+                        result = future.result()
+                    except Exception as e:  # a bug of this script: still report the others
+                        failure = f"flask-plug-{package.name}: the check itself failed: {e!r}"
+                        result = Result(package.name, version, [failure])
                     results.append(result)
                     status = "FAILED" if result.failures else "ok"
                     print(
