@@ -90,6 +90,8 @@ class _Saved:
     modules: set[str]
     module: types.ModuleType
     loggers: dict[str, tuple[int, list[logging.Handler], bool]] = field(default_factory=dict)
+    engines: set[t.Any] = field(default_factory=set)
+    stop_tracking: t.Callable[[], None] = lambda: None
 
 
 _pages: dict[int, _Saved] = {}
@@ -123,6 +125,7 @@ def _enter_page(namespace: dict[str, t.Any]) -> None:
         module=module,
         loggers=_logger_states(),
     )
+    _track_engines(_pages[id(namespace)])
     sys.modules[MODULE] = module
     namespace.update(__name__=MODULE, __file__=module.__file__)
     os.chdir(directory)
@@ -148,7 +151,28 @@ def _leave_page(namespace: dict[str, t.Any]) -> None:
         logger.propagate = old_propagate
     for app in [value for value in namespace.values() if _is_flask(value)]:
         _close(app)
+    saved.stop_tracking()
+    for engine in saved.engines:
+        engine.dispose()
     shutil.rmtree(saved.directory, ignore_errors=True)
+
+
+def _track_engines(saved: _Saved) -> None:
+    """Note every SQLAlchemy engine the page's examples connect, to dispose of them when
+    the page ends. A page rebinds ``app`` and ``engine`` from block to block, and a pool
+    left to the garbage collector closes its SQLite connections with a ResourceWarning,
+    an error (``filterwarnings``) in whichever test happens to run then."""
+    try:
+        from sqlalchemy import event
+        from sqlalchemy.engine import Engine
+    except ImportError:  # the pages of packages without SQLAlchemy
+        return
+
+    def connected(connection: t.Any) -> None:
+        saved.engines.add(connection.engine)
+
+    event.listen(Engine, "engine_connect", connected)
+    saved.stop_tracking = lambda: event.remove(Engine, "engine_connect", connected)
 
 
 def _is_flask(value: object) -> bool:
