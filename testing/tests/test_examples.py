@@ -218,3 +218,25 @@ def test_each_page_runs_in_a_directory_and_environment_of_its_own(
     page.runpytest_inprocess("-p", "no:randomly").assert_outcomes(passed=2)
     assert "EXAMPLE_SECRET" not in os.environ
     assert os.getcwd() == cwd
+
+
+def test_an_error_raised_after_a_block_is_reported_not_an_internal_error(
+    page: pytest.Pytester,
+) -> None:
+    write(
+        page,
+        """
+        '''python
+        class Leaky:
+            def __del__(self):
+                raise RuntimeError("left behind by the page")
+
+
+        Leaky()
+        '''
+        """,
+    )
+    result = page.runpytest("-p", "no:randomly", "-W", "error")
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines(["*left behind by the page*"])
+    assert "INTERNALERROR" not in result.stdout.str()

@@ -477,12 +477,35 @@ def _grep(args: list[str], lines: list[str]) -> list[str]:
     return [line for line in lines if bool(regex.search(line)) != invert]
 
 
+def _traceback_filter(item: t.Any, excinfo: t.Any) -> t.Any:
+    """Sybil's pytest traceback filter, but an error raised outside an example's own frames
+    (a warning made an error as a page's leftovers are collected) keeps its traceback
+    instead of crashing pytest with an INTERNALERROR."""
+    try:
+        return _sybil_traceback_filter(item, excinfo)
+    except IndexError:
+        return excinfo.traceback
+
+
+def _patch_sybil_item() -> None:
+    from sybil.integration.pytest import SybilItem
+
+    global _sybil_traceback_filter
+    if SybilItem._traceback_filter is not _traceback_filter:
+        _sybil_traceback_filter = SybilItem._traceback_filter
+        SybilItem._traceback_filter = _traceback_filter  # type: ignore[method-assign,assignment]
+
+
+_sybil_traceback_filter: t.Callable[[t.Any, t.Any], t.Any]
+
+
 def keep_pages_in_order(items: list[t.Any]) -> None:
     """Put the examples of each page back together and in page order, wherever a plugin
     such as pytest-randomly moved them: a page's blocks build on each other, and its
     sandbox lives from its first example to its last."""
     from sybil.integration.pytest import SybilItem
 
+    _patch_sybil_item()
     pages: dict[t.Any, list[t.Any]] = {}
     for item in items:
         if isinstance(item, SybilItem):
