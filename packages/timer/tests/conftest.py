@@ -1,7 +1,10 @@
 from __future__ import annotations
 
 import re
+import subprocess
+import sys
 import typing as t
+from pathlib import Path
 
 import pytest
 from flask import Flask
@@ -120,3 +123,30 @@ def otel_spans(_otel_exporter: t.Any) -> t.Iterator[t.Any]:
     _otel_exporter.clear()
     yield _otel_exporter
     _otel_exporter.clear()
+
+
+DOCS_PAGE = Path(__file__).resolve().parents[3] / "docs" / "timer.md"
+
+
+def docs_example(checked_by: str) -> tuple[str, list[str]]:
+    """The ``python`` block of docs/timer.md that runs as ``python app.py`` in the console
+    block marked ``<!-- skip: next "checked by <checked_by>, ..." -->``, and that console
+    block's output lines. The page's other examples run in the root conftest's runner; these
+    set up what a process has once (logging, OpenTelemetry's tracer provider)."""
+    if not DOCS_PAGE.exists():
+        pytest.skip("docs/timer.md is not here (testing an installed wheel)")
+    text = DOCS_PAGE.read_text(encoding="utf-8")
+    before, marker, after = text.partition(f'<!-- skip: next "checked by {checked_by}')
+    assert marker, f"docs/timer.md has no console block checked by {checked_by}"
+    code = before.rpartition("```python\n")[2].partition("```")[0]
+    console = after.partition("```console\n")[2].partition("```")[0].splitlines()
+    assert console[0] == "$ python app.py", console
+    return code, console[1:]
+
+
+def run_script(code: str, tmp_path: Path) -> subprocess.CompletedProcess[str]:
+    """Run ``code`` as ``python app.py`` in a fresh interpreter."""
+    (tmp_path / "app.py").write_text(code, encoding="utf-8")
+    return subprocess.run(
+        [sys.executable, "app.py"], cwd=tmp_path, capture_output=True, text=True, timeout=120
+    )

@@ -5,14 +5,12 @@ capture would show records a user's terminal never does."""
 from __future__ import annotations
 
 import re
-import subprocess
-import sys
 import typing as t
 from pathlib import Path
 
 import pytest
 
-from .test_docs_examples import docs_page, named, run_script
+from .conftest import docs_example, run_script
 
 LINE = r"GET / 200 \d+\.\d{3} ms"
 
@@ -33,20 +31,10 @@ app.test_client().get("/")
 """
 
 
-def run(code: str, tmp_path: Path) -> subprocess.CompletedProcess[str]:
-    (tmp_path / "app.py").write_text(code, encoding="utf-8")
-    return subprocess.run(
-        [sys.executable, "app.py"], cwd=tmp_path, capture_output=True, text=True, timeout=120
-    )
-
-
 def test_the_docs_example_shows_the_line(tmp_path: Path) -> None:
-    block, console = named(docs_page(), "log")
-    result = run_script(block, tmp_path)
+    code, (shown,) = docs_example("test_log_setup.py::test_the_docs_example_shows_the_line")
+    result = run_script(code, tmp_path)
     assert result.returncode == 0, result.stderr
-    assert console is not None
-    command, shown = console.code.splitlines()
-    assert command == "$ python app.py"
     assert re.fullmatch(re.sub(r"\d+\.\d{3}", r"\\d+\\.\\d{3}", shown), result.stderr.strip())
     # basicConfig's format; the app's name is its module's file name.
     assert re.fullmatch(f"INFO:app:{LINE}", result.stderr.strip())
@@ -63,7 +51,7 @@ def test_the_docs_example_shows_the_line(tmp_path: Path) -> None:
     ids=["info-not-shown", "warning", "error"],
 )
 def test_without_logging_set_up(tmp_path: Path, options: str, shown: t.Any) -> None:
-    result = run(APP.format(options=options), tmp_path)
+    result = run_script(APP.format(options=options), tmp_path)
     assert result.returncode == 0, result.stderr
     if shown is None:
         assert result.stderr == ""
@@ -75,6 +63,6 @@ def test_in_debug_mode_the_info_line_shows(tmp_path: Path) -> None:
     code = APP.format(options="").replace(
         "app = Flask(__name__)", "app = Flask(__name__)\napp.debug = True"
     )
-    result = run(code, tmp_path)
+    result = run_script(code, tmp_path)
     assert result.returncode == 0, result.stderr
     assert re.fullmatch(default_handler("INFO"), result.stderr.strip())

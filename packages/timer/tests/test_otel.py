@@ -7,10 +7,12 @@ from __future__ import annotations
 import asyncio
 import contextvars
 import logging
+import re
 import subprocess
 import sys
 import threading
 import typing as t
+from pathlib import Path
 
 import pytest
 from flask import Flask
@@ -19,7 +21,7 @@ from opentelemetry.trace import SpanKind
 
 from flask_plug.timer import Timer
 
-from .conftest import parse_server_timing
+from .conftest import docs_example, parse_server_timing, run_script
 
 
 @pytest.fixture
@@ -260,3 +262,22 @@ def test_without_opentelemetry_the_option_is_refused() -> None:
         "RuntimeError: TIMER_OTEL is on but opentelemetry-api is not installed;"
         " pip install 'flask-plug-timer[otel]'"
     ) in result.stderr
+
+
+def test_the_docs_example_prints_what_the_page_shows(tmp_path: Path) -> None:
+    """docs/timer.md's example sets the process's tracer provider, which can be set once:
+    it runs here in a fresh interpreter, and prints the header and the spans shown."""
+    code, shown = docs_example("test_otel.py::test_the_docs_example_prints_what_the_page_shows")
+    result = run_script(code, tmp_path)
+    assert result.returncode == 0, result.stderr
+    header, *spans = result.stdout.splitlines()
+    shown_header, *shown_spans = shown
+
+    def shape(field: str) -> list[tuple[str, str | None]]:
+        return [(m["name"], m.get("desc")) for m in parse_server_timing(field)]
+
+    assert shape(header) == shape(shown_header)
+    duration = re.compile(r"\d+\.\d{3}")
+    assert [duration.sub("N", line) for line in spans] == [
+        duration.sub("N", line) for line in shown_spans
+    ]
