@@ -3,9 +3,12 @@ the app's own log records, one per request even across threads."""
 
 from __future__ import annotations
 
+import importlib.metadata
 import json
 import logging
 import re
+import subprocess
+import sys
 import threading
 import time
 import typing as t
@@ -385,6 +388,40 @@ def test_app_logger_gets_the_request_id_without_setup(
     assert tagged(found["in the view"]) == ["auto-1"]
     assert tagged(found["after the request"]) == ["-"]
     assert sum(isinstance(f, RequestIdFilter) for f in app.logger.filters) == 1
+
+
+def readme_quick_start() -> tuple[str, str]:
+    """The README's quick start and the record it says a request to ``/`` prints."""
+    readme = Path(__file__).resolve().parents[1] / "README.md"
+    if readme.exists():
+        text = readme.read_text(encoding="utf-8")
+    else:  # testing the installed wheel (dist:check): its description is the README
+        text = importlib.metadata.metadata("flask-plug-reqlog").json["description"]
+    section = text.partition("## Quick start\n")[2]
+    code = section.partition("```python\n")[2].partition("```")[0]
+    shown = section.partition("```text\n")[2].partition("```")[0]
+    return code, shown.strip()
+
+
+def test_the_readme_quick_start_prints_the_apps_record_with_the_request_id(
+    tmp_path: Path,
+) -> None:
+    # As app.py in a process of its own: the quick start configures logging, which is the
+    # process's (under pytest, basicConfig would find pytest's handlers and do nothing).
+    code, shown = readme_quick_start()
+    assert re.fullmatch(NEW_ID.pattern + " INFO app: hello", shown), shown
+    (tmp_path / "app.py").write_text(code, encoding="utf-8")
+    client = (
+        "from app import create_app\n"
+        "with create_app().test_client().get('/') as response:\n"
+        "    print(response.headers['X-Request-ID'])\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", client], cwd=tmp_path, capture_output=True, text=True, timeout=60
+    )
+    assert result.returncode == 0, result.stderr
+    request_id = result.stdout.strip()
+    assert result.stderr.splitlines() == [f"{request_id} INFO app: hello"]
 
 
 def test_flask_exception_log_carries_the_request_id(
