@@ -1,9 +1,6 @@
 from __future__ import annotations
 
-import importlib.metadata
-import re
 import typing as t
-from pathlib import Path
 
 import pytest
 from flask import Flask
@@ -61,30 +58,3 @@ def new_app() -> t.Callable[..., Flask]:
 @pytest.fixture(scope="session")
 def send_preflight() -> t.Callable[..., t.Any]:
     return preflight
-
-
-README = Path(__file__).resolve().parent.parent / "README.md"
-EXAMPLE = re.compile(r"(?:<!-- example: ([\w-]+) -->\n)?```(\w+)\n(.*?)^```", re.DOTALL | re.M)
-
-
-@pytest.fixture(scope="session")
-def readme_examples() -> list[tuple[str, str, str]]:
-    """``(name, language, code)`` of every fenced block of the README; a block right after
-    ``<!-- example: NAME -->`` is named, others have the name ``""``."""
-    if README.exists():
-        text = README.read_text(encoding="utf-8")
-    else:
-        # Tests run against the installed wheel (dist:check): its description is the README.
-        text = importlib.metadata.metadata("flask-plug-cors").json["description"]
-    return [t.cast("tuple[str, str, str]", found) for found in EXAMPLE.findall(text)]
-
-
-@pytest.fixture(scope="session")
-def readme_example(readme_examples: list[tuple[str, str, str]]) -> t.Callable[[str], str]:
-    """``readme_example(name)``: the code of the README's example ``name``."""
-
-    def code(name: str) -> str:
-        [found] = [code for found, _, code in readme_examples if found == name]
-        return found
-
-    return code
