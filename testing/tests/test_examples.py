@@ -240,3 +240,18 @@ def test_an_error_raised_after_a_block_is_reported_not_an_internal_error(
     result.assert_outcomes(failed=1)
     result.stdout.fnmatch_lines(["*left behind by the page*"])
     assert "INTERNALERROR" not in result.stdout.str()
+
+
+def test_a_namespace_package_a_page_imported_first_stays_whole(page: pytest.Pytester) -> None:
+    # In a fresh process, the first page imports flask_plug (a namespace package, with no
+    # __file__) and flask_plug.timer; the next page must find the one in the other.
+    block = """
+    '''python
+    import flask_plug.timer
+
+    assert flask_plug.timer.Timer
+    '''
+    """
+    write(page, block, name="first")
+    write(page, block, name="second")
+    page.runpytest_subprocess("-p", "no:randomly").assert_outcomes(passed=2)

@@ -137,8 +137,7 @@ def _leave_page(namespace: dict[str, t.Any]) -> None:
     os.environ.clear()
     os.environ.update(saved.environ)
     for name in set(sys.modules) - saved.modules:
-        path = getattr(sys.modules[name], "__file__", None)
-        if path is None or Path(path).is_relative_to(saved.directory):
+        if _made_by_page(sys.modules[name], saved.directory):
             del sys.modules[name]
     for name, (_, handlers, _) in _logger_states().items():
         old_level, old_handlers, old_propagate = saved.loggers.get(name, (0, [], True))
@@ -173,6 +172,17 @@ def _track_engines(saved: _Saved) -> None:
 
     event.listen(Engine, "engine_connect", connected)
     saved.stop_tracking = lambda: event.remove(Engine, "engine_connect", connected)
+
+
+def _made_by_page(module: types.ModuleType, directory: Path) -> bool:
+    """Whether a module imported during a page is the page's own: a file of its directory,
+    or a module without a file (``sys.modules["myapp"] = ...``). A namespace package such
+    as ``flask_plug`` has no file either, but its submodules stay loaded: a new one made by
+    the next import would lack them as attributes."""
+    path = getattr(module, "__file__", None)
+    if path is not None:
+        return Path(path).is_relative_to(directory)
+    return all(Path(entry).is_relative_to(directory) for entry in getattr(module, "__path__", []))
 
 
 def _is_flask(value: object) -> bool:
