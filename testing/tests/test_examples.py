@@ -255,3 +255,61 @@ def test_a_namespace_package_a_page_imported_first_stays_whole(page: pytest.Pyte
     write(page, block, name="first")
     write(page, block, name="second")
     page.runpytest_subprocess("-p", "no:randomly").assert_outcomes(passed=2)
+
+
+def test_a_module_a_page_registers_is_gone_after_the_page(page: pytest.Pytester) -> None:
+    write(
+        page,
+        """
+        '''python
+        import sys
+        import types
+
+        extensions = types.ModuleType("myapp.extensions")
+
+
+        def make():
+            return "made"
+
+
+        extensions.make = make
+        sys.modules["myapp.extensions"] = extensions
+        sys.modules["myapp"] = sys.modules["app"]
+        '''
+        """,
+        name="first",
+    )
+    write(
+        page,
+        """
+        '''python
+        import sys
+
+        assert "myapp" not in sys.modules and "myapp.extensions" not in sys.modules
+        '''
+        """,
+        name="second",
+    )
+    page.runpytest_subprocess("-p", "no:randomly").assert_outcomes(passed=2)
+
+
+def test_a_context_variable_a_page_sets_stays_in_the_page(page: pytest.Pytester) -> None:
+    page.makepyfile(shared="import contextvars\nvalue = contextvars.ContextVar('value')\n")
+    first = """
+    '''python
+    import shared
+
+    shared.value.set("first page")
+    '''
+
+    '''python
+    assert shared.value.get() == "first page"
+    '''
+    """
+    write(page, first, name="first")
+    write(
+        page,
+        "'''python\nimport shared\n\nassert shared.value.get(None) is None\n'''\n",
+        name="second",
+    )
+    page.runpytest_subprocess("-p", "no:randomly").assert_outcomes(passed=3)

@@ -32,6 +32,7 @@ may contain, and what each form means:
 from __future__ import annotations
 
 import ast
+import contextvars
 import logging
 import os
 import re
@@ -91,6 +92,9 @@ class _Saved:
     module: types.ModuleType
     loggers: dict[str, tuple[int, list[logging.Handler], bool]] = field(default_factory=dict)
     engines: set[t.Any] = field(default_factory=set)
+    # The page's blocks run in a context of their own: a ContextVar a block sets (a request
+    # id left by a response nobody closed) stays in the page.
+    context: contextvars.Context = field(default_factory=contextvars.Context)
     stop_tracking: t.Callable[[], None] = lambda: None
 
 
@@ -176,13 +180,22 @@ def _track_engines(saved: _Saved) -> None:
 
 def _made_by_page(module: types.ModuleType, directory: Path) -> bool:
     """Whether a module imported during a page is the page's own: a file of its directory,
-    or a module without a file (``sys.modules["myapp"] = ...``). A namespace package such
-    as ``flask_plug`` has no file either, but its submodules stay loaded: a new one made by
-    the next import would lack them as attributes."""
+    or a module object the page made (``sys.modules["myapp"] = ...``), known by holding
+    what the page defined. Modules without a file are not all the page's: a namespace
+    package such as ``flask_plug`` must keep its loaded submodules, and the modules
+    Cython and cffi register (``_cython_3_*``, ``*.lib``) cannot be imported again."""
     path = getattr(module, "__file__", None)
     if path is not None:
         return Path(path).is_relative_to(directory)
-    return all(Path(entry).is_relative_to(directory) for entry in getattr(module, "__path__", []))
+    if module is sys.modules.get(MODULE):
+        return True
+    for value in list(vars(module).values()):
+        try:
+            if getattr(value, "__module__", None) == MODULE:
+                return True
+        except Exception:  # noqa: BLE001 - a proxy such as current_app, outside a request
+            continue
+    return False
 
 
 def _is_flask(value: object) -> bool:
@@ -215,12 +228,22 @@ def run_python(example: Example) -> str | None:
             " Return something real, or mark the block <!-- fragment: why --> if it is only"
             " a piece of a program."
         )
-    _python(example)
+    _in_page(example, _python, example)
     module = sys.modules.get(MODULE)
     if module is not None:
         # SQLAlchemy and typing resolve names through the module a class was defined in.
         module.__dict__.update(example.namespace)
     return None
+
+
+R = t.TypeVar("R")
+
+
+def _in_page(example: Example, function: t.Callable[..., R], *args: t.Any) -> R:
+    saved = _pages.get(id(example.namespace))
+    if saved is None:
+        return function(*args)
+    return saved.context.run(function, *args)
 
 
 def _empty_functions(source: str) -> t.Iterator[ast.FunctionDef | ast.AsyncFunctionDef]:
@@ -348,7 +371,7 @@ def check_console(example: Example) -> str | None:
     failures = []
     for command in example.parsed:
         try:
-            actual = run_command(command.text, example.namespace)
+            actual = _in_page(example, run_command, command.text, example.namespace)
         except (ValueError, AssertionError, KeyError) as error:
             failures.append(f"$ {command.text}\n--- cannot be checked: {error!r}")
             continue
