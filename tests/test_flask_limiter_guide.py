@@ -9,10 +9,12 @@ run. The guide's app keeps its counts under ``key_prefix="notes"`` in
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import re
 import sys
+import tempfile
 import types
 import typing as t
 from pathlib import Path
@@ -82,12 +84,17 @@ def guide_app(monkeypatch: pytest.MonkeyPatch) -> t.Iterator[Flask]:
         for key in client.scan_iter(match=f"{settings.key_prefix}:*"):
             client.delete(key)
 
-    forget_counts()
-    try:
-        yield app
-    finally:
+    # The guide's keys are the same for every test and every run: one test at a time holds
+    # them, across pytest-xdist workers and runs side by side on this machine.
+    lock = Path(tempfile.gettempdir(), "flask-plug-flask-limiter-guide.lock")
+    with lock.open("a") as held:
+        fcntl.flock(held, fcntl.LOCK_EX)
         forget_counts()
-        client.close()
+        try:
+            yield app
+        finally:
+            forget_counts()
+            client.close()
 
 
 def test_five_logins_then_the_handlers_answer(guide_app: Flask) -> None:
