@@ -37,7 +37,8 @@ class Item:
     parent: Item | None = None
 
 
-class NewItem(t.TypedDict, total=False):
+# typing_extensions': pydantic cannot read typing's TypedDict before Python 3.12.
+class NewItem(te.TypedDict, total=False):
     title: te.Required[str]
     tags: list[str]
 

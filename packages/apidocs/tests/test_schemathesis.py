@@ -17,6 +17,7 @@ import jsonschema
 import pydantic
 import pytest
 import schemathesis
+import typing_extensions as te
 from flask import Blueprint, Flask, Response, jsonify, request
 from flask.views import MethodView
 from hypothesis import HealthCheck, settings
@@ -41,7 +42,8 @@ class Item:
     tags: list[str]
 
 
-class _NewItemFields(t.TypedDict):
+# typing_extensions': pydantic cannot read typing's TypedDict before Python 3.12.
+class _NewItemFields(te.TypedDict):
     name: str
     price: float
 
@@ -69,7 +71,7 @@ class ItemQuery(pydantic.BaseModel):
     tag: str | None = None
 
 
-class Error(t.TypedDict):
+class Error(te.TypedDict):
     """What every error answers."""
 
     error: str
@@ -288,7 +290,7 @@ def test_the_app_rejects_bad_queries(typo: str) -> None:
 # a path value its converter refuses, ...) is the extension's to document.
 
 
-class NewNote(t.TypedDict):
+class NewNote(te.TypedDict):
     text: str
 
 

@@ -21,7 +21,7 @@ import jsonschema
 import pytest
 import schemathesis
 from flask import Flask
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, assume, given, settings
 from pydantic import BaseModel, Field
 from schemathesis import GenerationMode
 from schemathesis.checks import (
@@ -307,7 +307,19 @@ def test_valid_requests_are_accepted_as_documented(case: schemathesis.Case) -> N
 @NEGATIVE.parametrize()
 @SETTINGS
 def test_invalid_requests_are_refused_as_documented(case: schemathesis.Case) -> None:
+    assume(_sendable(case))
     case.call_and_validate(checks=CHECKS)
+
+
+def _sendable(case: schemathesis.Case) -> bool:
+    """Whether schemathesis can send ``case`` to the app.
+
+    A negative multipart body need not be an object (``true``). Schemathesis 4.32 sends one
+    as a single part; 4.30, the last release for Python 3.10, hands it to Werkzeug as is,
+    which cannot encode it. There such a case is left out.
+    """
+    data = case.as_transport_kwargs().get("data")
+    return data is None or isinstance(data, (dict, str, bytes))
 
 
 # The runs above hold for any answer the checks accept; these make sure the generated data

@@ -66,7 +66,9 @@ def test_weak_secret_key_raises_at_init_app_naming_it(
     assert "flask-plug-auth" not in bare_app.extensions
 
 
-@pytest.mark.parametrize("secret", [secrets.token_bytes(32), secrets.token_urlsafe(40)])
+@pytest.mark.parametrize(
+    "secret", [secrets.token_bytes(32), secrets.token_urlsafe(40)], ids=["bytes", "text"]
+)
 def test_random_secret_key_of_32_bytes_is_accepted(
     bare_app: Flask, engine: Engine, secret: str | bytes
 ) -> None:

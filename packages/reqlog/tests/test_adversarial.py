@@ -81,8 +81,11 @@ def make_app(tmp_path: Path, reqlog: RequestLog, log_format: str, **options: t.A
 
     @app.get("/redirect")
     def to_callback() -> Response:
-        # An OAuth server's redirect: the client's query becomes the code in Location.
-        return redirect("/cb?" + urlencode({"code": SECRET, "state": request.query_string}))
+        # An OAuth server's redirect: a secret code, and hostile text beside it in Location.
+        # Not the client's query: one carrying `token=s3cr3t-VALUE` would come back as the
+        # value of `state`, a name that is no secret, and be logged as sent, by design.
+        state = request.headers.get("X-Anything", "")
+        return redirect("/cb?" + urlencode({"code": SECRET, "state": state}))
 
     @app.get("/boom")
     def boom() -> None:
