@@ -21,6 +21,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from flask_plug.reqlog import RequestLog
+from flask_plug.reqlog.entry import LogEntry
 
 if t.TYPE_CHECKING:
     from pathlib import Path
@@ -198,6 +199,29 @@ def test_many_new_names_do_not_grow_memory(tmp_path: Path) -> None:
         tracemalloc.stop()
         reqlog.close(app)
     assert grown < 256 * 1024, f"{grown} bytes retained"
+
+
+def test_a_flushed_writer_holds_no_request(tmp_path: Path) -> None:
+    """Once its lines are written, nothing of a burst of requests stays with the writer
+    thread (each entry holds its request's whole environ) until the next request comes."""
+    reqlog = RequestLog()
+    app = make_app(tmp_path, reqlog, "combined", flush_interval=5)
+    marker = f"burst-{id(app)}"
+    client = app.test_client()
+    try:
+        for _ in range(20):
+            with client.get("/", headers={"X-Anything": marker}) as response:
+                response.get_data()
+        assert reqlog.flush(app, timeout=10)
+        gc.collect()
+        held = [
+            entry
+            for entry in gc.get_objects()
+            if isinstance(entry, LogEntry) and entry.environ.get("HTTP_X_ANYTHING") == marker
+        ]
+        assert held == []
+    finally:
+        reqlog.close(app)
 
 
 class BlockedHandler(logging.Handler):

@@ -157,37 +157,51 @@ class LogWriter:
 
     def _run(self, queue: SimpleQueue[object]) -> None:
         while True:
-            items = [queue.get()]
-            # Gather what arrives meanwhile, so a busy app makes a few writes a second rather
-            # than one per request. flush() and close() cut the wait short.
-            self._wake.wait(self._interval)
-            self._wake.clear()
-            while True:
-                try:
-                    items.append(queue.get_nowait())
-                except Empty:
-                    break
-            stop = False
-            for start in range(0, len(items), _MAX_BATCH):
-                batch = items[start : start + _MAX_BATCH]
-                entries = [item for item in batch if isinstance(item, LogEntry)]
-                if entries:
-                    self._write(entries)
-                for item in batch:
-                    if isinstance(item, threading.Event):
-                        item.set()
-                    elif item is _STOP:
-                        stop = True
-            dropped, self._dropped = self._dropped, 0
-            if dropped:
-                self._lost += dropped
-                logging.getLogger(LOGGER_NAME).warning(
-                    "dropped %d access log lines: more than %d requests waited for the writer",
-                    dropped,
-                    self._max_queued,
-                )
+            # The round's entries are its locals: none outlives it, so a writer waiting for
+            # the next request holds nothing of the last ones. Flushes hear of it after.
+            stop, flushes = self._round(queue)
+            for flush in flushes:
+                flush.set()
             if stop:
                 return
+
+    def _round(self, queue: SimpleQueue[object]) -> tuple[bool, list[threading.Event]]:
+        """Write what is queued, once the first entry arrives.
+
+        :returns: whether :meth:`close` asked the thread to stop, and the events of the
+            :meth:`flush` calls this round served.
+        """
+        items = [queue.get()]
+        # Gather what arrives meanwhile, so a busy app makes a few writes a second rather
+        # than one per request. flush() and close() cut the wait short.
+        self._wake.wait(self._interval)
+        self._wake.clear()
+        while True:
+            try:
+                items.append(queue.get_nowait())
+            except Empty:
+                break
+        stop = False
+        flushes: list[threading.Event] = []
+        for start in range(0, len(items), _MAX_BATCH):
+            batch = items[start : start + _MAX_BATCH]
+            entries = [item for item in batch if isinstance(item, LogEntry)]
+            if entries:
+                self._write(entries)
+            for item in batch:
+                if isinstance(item, threading.Event):
+                    flushes.append(item)
+                elif item is _STOP:
+                    stop = True
+        dropped, self._dropped = self._dropped, 0
+        if dropped:
+            self._lost += dropped
+            logging.getLogger(LOGGER_NAME).warning(
+                "dropped %d access log lines: more than %d requests waited for the writer",
+                dropped,
+                self._max_queued,
+            )
+        return stop, flushes
 
     def _write(self, entries: list[LogEntry]) -> None:
         lines: list[tuple[str, str]] = []
