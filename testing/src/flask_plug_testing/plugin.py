@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import collections
 import importlib
 import os
 import typing as t
@@ -44,6 +45,23 @@ def pytest_configure(config: pytest.Config) -> None:
         return
     settings.register_profile("flask-plug", deadline=None)
     settings.load_profile("flask-plug")
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Every test gets a node id of its own.
+
+    Schemathesis names the test of each API operation ``test_x[GET /path]``, but pytest 9.2
+    makes a node id of the function's name and its pytest parameters only, so all of them
+    are ``...::test_x``. pytest-xdist schedules by node id: with ``--dist loadfile`` it
+    would run the first operation's test alone. Such a test gets its name back in its id.
+    """
+    counts = collections.Counter(item.nodeid for item in items)
+    for item in items:
+        node_id = getattr(item, "_id", None)  # pytest >= 9.2; before, ids had the name
+        if counts[item.nodeid] > 1 and node_id is not None:
+            parent = item.nodeid.rpartition("::")[0]
+            item._id = type(node_id).parse(f"{parent}::{item.name}")
 
 
 @pytest.fixture
