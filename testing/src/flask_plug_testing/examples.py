@@ -67,6 +67,7 @@ def examples(**options: t.Any) -> Sybil:
     :param options: passed to :class:`~sybil.Sybil`: ``path`` (absolute: Sybil would take it
         relative to this module), ``patterns``, ``excludes`` ...
     """
+    _patch_sybil_item()
     return Sybil(
         parsers=[
             CodeBlockParser("python", evaluator=run_python),
@@ -538,7 +539,6 @@ def keep_pages_in_order(items: list[t.Any]) -> None:
     sandbox lives from its first example to its last."""
     from sybil.integration.pytest import SybilItem
 
-    _patch_sybil_item()
     pages: dict[t.Any, list[t.Any]] = {}
     for item in items:
         if isinstance(item, SybilItem):
